@@ -1,0 +1,96 @@
+import {
+  parseBoolean, parseBytes, parseDuration, parseIdentifier, parseInteger, parseListenAddress, parseUrl,
+  type ListenAddress,
+} from './values.js';
+
+/** One command-line flag: its default (as text, the way a user would type it), its parser and its help. */
+export interface FlagSpec<T> {
+  readonly help: string;
+  /** Default as typed on the command line; undefined means "unset". */
+  readonly default: string | undefined;
+  readonly parse: (raw: string) => T;
+  /** Names accepted as well (the original prometheus-postgresql-adapter's flags). */
+  readonly aliases?: readonly string[];
+  /** What kind of value it takes, for --help and the README. */
+  readonly kind: 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'address' | 'url' | 'enum' | 'identifier';
+}
+
+function flag<T>(kind: FlagSpec<T>['kind'], def: string | undefined, parse: (raw: string) => T, help: string, aliases?: string[]): FlagSpec<T> {
+  return { kind, default: def, parse, help, aliases };
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function oneOf<T extends string>(values: readonly T[]): (raw: string) => T {
+  return (raw) => {
+    const v = raw.trim().toLowerCase();
+    if (!(values as readonly string[]).includes(v)) throw new Error(`expected one of ${values.join(', ')}`);
+    return v as T;
+  };
+}
+
+const optionalString = (raw: string): string => raw;
+
+/**
+ * Every setting promfleet reads. The README's configuration reference is generated from this
+ * table, and each flag has the environment variable PROMFLEET_<NAME> (dots and dashes → _).
+ */
+export const FLAGS = {
+  'web.listen-address': flag<ListenAddress>('address', ':9201', parseListenAddress,
+    'Address for HTTP: remote write/read, /metrics, /healthz, /readyz. Every role listens.'),
+  'web.max-body-bytes': flag<number>('bytes', '32MiB', parseBytes,
+    'Largest compressed request body accepted; larger requests get 413 before the body is read.'),
+  'web.max-decompressed-bytes': flag<number>('bytes', '64MiB', parseBytes,
+    'Largest decompressed remote-write message; a snappy header claiming more gets 413.'),
+  'web.max-sample-age': flag<number>('duration', '0', parseDuration,
+    'Reject samples older than this (0: accept any age, as Prometheus replays its WAL after outages).'),
+  'web.max-future': flag<number>('duration', '1h', parseDuration,
+    'Reject samples more than this far in the future of the receiving clock (0: no limit).'),
+  'pg.url': flag<string | undefined>('url', undefined, (raw) => parseUrl(raw, ['postgres:', 'postgresql:']),
+    'PostgreSQL connection URL; when set, wins over the --pg.host/port/user/password/database flags.'),
+  'pg.host': flag<string>('string', '127.0.0.1', optionalString, 'PostgreSQL host (when --pg.url is unset).'),
+  'pg.port': flag<number>('int', '5432', (raw) => parseInteger(raw, 1, 65535), 'PostgreSQL port (when --pg.url is unset).'),
+  'pg.user': flag<string>('string', 'postgres', optionalString, 'PostgreSQL user (when --pg.url is unset).'),
+  'pg.password': flag<string>('string', '', optionalString, 'PostgreSQL password (when --pg.url is unset).'),
+  'pg.database': flag<string>('string', 'postgres', optionalString, 'PostgreSQL database (when --pg.url is unset).'),
+  'pg.schema': flag<string>('identifier', 'prom', parseIdentifier,
+    'Schema holding promfleet tables; deployments sharing one database use different schemas.'),
+  'pg.max-open-conns': flag<number>('int', '4', (raw) => parseInteger(raw, 1, 1000),
+    'Pooled PostgreSQL connections per process (writers and readers).'),
+  'redis.url': flag<string>('url', 'redis://127.0.0.1:6379', (raw) => parseUrl(raw, ['redis:', 'rediss:']),
+    'Redis URL for the queue.'),
+  'queue.prefix': flag<string>('string', 'promfleet', (raw) => {
+    if (!/^[A-Za-z0-9_.{}-]{1,64}$/.test(raw)) throw new Error('expected 1-64 characters of [A-Za-z0-9_.{}-]');
+    return raw;
+  }, 'Redis key prefix; deployments sharing one Redis use different prefixes.'),
+  'log.level': flag<LogLevel>('enum', 'info', oneOf(LOG_LEVELS), `Log level: ${LOG_LEVELS.join(', ')}.`),
+  'ha.group': flag<string | undefined>('string', undefined, optionalString,
+    'HA group of batches whose series carry no cluster label.', ['leader-election.pg-advisory-lock-id']),
+  'ha.replica': flag<string | undefined>('string', undefined, optionalString,
+    'HA replica of batches whose series carry no replica label.'),
+  'ha.cluster-label': flag<string>('string', 'cluster', optionalString,
+    'Label naming the HA group (kept in storage).'),
+  'ha.replica-label': flag<string>('string', '__replica__', optionalString,
+    'Label naming the HA replica (stripped, never stored).'),
+  'worker.concurrency': flag<number>('int', '4', (raw) => parseInteger(raw, 1, 64),
+    'Batches one worker process writes at once.'),
+  'worker.queue-poll-interval': flag<number>('duration', '1s', parseDuration,
+    'How often a worker looks for new queues.'),
+  'storage.partition-interval': flag<number>('duration', '1d', parseDuration,
+    'Time span of one samples partition (vanilla PostgreSQL).'),
+  'storage.partitions-ahead': flag<number>('int', '2', (raw) => parseInteger(raw, 0, 365),
+    'Partitions created ahead of the current time.'),
+  'storage.timescaledb': flag<boolean>('bool', 'true', parseBoolean,
+    'Use TimescaleDB hypertables when the extension is available.'),
+  'shutdown.timeout': flag<number>('duration', '30s', parseDuration,
+    'On SIGTERM, how long to drain in-flight work before aborting it.'),
+} as const;
+
+export type FlagName = keyof typeof FLAGS;
+type ValueOf<F> = F extends FlagSpec<infer T> ? T : never;
+export type FlagValues = { readonly [K in FlagName]: ValueOf<(typeof FLAGS)[K]> };
+
+export function envName(flagName: string): string {
+  return `PROMFLEET_${flagName.replace(/[.-]/g, '_').toUpperCase()}`;
+}

@@ -1,0 +1,101 @@
+import { PromfleetError } from '../errors.js';
+import { FLAGS, envName, type FlagName, type FlagSpec, type FlagValues } from './flags.js';
+
+export const ROLES = ['ingress', 'worker', 'all', 'migrate'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Config extends FlagValues {
+  /** PostgreSQL connection string assembled from --pg.url or the --pg.* parts. */
+  readonly pgConnectionString: string;
+}
+
+const byName = new Map<string, FlagName>();
+for (const name of Object.keys(FLAGS) as FlagName[]) {
+  byName.set(name, name);
+  for (const alias of (FLAGS[name] as FlagSpec<unknown>).aliases ?? []) byName.set(alias, name);
+}
+
+/** Splits "--a=b", "--a b", "-a b" and bare boolean "--a" into raw name/value pairs. */
+export function readArgs(argv: readonly string[]): Map<FlagName, string> {
+  const out = new Map<FlagName, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const m = /^--?([A-Za-z0-9._-]+)(?:=(.*))?$/s.exec(arg);
+    if (!m) throw new PromfleetError('CONFIG_INVALID', `unexpected argument "${arg}"`);
+    const name = byName.get(m[1]);
+    if (!name) throw new PromfleetError('CONFIG_INVALID', `unknown flag --${m[1]} (see --help)`);
+    let value = m[2];
+    if (value === undefined) {
+      if (FLAGS[name].kind === 'bool' && (i + 1 >= argv.length || argv[i + 1].startsWith('-'))) value = 'true';
+      else if (i + 1 < argv.length) value = argv[++i];
+      else throw new PromfleetError('CONFIG_INVALID', `flag --${name} needs a value`);
+    }
+    out.set(name, value);
+  }
+  return out;
+}
+
+/**
+ * Flags win over PROMFLEET_* environment variables, which win over defaults. Every value is
+ * parsed here, once; a bad one stops the process with the setting's name and the value.
+ */
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = readArgs(argv);
+  const values: Record<string, unknown> = {};
+  for (const name of Object.keys(FLAGS) as FlagName[]) {
+    const spec = FLAGS[name] as FlagSpec<unknown>;
+    const text = raw.get(name) ?? env[envName(name)] ?? spec.default;
+    if (text === undefined) {
+      values[name] = undefined;
+      continue;
+    }
+    try {
+      values[name] = spec.parse(text);
+    } catch (err) {
+      const source = raw.has(name) ? `--${name}` : env[envName(name)] !== undefined ? envName(name) : `default of --${name}`;
+      throw new PromfleetError('CONFIG_INVALID', `invalid value ${JSON.stringify(text)} for ${source}: ${(err as Error).message}`);
+    }
+  }
+  const flags = values as unknown as FlagValues;
+  checkCrossRules(flags);
+  return Object.freeze({ ...flags, pgConnectionString: connectionString(flags) });
+}
+
+function checkCrossRules(f: FlagValues): void {
+  if (f['web.max-decompressed-bytes'] < f['web.max-body-bytes'] / 4) {
+    // A snappy block rarely compresses below 1/4 on Prometheus data; a lower ceiling rejects valid bodies.
+    throw new PromfleetError('CONFIG_INVALID',
+      `--web.max-decompressed-bytes (${f['web.max-decompressed-bytes']}) must be at least a quarter of --web.max-body-bytes (${f['web.max-body-bytes']})`);
+  }
+  if (f['ha.replica-label'] === f['ha.cluster-label']) {
+    throw new PromfleetError('CONFIG_INVALID', `--ha.replica-label and --ha.cluster-label must differ (both "${f['ha.cluster-label']}")`);
+  }
+  if (f['storage.partition-interval'] < 3_600_000) {
+    throw new PromfleetError('CONFIG_INVALID', `--storage.partition-interval must be at least 1h (got ${f['storage.partition-interval']} ms)`);
+  }
+  if (f['ha.replica'] !== undefined && f['ha.group'] === undefined) {
+    throw new PromfleetError('CONFIG_INVALID', '--ha.replica needs --ha.group');
+  }
+}
+
+function connectionString(f: FlagValues): string {
+  if (f['pg.url']) return f['pg.url'];
+  const u = new URL('postgres://localhost');
+  u.hostname = f['pg.host'];
+  u.port = String(f['pg.port']);
+  u.username = encodeURIComponent(f['pg.user']);
+  u.password = encodeURIComponent(f['pg.password']);
+  u.pathname = `/${encodeURIComponent(f['pg.database'])}`;
+  return u.toString();
+}
+
+/** The connection string with its password replaced, for logs. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

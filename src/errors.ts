@@ -1,0 +1,50 @@
+/**
+ * The one catalogue of promfleet errors. Each code has an HTTP status and says whether the
+ * caller may retry. Prometheus drops a batch on any 4xx and retries 5xx forever, so every
+ * "not now" is 503 (retryable) and every "never" is 4xx. The README lists every code; a test
+ * keeps the two in sync.
+ */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly summary: string;
+}
+
+export const ERRORS = {
+  BODY_TOO_LARGE: { status: 413, retryable: false, summary: 'request body larger than --web.max-body-bytes' },
+  DECOMPRESSED_TOO_LARGE: { status: 413, retryable: false, summary: 'snappy length header claims more than --web.max-decompressed-bytes' },
+  UNSUPPORTED_CONTENT_ENCODING: { status: 415, retryable: false, summary: 'Content-Encoding is not snappy' },
+  UNSUPPORTED_CONTENT_TYPE: { status: 415, retryable: false, summary: 'Content-Type is not a supported remote-write protobuf message' },
+  BAD_SNAPPY: { status: 400, retryable: false, summary: 'body is not a valid snappy block (framed snappy is refused)' },
+  BAD_PROTOBUF: { status: 400, retryable: false, summary: 'body does not decode as the protobuf message' },
+  INVALID_LABELS: { status: 400, retryable: false, summary: 'a series has empty, unsorted, duplicate or non-UTF-8 labels, or no metric name' },
+  INVALID_SAMPLE: { status: 400, retryable: false, summary: 'a sample is outside the accepted time range' },
+  INVALID_HA_LABELS: { status: 400, retryable: false, summary: 'the HA replica label is present without a group' },
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'HTTP method not allowed on this path' },
+  NOT_FOUND: { status: 404, retryable: false, summary: 'no such path' },
+  QUEUE_UNAVAILABLE: { status: 503, retryable: true, summary: 'the queue (Redis) did not acknowledge the batch' },
+  SHUTTING_DOWN: { status: 503, retryable: true, summary: 'the process is shutting down' },
+  DB_UNAVAILABLE: { status: 503, retryable: true, summary: 'PostgreSQL is unreachable or the transaction must be retried' },
+  DB_REJECTED: { status: 500, retryable: false, summary: 'PostgreSQL rejected the data itself (constraint or data error)' },
+  CONFIG_INVALID: { status: 500, retryable: false, summary: 'a setting has an invalid value; the process stops' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class PromfleetError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PromfleetError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.retryable = ERRORS[code].retryable;
+  }
+}
+
+export function isPromfleetError(err: unknown): err is PromfleetError {
+  return err instanceof PromfleetError;
+}

@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every promfleet_* metric, on a registry of its own so several components (or tests) can live
+ * in one process. Label values are bounded: reasons come from the error catalogue, queues from
+ * the (group, replica) pairs an operator runs.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly receivedSamples = new Counter({
+    name: 'promfleet_received_samples_total', help: 'Samples received in remote-write requests that decoded.',
+    registers: [this.registry],
+  });
+  readonly enqueuedSamples = new Counter({
+    name: 'promfleet_enqueued_samples_total', help: 'Samples acknowledged by the queue (durable).',
+    labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly enqueuedBatches = new Counter({
+    name: 'promfleet_enqueued_batches_total', help: 'Batches acknowledged by the queue.',
+    labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly queuedBytes = new Counter({
+    name: 'promfleet_enqueued_bytes_total', help: 'Encoded batch bytes put on the queue.',
+    registers: [this.registry],
+  });
+  readonly rejectedRequests = new Counter({
+    name: 'promfleet_rejected_requests_total', help: 'Write requests refused, by error code.',
+    labelNames: ['reason'], registers: [this.registry],
+  });
+  readonly rejectedSamples = new Counter({
+    name: 'promfleet_rejected_samples_total', help: 'Samples in refused write requests (when the body decoded), by error code.',
+    labelNames: ['reason'], registers: [this.registry],
+  });
+  readonly writtenSamples = new Counter({
+    name: 'promfleet_written_samples_total', help: 'Samples committed to PostgreSQL.',
+    labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly writtenBatches = new Counter({
+    name: 'promfleet_written_batches_total', help: 'Batches committed to PostgreSQL (or found already committed).',
+    labelNames: ['queue', 'outcome'], registers: [this.registry],
+  });
+  readonly writtenMetadata = new Counter({
+    name: 'promfleet_written_metadata_total', help: 'Metric metadata entries upserted.',
+    registers: [this.registry],
+  });
+  readonly seriesCache = new Counter({
+    name: 'promfleet_series_cache_lookups_total', help: 'Series id cache lookups by result.',
+    labelNames: ['result'], registers: [this.registry],
+  });
+  readonly batchWriteSeconds = new Histogram({
+    name: 'promfleet_batch_write_seconds', help: 'Time to write one batch to PostgreSQL, resolve to commit.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly enqueueSeconds = new Histogram({
+    name: 'promfleet_write_request_seconds', help: 'Time from a write request\'s end of body to its answer.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'promfleet_queue_depth_batches', help: 'Batches waiting or in flight per queue, sampled by the worker.',
+    labelNames: ['queue', 'state'], registers: [this.registry],
+  });
+  readonly databaseErrors = new Counter({
+    name: 'promfleet_database_errors_total', help: 'PostgreSQL errors seen while writing, by SQLSTATE class.',
+    labelNames: ['class'], registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'promfleet_process_' });
+  }
+}
