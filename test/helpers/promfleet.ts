@@ -1,0 +1,55 @@
+/**
+ * Runs the built promfleet CLI (dist/, built by `npm test` before vitest) as a separate OS
+ * process on a free loopback port, and waits for /healthz.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { freePort, waitFor } from './ports.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'bin/promfleet.js');
+
+export interface PromfleetProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly proc: ChildProcess;
+  /** Everything the process wrote to stdout/stderr so far. */
+  output(): string;
+  /** Sends the signal and waits for the exit; resolves with the exit code (or null after a kill). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
+}
+
+export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: string[], opts: { port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<PromfleetProcess> {
+  const port = opts.port ?? (await freePort());
+  const proc = spawn(process.execPath, [CLI, role, `--web.listen-address=127.0.0.1:${port}`, ...args], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  let done = false;
+  void exited.then(() => { done = true; });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`promfleet ${role} on ${url}/healthz`, async () => {
+    if (done) throw new Error(`promfleet exited early:\n${out}`);
+    const res = await fetch(`${url}/healthz`);
+    return res.ok;
+  }, 30_000);
+  return {
+    url, port, proc,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000) {
+      if (done) return proc.exitCode;
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
