@@ -3,7 +3,8 @@ import { main } from '../dist/src/cli.js';
 
 main(process.argv.slice(2)).then(
   (code) => {
-    if (typeof code === 'number') process.exitCode = code;
+    // Leftover client timers must not keep a stopped process alive.
+    process.exit(typeof code === 'number' ? code : 0);
   },
   (err) => {
     process.stderr.write(`promfleet: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

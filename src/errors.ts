@@ -19,13 +19,13 @@ export const ERRORS = {
   BAD_PROTOBUF: { status: 400, retryable: false, summary: 'body does not decode as the protobuf message' },
   INVALID_LABELS: { status: 400, retryable: false, summary: 'a series has empty, unsorted, duplicate or non-UTF-8 labels, or no metric name' },
   INVALID_SAMPLE: { status: 400, retryable: false, summary: 'a sample is outside the accepted time range' },
-  INVALID_HA_LABELS: { status: 400, retryable: false, summary: 'the HA replica label is present without a group' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'HTTP method not allowed on this path' },
   NOT_FOUND: { status: 404, retryable: false, summary: 'no such path' },
   QUEUE_UNAVAILABLE: { status: 503, retryable: true, summary: 'the queue (Redis) did not acknowledge the batch' },
   SHUTTING_DOWN: { status: 503, retryable: true, summary: 'the process is shutting down' },
   DB_UNAVAILABLE: { status: 503, retryable: true, summary: 'PostgreSQL is unreachable or the transaction must be retried' },
   DB_REJECTED: { status: 500, retryable: false, summary: 'PostgreSQL rejected the data itself (constraint or data error)' },
+  INTERNAL: { status: 500, retryable: true, summary: 'an unexpected fault in promfleet (logged); the sender should retry' },
   CONFIG_INVALID: { status: 500, retryable: false, summary: 'a setting has an invalid value; the process stops' },
 } as const satisfies Record<string, ErrorSpec>;
 

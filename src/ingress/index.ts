@@ -1,0 +1,65 @@
+import type { HttpServer } from '../http/server.js';
+import type { Logger } from '../observability/log.js';
+import type { Metrics } from '../observability/metrics.js';
+import { Producer } from '../queue/index.js';
+import type { HaLabels } from './tag.js';
+import { writeHandler, type WriteLimits } from './write.js';
+
+export type { HaLabels } from './tag.js';
+export type { WriteLimits } from './write.js';
+
+export interface IngressOptions {
+  readonly server: HttpServer;
+  readonly redisUrl: string;
+  readonly queuePrefix: string;
+  readonly limits: WriteLimits;
+  readonly ha: HaLabels;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+}
+
+export interface Ingress {
+  start(): Promise<void>;
+  /** Stops accepting writes (503) and waits for in-flight enqueues, up to the signal. */
+  drain(signal: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The ingress role: POST /write and /api/v1/write → decode, validate, tag, enqueue, 204. */
+export function createIngress(opts: IngressOptions): Ingress {
+  const producer = new Producer({ redisUrl: opts.redisUrl, prefix: opts.queuePrefix, log: opts.log.child({ component: 'producer' }) });
+  const inFlight = new Set<Promise<unknown>>();
+  let closing = false;
+  const handler = writeHandler({
+    producer,
+    limits: opts.limits,
+    ha: opts.ha,
+    log: opts.log,
+    metrics: opts.metrics,
+    now: opts.now ?? Date.now,
+    closing: () => closing || opts.server.isClosing,
+    track: (p) => {
+      inFlight.add(p);
+      return p.finally(() => inFlight.delete(p));
+    },
+  });
+  opts.server.route('POST', '/write', handler);
+  opts.server.route('POST', '/api/v1/write', handler);
+  opts.server.readiness('queue', async () => ((await producer.ping()) ? undefined : 'redis does not answer'));
+  let stopped: Promise<void> | undefined;
+  return {
+    start: () => producer.start(),
+    async drain(signal) {
+      closing = true;
+      const all = Promise.allSettled([...inFlight]);
+      await Promise.race([all, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+      if (inFlight.size > 0) opts.log.warn({ inFlight: inFlight.size }, 'shutdown deadline cut in-flight enqueues (answered 503)');
+    },
+    stop() {
+      closing = true;
+      stopped ??= producer.stop();
+      return stopped;
+    },
+  };
+}

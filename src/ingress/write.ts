@@ -1,0 +1,88 @@
+import type http from 'node:http';
+import { PromfleetError, isPromfleetError } from '../errors.js';
+import {
+  decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest,
+} from '../protocol/index.js';
+import type { OutgoingBatch, Producer } from '../queue/index.js';
+import type { Logger } from '../observability/log.js';
+import type { Metrics } from '../observability/metrics.js';
+import { readBody } from './body.js';
+import { tagRequest, type HaLabels } from './tag.js';
+
+export interface WriteLimits {
+  readonly maxBodyBytes: number;
+  readonly maxDecompressedBytes: number;
+  readonly maxSampleAgeMs: number;
+  readonly maxFutureMs: number;
+}
+
+export interface WriteDeps {
+  readonly producer: Producer;
+  readonly limits: WriteLimits;
+  readonly ha: HaLabels;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  /** True once shutdown began: new writes get 503. */
+  readonly closing: () => boolean;
+  /** Called around each request so shutdown can wait for in-flight enqueues. */
+  readonly track: <T>(p: Promise<T>) => Promise<T>;
+}
+
+/** Remote-write 1.0 only for now; RW 2.0 bodies get 415 so a sender can fall back. */
+function checkHeaders(req: http.IncomingMessage): void {
+  const encoding = (req.headers['content-encoding'] ?? '').toLowerCase().trim();
+  if (encoding !== 'snappy') {
+    throw new PromfleetError('UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding "${encoding}" is not supported; expected snappy`);
+  }
+  const type = (req.headers['content-type'] ?? '').toLowerCase();
+  const [mime, ...params] = type.split(';').map((s) => s.trim());
+  if (mime !== 'application/x-protobuf') {
+    throw new PromfleetError('UNSUPPORTED_CONTENT_TYPE', `Content-Type "${type}" is not supported; expected application/x-protobuf`);
+  }
+  const proto = params.find((p) => p.startsWith('proto='))?.slice('proto='.length);
+  if (proto !== undefined && proto !== 'prometheus.writerequest') {
+    throw new PromfleetError('UNSUPPORTED_CONTENT_TYPE', `proto=${proto} is not supported; expected prometheus.WriteRequest`);
+  }
+}
+
+export function writeHandler(deps: WriteDeps) {
+  return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    if (deps.closing()) throw new PromfleetError('SHUTTING_DOWN', 'not accepting writes while shutting down');
+    let samples = 0;
+    try {
+      checkHeaders(req);
+      const body = await readBody(req, deps.limits.maxBodyBytes);
+      const started = process.hrtime.bigint();
+      const request = decodeWriteRequest(snappyDecompress(body, deps.limits.maxDecompressedBytes));
+      for (const ts of request.timeseries) samples += ts.samples.length;
+      deps.metrics.receivedSamples.inc(samples);
+      validateWriteRequest(request, { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs });
+      const tagged = tagRequest(request, deps.ha);
+      const batches: OutgoingBatch[] = tagged.batches.map((b) => ({
+        identity: b.identity,
+        // Untouched requests travel as the bytes Prometheus sent: no re-encode, no re-compress.
+        payload: tagged.unchanged ? body : snappyCompress(encodeWriteRequest(b.request)),
+        summary: { samples: b.samples, minTs: b.minTs, maxTs: b.maxTs },
+      }));
+      if (batches.length > 0) {
+        const enqueued = await deps.track(deps.producer.enqueue(batches, deps.now()));
+        for (let i = 0; i < enqueued.length; i++) {
+          deps.metrics.enqueuedBatches.inc({ queue: enqueued[i].queue });
+          deps.metrics.enqueuedSamples.inc({ queue: enqueued[i].queue }, batches[i].summary.samples);
+          deps.metrics.queuedBytes.inc(batches[i].payload.byteLength);
+        }
+      }
+      deps.metrics.enqueueSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      res.writeHead(204).end();
+    } catch (err) {
+      if (isPromfleetError(err)) {
+        deps.metrics.rejectedRequests.inc({ reason: err.code });
+        if (samples > 0) deps.metrics.rejectedSamples.inc({ reason: err.code }, samples);
+        if (err.status < 500) deps.log.debug({ code: err.code, reason: err.message }, 'write refused');
+        else deps.log.warn({ code: err.code, reason: err.message }, 'write not accepted now');
+      }
+      throw err;
+    }
+  };
+}

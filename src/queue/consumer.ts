@@ -1,0 +1,177 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/log.js';
+import { workerConnection } from './redis.js';
+import { QueueRegistry } from './registry.js';
+import { parseQueueName, type QueueIdentity } from './names.js';
+import { isBatchJob, batchPayload, type BatchJob } from './batch.js';
+
+/** What the consumer asks of whoever writes a batch. */
+export interface BatchHandler {
+  /** Resolves when the batch is durable; rejects with a TransientError to put it back. */
+  handle(job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }, signal: AbortSignal): Promise<void>;
+}
+
+/** Thrown by a handler when the batch must wait (database away): it goes back to its queue. */
+export class TransientError extends Error {
+  constructor(message: string, readonly retryAfterMs: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransientError';
+  }
+}
+
+/** Thrown by a handler when the batch can never be written: it goes to the dead-letter (failed) set. */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+}
+
+export interface ConsumerOptions {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly concurrency: number;
+  readonly pollIntervalMs: number;
+  readonly log: Logger;
+  readonly handler: BatchHandler;
+  /** Which queues to consume (election gates followers' queues); all when absent. */
+  readonly shouldConsume?: (queue: string, identity: QueueIdentity) => boolean;
+  /** Called after each queue scan with the job counts per queue, for metrics. */
+  readonly onDepth?: (queue: string, counts: Record<string, number>) => void;
+}
+
+/**
+ * Follows the registry of write queues and runs one BullMQ worker per consumed queue.
+ * A job that hits a transient error is put back with the queue rate-limited for a while, which
+ * consumes no attempt: a database outage never moves batches to the failed set.
+ */
+export class Consumer {
+  private readonly redis: Redis;
+  private readonly registry: QueueRegistry;
+  private readonly workers = new Map<string, Worker>();
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly opts: ConsumerOptions) {
+    this.redis = workerConnection(opts.redisUrl);
+    this.redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis consumer connection error'));
+    this.registry = new QueueRegistry(this.redis, opts.prefix);
+  }
+
+  start(): Promise<void> {
+    this.loop ??= this.redis.connect().then(() => {
+      void this.run(this.abort.signal);
+    });
+    return this.loop;
+  }
+
+  get queues(): string[] {
+    return [...this.workers.keys()];
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.scan();
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'queue scan failed; retrying');
+      }
+      await sleep(this.opts.pollIntervalMs, signal);
+    }
+  }
+
+  /** One pass: open workers for new queues, close those no longer consumed, report depths. */
+  async scan(): Promise<void> {
+    for (const name of await this.registry.list()) {
+      const identity = parseQueueName(name);
+      if (!identity) continue;
+      const wanted = this.opts.shouldConsume?.(name, identity) ?? true;
+      const running = this.workers.get(name);
+      if (wanted && !running && !this.stopping) this.open(name);
+      if (!wanted && running) {
+        this.workers.delete(name);
+        await running.close();
+      }
+      if (this.opts.onDepth) {
+        const w = this.workers.get(name);
+        if (w) this.opts.onDepth(name, await this.counts(name));
+      }
+    }
+  }
+
+  private async counts(name: string): Promise<Record<string, number>> {
+    const key = (s: string) => `${this.opts.prefix}:${name}:${s}`;
+    const [wait, active, delayed, failed] = await Promise.all([
+      this.redis.llen(key('wait')), this.redis.llen(key('active')), this.redis.zcard(key('delayed')), this.redis.zcard(key('failed')),
+    ]);
+    return { wait, active, delayed, failed };
+  }
+
+  private open(name: string): void {
+    const log = this.opts.log.child({ queue: name });
+    const worker: Worker = new Worker(name, async (job: Job, _token?: string, signal?: AbortSignal) => {
+      if (!isBatchJob(job.data) || job.id === undefined) throw new UnrecoverableError('job is not a promfleet batch');
+      const jobSignal = signal ?? this.abort.signal;
+      try {
+        await this.opts.handler.handle({ id: job.id, queue: name, data: job.data, payload: batchPayload(job.data) }, jobSignal);
+      } catch (err) {
+        if (err instanceof TransientError) {
+          // Put the job back and pause this queue; no attempt is consumed.
+          await worker.rateLimit(err.retryAfterMs);
+          throw Worker.RateLimitError();
+        }
+        if (err instanceof PermanentError) {
+          log.error({ batch: job.id, err: err.message }, 'batch can never be written; moved to the dead-letter set');
+          throw new UnrecoverableError(err.message);
+        }
+        throw err;
+      }
+    }, {
+      connection: this.redis.duplicate(),
+      prefix: this.opts.prefix,
+      concurrency: this.opts.concurrency,
+      autorun: true,
+      skipVersionCheck: true,
+      // Stalled-job recovery: a worker killed mid-batch leaves its job active; another worker
+      // takes it back after the lock expires, and the ledger makes the second write a no-op.
+      lockDuration: 30_000,
+      maxStalledCount: 1000,
+    });
+    worker.on('error', (err: Error) => log.warn({ err: err.message }, 'worker error'));
+    worker.on('failed', (job: Job | undefined, err: Error) => {
+      if (err.name !== 'RateLimitError') log.warn({ batch: job?.id, err: err.message, attempts: job?.attemptsMade }, 'batch failed');
+    });
+    this.workers.set(name, worker);
+    log.info('consuming queue');
+  }
+
+  /** Stops taking jobs; in-flight jobs finish (BullMQ waits for them) unless the signal aborts first. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.abort.abort();
+      await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
+      this.workers.clear();
+      this.redis.disconnect();
+    })();
+    return this.stopping;
+  }
+
+  /** Aborts in-flight jobs (they return to their queue as stalled and are taken again). */
+  async forceStop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled([...this.workers.values()].map((w) => w.close(true)));
+    this.redis.disconnect();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,5 @@
+export { Producer, JOB_OPTIONS, type ProducerOptions, type OutgoingBatch, type EnqueuedBatch } from './producer.js';
+export { Consumer, TransientError, PermanentError, type ConsumerOptions, type BatchHandler } from './consumer.js';
+export { QueueRegistry } from './registry.js';
+export { queueName, parseQueueName, DEFAULT_QUEUE, type QueueIdentity } from './names.js';
+export { batchId, type BatchJob, type BatchSummary } from './batch.js';

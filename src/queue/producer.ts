@@ -1,0 +1,118 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { PromfleetError } from '../errors.js';
+import type { Logger } from '../observability/log.js';
+import { producerConnection } from './redis.js';
+import { batchId, makeBatchJob, type BatchSummary } from './batch.js';
+import { queueName, type QueueIdentity } from './names.js';
+import { QueueRegistry } from './registry.js';
+
+export interface ProducerOptions {
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly log: Logger;
+  /** How long one enqueue may take before the request is answered 503 (ms). Default 5000. */
+  readonly enqueueTimeoutMs?: number;
+}
+
+export interface OutgoingBatch {
+  readonly identity: QueueIdentity;
+  /** snappy(prometheus.WriteRequest) */
+  readonly payload: Uint8Array;
+  readonly summary: BatchSummary;
+}
+
+export interface EnqueuedBatch {
+  readonly id: string;
+  readonly queue: string;
+}
+
+/**
+ * Jobs leave the queue when written; a job that fails for good stays in BullMQ's failed set,
+ * which is promfleet's dead-letter queue. Transient database trouble never consumes an attempt
+ * (the worker puts the job back), so attempts only count real faults.
+ */
+export const JOB_OPTIONS: JobsOptions = {
+  removeOnComplete: true,
+  removeOnFail: false,
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+};
+
+/** Puts batches on their (group, replica) queue and resolves only once Redis acknowledged them. */
+export class Producer {
+  private readonly redis: Redis;
+  private readonly queues = new Map<string, Queue>();
+  private readonly registry: QueueRegistry;
+  private readonly timeoutMs: number;
+  private started: Promise<void> | undefined;
+  private stopped: Promise<void> | undefined;
+
+  constructor(private readonly opts: ProducerOptions) {
+    this.redis = producerConnection(opts.redisUrl);
+    // ioredis reports every failed reconnect here; the request path turns them into 503s.
+    this.redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis producer connection error'));
+    this.registry = new QueueRegistry(this.redis, opts.prefix);
+    this.timeoutMs = opts.enqueueTimeoutMs ?? 5000;
+  }
+
+  start(): Promise<void> {
+    this.started ??= this.redis.connect().catch((err: unknown) => {
+      // Not fatal: ingress answers 503 until Redis is back and ioredis reconnects by itself.
+      this.opts.log.warn({ err: (err as Error).message }, 'redis not reachable at start; writes answer 503 until it is');
+    });
+    return this.started;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.withTimeout(this.redis.ping())) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async enqueue(batches: readonly OutgoingBatch[], receivedAtMs: number): Promise<EnqueuedBatch[]> {
+    if (this.stopped) throw new PromfleetError('SHUTTING_DOWN', 'producer is stopped');
+    try {
+      return await this.withTimeout(Promise.all(batches.map((b) => this.add(b, receivedAtMs))));
+    } catch (err) {
+      if (err instanceof PromfleetError) throw err;
+      throw new PromfleetError('QUEUE_UNAVAILABLE', `queue did not acknowledge: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async add(b: OutgoingBatch, receivedAtMs: number): Promise<EnqueuedBatch> {
+    const name = queueName(b.identity);
+    await this.registry.register(name);
+    const id = batchId(name, b.payload);
+    await this.queue(name).add('batch', makeBatchJob(b.identity, b.payload, b.summary, receivedAtMs), { ...JOB_OPTIONS, jobId: id });
+    return { id, queue: name };
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.redis, prefix: this.opts.prefix, skipVersionCheck: true });
+      q.on('error', (err: Error) => this.opts.log.debug({ err: err.message, queue: name }, 'queue error'));
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  private withTimeout<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PromfleetError('QUEUE_UNAVAILABLE', `queue did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+      this.redis.disconnect();
+    })();
+    return this.stopped;
+  }
+}

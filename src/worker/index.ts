@@ -1,0 +1,102 @@
+import type pg from 'pg';
+import type { HttpServer } from '../http/server.js';
+import type { Logger } from '../observability/log.js';
+import type { Metrics } from '../observability/metrics.js';
+import { Consumer } from '../queue/index.js';
+import { BatchWriter, Partitions, SeriesResolver } from '../storage/index.js';
+import { WriteBatchHandler } from './handler.js';
+
+export interface WorkerOptions {
+  readonly server: HttpServer;
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  readonly redisUrl: string;
+  readonly queuePrefix: string;
+  /** Batches written at once per queue. */
+  readonly concurrency: number;
+  readonly queuePollIntervalMs: number;
+  readonly maxDecompressedBytes: number;
+  readonly partitionIntervalMs: number;
+  readonly partitionsAhead: number;
+  /** Resolves once the schema is migrated; the worker consumes nothing before. */
+  readonly ready: Promise<void>;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+}
+
+export interface WorkerRole {
+  start(): Promise<void>;
+  /** Stops taking batches and lets in-flight ones finish, until the signal aborts (then they are cut and return to their queue). */
+  drain(signal: AbortSignal): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The worker role: consume every write queue, one transaction per batch. */
+export function createWorker(opts: WorkerOptions): WorkerRole {
+  const now = opts.now ?? Date.now;
+  const log = opts.log;
+  const partitions = new Partitions({ pool: opts.pool, schema: opts.schema, intervalMs: opts.partitionIntervalMs, log });
+  const series = new SeriesResolver({ schema: opts.schema, maxEntries: 1_000_000 });
+  const writer = new BatchWriter({ pool: opts.pool, schema: opts.schema, partitions, series, log });
+  const handler = new WriteBatchHandler({ writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now });
+  const consumer = new Consumer({
+    redisUrl: opts.redisUrl,
+    prefix: opts.queuePrefix,
+    concurrency: opts.concurrency,
+    pollIntervalMs: opts.queuePollIntervalMs,
+    log: log.child({ component: 'consumer' }),
+    handler,
+    onDepth: (queue, counts) => {
+      for (const [state, n] of Object.entries(counts)) opts.metrics.queueDepth.set({ queue, state }, n);
+    },
+  });
+  const abort = new AbortController();
+  let migrated = false;
+  opts.server.readiness('database', async () => (migrated ? handler.waitingReason : 'schema migrations not applied yet'));
+
+  async function keepPartitionsAhead(signal: AbortSignal): Promise<void> {
+    const every = Math.min(opts.partitionIntervalMs / 4, 3_600_000);
+    while (!signal.aborted) {
+      try {
+        await partitions.ensureAhead(now(), opts.partitionsAhead);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'could not create partitions ahead; retrying');
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, every);
+        signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+      });
+    }
+  }
+
+  let started: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    start() {
+      started ??= (async () => {
+        await opts.ready;
+        migrated = true;
+        void keepPartitionsAhead(abort.signal);
+        await consumer.start();
+      })();
+      return started;
+    },
+    async drain(signal) {
+      abort.abort();
+      const graceful = consumer.stop();
+      const cut = new Promise<'cut'>((resolve) => signal.addEventListener('abort', () => resolve('cut'), { once: true }));
+      if ((await Promise.race([graceful.then(() => 'done' as const), cut])) === 'cut') {
+        log.warn('shutdown deadline reached; in-flight batches are cut and will be taken again');
+        await consumer.forceStop();
+      }
+    },
+    stop() {
+      stopped ??= (async () => {
+        abort.abort();
+        await consumer.stop();
+      })();
+      return stopped;
+    },
+  };
+}

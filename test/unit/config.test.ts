@@ -1,0 +1,67 @@
+import { describe, it, expect } from 'vitest';
+import { parseConfig, envName, FLAGS } from '../../src/config/index.js';
+import { parseBytes, parseDuration, parseListenAddress } from '../../src/config/values.js';
+
+describe('config', () => {
+  it('applies defaults', () => {
+    const c = parseConfig([], {});
+    expect(c['web.listen-address']).toEqual({ host: '0.0.0.0', port: 9201 });
+    expect(c['pg.schema']).toBe('prom');
+    expect(c['queue.prefix']).toBe('promfleet');
+    expect(c['redis.url']).toBe('redis://127.0.0.1:6379');
+    expect(c['web.max-body-bytes']).toBe(32 * 1024 * 1024);
+    expect(c['web.max-sample-age']).toBe(0);
+    expect(c.pgConnectionString).toBe('postgres://postgres@127.0.0.1:5432/postgres');
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads PROMFLEET_* variables and lets flags win over them', () => {
+    const env = { PROMFLEET_PG_SCHEMA: 'fromenv', PROMFLEET_QUEUE_PREFIX: 'envq' };
+    const c = parseConfig(['--pg.schema=fromflag'], env);
+    expect(c['pg.schema']).toBe('fromflag');
+    expect(c['queue.prefix']).toBe('envq');
+  });
+
+  it('names the environment variable of every flag by the documented rule', () => {
+    expect(envName('web.listen-address')).toBe('PROMFLEET_WEB_LISTEN_ADDRESS');
+    expect(envName('ha.replica-label')).toBe('PROMFLEET_HA_REPLICA_LABEL');
+    for (const name of Object.keys(FLAGS)) expect(envName(name)).toMatch(/^PROMFLEET_[A-Z0-9_]+$/);
+  });
+
+  it('accepts "--flag value", "-flag value" and the original adapter aliases', () => {
+    const c = parseConfig(['--pg.host', 'db.example', '-pg.port', '6543', '--leader-election.pg-advisory-lock-id=7'], {});
+    expect(c.pgConnectionString).toBe('postgres://postgres@db.example:6543/postgres');
+    expect(c['ha.group']).toBe('7');
+  });
+
+  it('lets --pg.url win over the parts and keeps passwords encoded', () => {
+    expect(parseConfig(['--pg.url=postgres://u:p@h:1/d', '--pg.host=x'], {}).pgConnectionString).toBe('postgres://u:p@h:1/d');
+    expect(parseConfig(['--pg.password=p@ss/word'], {}).pgConnectionString).toBe('postgres://postgres:p%40ss%2Fword@127.0.0.1:5432/postgres');
+  });
+
+  it('stops on an invalid value, naming the setting and the value', () => {
+    expect(() => parseConfig(['--web.max-body-bytes=lots'], {})).toThrow(/"lots" for --web.max-body-bytes/);
+    expect(() => parseConfig([], { PROMFLEET_PG_PORT: '99999' })).toThrow(/"99999" for PROMFLEET_PG_PORT/);
+    expect(() => parseConfig(['--pg.schema=Bad-Name'], {})).toThrow(/--pg.schema/);
+    expect(() => parseConfig(['--log.level=loud'], {})).toThrow(/--log.level.*one of/);
+    expect(() => parseConfig(['--no.such-flag=1'], {})).toThrow(/unknown flag --no.such-flag/);
+  });
+
+  it('checks rules that span settings', () => {
+    expect(() => parseConfig(['--ha.replica=a'], {})).toThrow(/--ha.replica needs --ha.group/);
+    expect(() => parseConfig(['--ha.replica-label=cluster'], {})).toThrow(/must differ/);
+  });
+
+  it('parses sizes, durations and addresses', () => {
+    expect(parseBytes('64MiB')).toBe(64 * 1024 * 1024);
+    expect(parseBytes('1000')).toBe(1000);
+    expect(() => parseBytes('-1')).toThrow();
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('0')).toBe(0);
+    expect(() => parseDuration('5 minutes')).toThrow();
+    expect(parseListenAddress('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(parseListenAddress('[::1]:9201')).toEqual({ host: '::1', port: 9201 });
+    expect(() => parseListenAddress('9201')).toThrow();
+  });
+});
