@@ -18,8 +18,8 @@ export interface WorkerOptions {
   readonly maxDecompressedBytes: number;
   readonly partitionIntervalMs: number;
   readonly partitionsAhead: number;
-  /** Resolves once the schema is migrated; the worker consumes nothing before. */
-  readonly ready: Promise<void>;
+  /** Brings the schema up to date (retrying while the database is away); nothing is consumed before. */
+  readonly migrate: () => Promise<void>;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -75,7 +75,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   return {
     start() {
       started ??= (async () => {
-        await opts.ready;
+        await opts.migrate();
         migrated = true;
         void keepPartitionsAhead(abort.signal);
         await consumer.start();

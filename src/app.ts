@@ -1,0 +1,133 @@
+import type pg from 'pg';
+import type { Config, Role } from './config/index.js';
+import { HttpServer } from './http/server.js';
+import { createIngress, type Ingress } from './ingress/index.js';
+import type { Logger } from './observability/log.js';
+import { Metrics } from './observability/metrics.js';
+import { createPool, migrate } from './storage/index.js';
+import { createWorker, type WorkerRole } from './worker/index.js';
+import { Backoff } from './worker/backoff.js';
+
+export type ServiceRole = Exclude<Role, 'migrate'>;
+
+export interface App {
+  readonly server: HttpServer;
+  readonly metrics: Metrics;
+  start(): Promise<void>;
+  /** Stop accepting, drain up to --shutdown.timeout, then cut; parts stop in reverse order. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function migrateOptions(config: Config, log: Logger) {
+  return {
+    schema: config['pg.schema'],
+    timescaledb: config['storage.timescaledb'],
+    partitionIntervalMs: config['storage.partition-interval'],
+    log: log.child({ component: 'migrate' }),
+  };
+}
+
+/** Migrations at start-up, retried with backoff while the database is away. */
+async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, signal: AbortSignal): Promise<void> {
+  const backoff = new Backoff(500, 10_000);
+  while (!signal.aborted) {
+    try {
+      await migrate(pool, migrateOptions(config, log));
+      return;
+    } catch (err) {
+      const wait = backoff.next();
+      log.warn({ err: (err as Error).message, retryInMs: wait }, 'migrations failed; retrying');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait);
+        signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+      });
+    }
+  }
+  throw new Error('stopped before migrations completed');
+}
+
+/** Wires one process: the HTTP listener, and the ingress and/or worker role. */
+export function createApp(role: ServiceRole, config: Config, log: Logger): App {
+  const metrics = new Metrics();
+  const addr = config['web.listen-address'];
+  const server = new HttpServer({ host: addr.host, port: addr.port, log: log.child({ component: 'http' }), metrics });
+  const lifetime = new AbortController();
+  let ingress: Ingress | undefined;
+  let worker: WorkerRole | undefined;
+  let pool: pg.Pool | undefined;
+
+  if (role === 'ingress' || role === 'all') {
+    ingress = createIngress({
+      server,
+      redisUrl: config['redis.url'],
+      queuePrefix: config['queue.prefix'],
+      limits: {
+        maxBodyBytes: config['web.max-body-bytes'],
+        maxDecompressedBytes: config['web.max-decompressed-bytes'],
+        maxSampleAgeMs: config['web.max-sample-age'],
+        maxFutureMs: config['web.max-future'],
+      },
+      ha: {
+        clusterLabel: config['ha.cluster-label'],
+        replicaLabel: config['ha.replica-label'],
+        defaultGroup: config['ha.group'],
+        defaultReplica: config['ha.replica'],
+      },
+      log: log.child({ component: 'ingress' }),
+      metrics,
+    });
+  }
+  if (role === 'worker' || role === 'all') {
+    const p = createPool({ connectionString: config.pgConnectionString, max: config['pg.max-open-conns'], applicationName: `promfleet ${role}` }, log);
+    pool = p;
+    worker = createWorker({
+      server,
+      pool: p,
+      schema: config['pg.schema'],
+      redisUrl: config['redis.url'],
+      queuePrefix: config['queue.prefix'],
+      concurrency: config['worker.concurrency'],
+      queuePollIntervalMs: config['worker.queue-poll-interval'],
+      maxDecompressedBytes: config['web.max-decompressed-bytes'],
+      partitionIntervalMs: config['storage.partition-interval'],
+      partitionsAhead: config['storage.partitions-ahead'],
+      migrate: () => migrateUntilDone(p, config, log, lifetime.signal),
+      log: log.child({ component: 'worker' }),
+      metrics,
+    });
+  }
+
+  let started: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+  return {
+    server,
+    metrics,
+    start() {
+      started ??= (async () => {
+        await server.start();
+        await ingress?.start();
+        void worker?.start().catch((err: unknown) => {
+          if (!lifetime.signal.aborted) log.error({ err }, 'worker failed to start');
+        });
+      })();
+      return started;
+    },
+    stop() {
+      stopped ??= (async () => {
+        server.beginClosing();
+        lifetime.abort();
+        const deadline = AbortSignal.timeout(config['shutdown.timeout']);
+        await Promise.all([ingress?.drain(deadline), worker?.drain(deadline)]);
+        await worker?.stop();
+        await ingress?.stop();
+        const closed = server.stop();
+        const lingering = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);
+        if (lingering) server.closeAllConnections();
+        await closed;
+        await pool?.end();
+        log.info('stopped');
+      })();
+      return stopped;
+    },
+  };
+}
