@@ -1,0 +1,6 @@
+/** Regenerates the README's generated sections (configuration and error reference). */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { renderGenerated } from '../src/config/reference.js';
+
+const path = new URL('../../README.md', import.meta.url);
+writeFileSync(path, renderGenerated(readFileSync(path, 'utf8')));

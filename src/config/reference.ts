@@ -1,0 +1,36 @@
+import { ERRORS, type ErrorCode } from '../errors.js';
+import { FLAGS, envName, type FlagName, type FlagSpec } from './flags.js';
+
+/** The README's configuration reference, generated from the flag table (a test keeps it current). */
+export function flagReference(): string {
+  const rows = ['| flag | env | default | meaning |', '| --- | --- | --- | --- |'];
+  for (const name of Object.keys(FLAGS) as FlagName[]) {
+    const spec = FLAGS[name] as FlagSpec<unknown>;
+    const aliases = spec.aliases?.length ? ` (alias ${spec.aliases.map((a) => `\`--${a}\``).join(', ')})` : '';
+    const def = spec.default === undefined ? 'unset' : `\`${spec.default}\``;
+    rows.push(`| \`--${name}\`${aliases} | \`${envName(name)}\` | ${def} | ${spec.help.replace(/\|/g, '\\|')} |`);
+  }
+  return rows.join('\n');
+}
+
+/** The README's error table, generated from the error catalogue. */
+export function errorReference(): string {
+  const rows = ['| code | HTTP | retry | meaning |', '| --- | --- | --- | --- |'];
+  for (const code of Object.keys(ERRORS) as ErrorCode[]) {
+    const e = ERRORS[code];
+    rows.push(`| \`${code}\` | ${e.status} | ${e.retryable ? 'yes' : 'no'} | ${e.summary} |`);
+  }
+  return rows.join('\n');
+}
+
+const SECTIONS = { flags: flagReference, errors: errorReference } as const;
+
+/** Replaces the text between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` markers. */
+export function renderGenerated(readme: string): string {
+  let out = readme;
+  for (const [name, render] of Object.entries(SECTIONS)) {
+    const re = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(\\n<!-- /generated:${name} -->)`);
+    out = out.replace(re, (_m, open: string, close: string) => `${open}${render()}${close}`);
+  }
+  return out;
+}
