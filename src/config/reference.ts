@@ -29,8 +29,8 @@ const SECTIONS = { flags: flagReference, errors: errorReference } as const;
 export function renderGenerated(readme: string): string {
   let out = readme;
   for (const [name, render] of Object.entries(SECTIONS)) {
-    const re = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(\\n<!-- /generated:${name} -->)`);
-    out = out.replace(re, (_m, open: string, close: string) => `${open}${render()}${close}`);
+    const re = new RegExp(`(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
+    out = out.replace(re, (_m, open: string, close: string) => `${open}\n${render()}\n${close}`);
   }
   return out;
 }
