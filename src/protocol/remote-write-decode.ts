@@ -1,0 +1,208 @@
+/**
+ * Hand-written decoder of remote-write 1.0 `prometheus.WriteRequest` (prometheus/prompb
+ * remote.proto + types.proto) on protobufjs's low-level Reader.
+ *
+ * Generated code would allocate a Long per timestamp and decode every label string anew; this
+ * reads timestamps straight into numbers (varint.ts) and reuses the strings of labels repeated
+ * within the body (label-cache.ts). Unknown fields are skipped; a known field with the wrong
+ * wire type, a truncation, or a length running past its message is BAD_PROTOBUF; a label that
+ * is not valid UTF-8 is INVALID_LABELS.
+ */
+import { PromfleetError } from '../errors.js';
+import { METRIC_TYPES } from './types.js';
+import type { Exemplar, Histogram, Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from './types.js';
+import { readHistogram } from './decode-histogram.js';
+import { LabelCache } from './label-cache.js';
+import {
+  type ByteReader, createReader, decodeUtf8, describeWhere, enter, leave, readLength, readStringOrNull,
+  resetWhere, showInvalid, skipUnexpected, toDecodeError, where,
+} from './pb-reader.js';
+import { readInt64 } from './varint.js';
+
+const WRITE_REQUEST_FIELDS: readonly string[] = ['', 'timeseries', '', 'metadata'];
+const TIMESERIES_FIELDS: readonly string[] = ['', 'labels', 'samples', 'exemplars', 'histograms'];
+const LABEL_FIELDS: readonly string[] = ['', 'name', 'value'];
+const SAMPLE_FIELDS: readonly string[] = ['', 'value', 'timestamp'];
+const EXEMPLAR_FIELDS: readonly string[] = ['', 'labels', 'value', 'timestamp'];
+const METADATA_FIELDS: readonly string[] = ['', 'type', 'metric_family_name', '', 'help', 'unit'];
+
+// decodeWriteRequest is synchronous, so one cache serves every call without interleaving.
+const labelCache = new LabelCache();
+
+function invalidLabelString(r: ByteReader, start: number, end: number, what: string): PromfleetError {
+  return new PromfleetError('INVALID_LABELS', `${describeWhere()}: ${what} is not valid UTF-8: ${showInvalid(r.buf, start, end)}`);
+}
+
+/** Reads one string field of a Label; INVALID_LABELS when it is not UTF-8. */
+function readLabelString(r: ByteReader, isName: boolean, name: string): string {
+  const len = readLength(r, isName ? 'label name' : 'label value');
+  const start = r.pos;
+  const end = start + len;
+  r.pos = end;
+  const s = decodeUtf8(r.buf, start, end);
+  if (s === null) {
+    throw invalidLabelString(r, start, end, isName ? 'label name' : name === '' ? 'label value' : `value of label ${JSON.stringify(name)}`);
+  }
+  return s;
+}
+
+/** Reads one length-delimited Label, reusing the strings of an identical Label seen earlier. */
+function readLabel(r: ByteReader): Label {
+  const len = readLength(r, 'Label');
+  const start = r.pos;
+  const end = start + len;
+  const slot = labelCache.find(start, end);
+  if (slot >= 0) {
+    r.pos = end;
+    return { name: labelCache.name(slot), value: labelCache.value(slot) };
+  }
+  const outer = r.len;
+  r.len = end;
+  let name = '';
+  let value = '';
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 0x0a) name = readLabelString(r, true, '');
+    else if (tag === 0x12) value = readLabelString(r, false, name);
+    else skipUnexpected(r, tag, 'Label', LABEL_FIELDS);
+  }
+  r.len = outer;
+  labelCache.store(start, end, name, value);
+  return { name, value };
+}
+
+function readSample(r: ByteReader): Sample {
+  const outer = enter(r, 'Sample');
+  let value = 0;
+  let timestamp = 0;
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag === 0x09) value = r.double();
+    else if (tag === 0x10) timestamp = readInt64(r);
+    else skipUnexpected(r, tag, 'Sample', SAMPLE_FIELDS);
+  }
+  leave(r, outer);
+  return { value, timestamp };
+}
+
+function readExemplar(r: ByteReader): Exemplar {
+  const outer = enter(r, 'Exemplar');
+  const labels: Label[] = [];
+  let value = 0;
+  let timestamp = 0;
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag === 0x0a) labels.push(readLabel(r));
+    else if (tag === 0x11) value = r.double();
+    else if (tag === 0x18) timestamp = readInt64(r);
+    else skipUnexpected(r, tag, 'Exemplar', EXEMPLAR_FIELDS);
+  }
+  leave(r, outer);
+  return { labels, value, timestamp };
+}
+
+function readTimeSeries(r: ByteReader): TimeSeries {
+  const outer = enter(r, 'TimeSeries');
+  const labels: Label[] = [];
+  const samples: Sample[] = [];
+  const exemplars: Exemplar[] = [];
+  const histograms: Histogram[] = [];
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 0x0a:
+        where.field = 'labels';
+        where.index = labels.length;
+        labels.push(readLabel(r));
+        break;
+      case 0x12:
+        where.field = 'samples';
+        where.index = samples.length;
+        samples.push(readSample(r));
+        break;
+      case 0x1a:
+        where.field = 'exemplars';
+        where.index = exemplars.length;
+        exemplars.push(readExemplar(r));
+        break;
+      case 0x22:
+        where.field = 'histograms';
+        where.index = histograms.length;
+        histograms.push(readHistogram(r));
+        break;
+      default:
+        where.field = '';
+        skipUnexpected(r, tag, 'TimeSeries', TIMESERIES_FIELDS);
+    }
+  }
+  leave(r, outer);
+  where.field = '';
+  return { labels, samples, exemplars, histograms };
+}
+
+function readMetadataString(r: ByteReader, field: string): string {
+  const s = readStringOrNull(r, field);
+  if (s === null) throw new PromfleetError('BAD_PROTOBUF', `${describeWhere()}: ${field} is not valid UTF-8`);
+  return s;
+}
+
+function readMetadata(r: ByteReader): MetricMetadata {
+  const outer = enter(r, 'MetricMetadata');
+  let type: MetricType = 'unknown';
+  let metricFamilyName = '';
+  let help = '';
+  let unit = '';
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 0x08: {
+        // An enum value newer than this decoder is kept as 'unknown' rather than refused.
+        const t = r.int32();
+        type = t >= 0 && t < METRIC_TYPES.length ? METRIC_TYPES[t] : 'unknown';
+        break;
+      }
+      case 0x12: metricFamilyName = readMetadataString(r, 'metric_family_name'); break;
+      case 0x22: help = readMetadataString(r, 'help'); break;
+      case 0x2a: unit = readMetadataString(r, 'unit'); break;
+      default: skipUnexpected(r, tag, 'MetricMetadata', METADATA_FIELDS);
+    }
+  }
+  leave(r, outer);
+  return { type, metricFamilyName, help, unit };
+}
+
+/**
+ * Decodes an uncompressed remote-write 1.0 body.
+ *
+ * @throws PromfleetError `BAD_PROTOBUF` (malformed, truncated, wrong wire type, timestamp
+ *   beyond ±2^53 ms, metadata string not UTF-8) or `INVALID_LABELS` (label not UTF-8). The
+ *   message is one line and names the series or metadata entry.
+ */
+export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
+  const timeseries: TimeSeries[] = [];
+  const metadata: MetricMetadata[] = [];
+  const r = createReader(buf);
+  resetWhere();
+  labelCache.begin(r.buf);
+  try {
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag === 0x0a) {
+        where.series = timeseries.length;
+        timeseries.push(readTimeSeries(r));
+        where.series = -1;
+      } else if (tag === 0x1a) {
+        where.metadata = metadata.length;
+        metadata.push(readMetadata(r));
+        where.metadata = -1;
+      } else {
+        skipUnexpected(r, tag, 'WriteRequest', WRITE_REQUEST_FIELDS);
+      }
+    }
+  } catch (err) {
+    throw toDecodeError(err);
+  } finally {
+    labelCache.end();
+  }
+  return { timeseries, metadata };
+}

@@ -1,0 +1,126 @@
+/**
+ * Remote-Write 1.0 checks on a decoded WriteRequest: what the specification requires of label
+ * sets, plus the sample time window the operator configured.
+ *
+ * Exemplars are not held to the window: they carry the time they were observed, which may be
+ * well before the samples they ride with, and refusing them would drop the whole batch.
+ *
+ * Deliberately permissive where Prometheus is: label values may be any UTF-8 (including the
+ * metric name, which Prometheus 3 allows outside the legacy charset) and may be empty except
+ * for `__name__`; NaN and ±Inf sample values are valid (the stale marker is a NaN).
+ */
+import { PromfleetError } from '../errors.js';
+import type { Label, WriteRequest } from './types.js';
+
+export interface ValidateOptions {
+  /** The current time, in milliseconds since the epoch (injected; see STYLE.md §9). */
+  nowMs: number;
+  /** Oldest accepted sample: nowMs - maxAgeMs, in milliseconds. 0 or less: no lower bound. */
+  maxAgeMs: number;
+  /** Newest accepted sample: nowMs + maxFutureMs, in milliseconds. 0 or less: no upper bound. */
+  maxFutureMs: number;
+}
+
+const METRIC_NAME_LABEL = '__name__';
+/** Prometheus's legacy label-name charset. */
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const MAX_SHOWN = 80;
+
+/** A label name or value quoted for a one-line message, cut to a readable length. */
+function quote(s: string): string {
+  return JSON.stringify(s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN)}…` : s);
+}
+
+/** "series 3 (up)" or "series 3 (no __name__)". */
+function seriesName(index: number, labels: readonly Label[]): string {
+  for (const l of labels) {
+    if (l.name === METRIC_NAME_LABEL) return l.value === '' ? `series ${index} (empty __name__)` : `series ${index} (${quote(l.value)})`;
+  }
+  return `series ${index} (no __name__)`;
+}
+
+function invalidLabels(index: number, labels: readonly Label[], problem: string): PromfleetError {
+  return new PromfleetError('INVALID_LABELS', `${seriesName(index, labels)}: ${problem}`);
+}
+
+/** Checks one series' label set; throws INVALID_LABELS naming the series and the label. */
+function validateLabels(index: number, labels: readonly Label[]): void {
+  if (labels.length === 0) throw invalidLabels(index, labels, 'has no labels');
+  let metricName: string | undefined;
+  let prev = '';
+  for (let i = 0; i < labels.length; i++) {
+    const { name, value } = labels[i];
+    if (name === '') throw invalidLabels(index, labels, `label ${i} has an empty name (value ${quote(value)})`);
+    if (!LABEL_NAME_RE.test(name)) {
+      throw invalidLabels(index, labels, `label name ${quote(name)} does not match [a-zA-Z_][a-zA-Z0-9_]*`);
+    }
+    if (i > 0) {
+      if (name === prev) throw invalidLabels(index, labels, `duplicate label name ${quote(name)}`);
+      if (name < prev) throw invalidLabels(index, labels, `labels are not sorted by name: ${quote(name)} follows ${quote(prev)}`);
+    }
+    if (name === METRIC_NAME_LABEL) metricName = value;
+    prev = name;
+  }
+  if (metricName === undefined) throw invalidLabels(index, labels, 'has no __name__ label');
+  if (metricName === '') throw invalidLabels(index, labels, 'has an empty __name__ label');
+}
+
+function checkTime(
+  index: number,
+  labels: readonly Label[],
+  what: string,
+  ts: number,
+  minMs: number,
+  maxMs: number,
+): void {
+  if (ts < minMs) {
+    throw new PromfleetError(
+      'INVALID_SAMPLE',
+      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is older than the oldest accepted ${minMs} (${iso(minMs)})`,
+    );
+  }
+  if (ts > maxMs) {
+    throw new PromfleetError(
+      'INVALID_SAMPLE',
+      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is newer than the newest accepted ${maxMs} (${iso(maxMs)})`,
+    );
+  }
+}
+
+function iso(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? 'out of range' : d.toISOString();
+}
+
+/**
+ * Validates a decoded request against Remote-Write 1.0 and the accepted time window.
+ * A request without series (metadata only, or nothing at all) is valid.
+ *
+ * @throws PromfleetError `INVALID_LABELS` (label set or metadata name) or `INVALID_SAMPLE`
+ *   (a sample or histogram outside the window), with a one-line message naming the
+ *   series index, its metric name and the offending label or sample.
+ */
+export function validateWriteRequest(req: WriteRequest, opts: ValidateOptions): void {
+  const minMs = opts.maxAgeMs > 0 ? opts.nowMs - opts.maxAgeMs : -Infinity;
+  const maxMs = opts.maxFutureMs > 0 ? opts.nowMs + opts.maxFutureMs : Infinity;
+  const checkTimes = minMs !== -Infinity || maxMs !== Infinity;
+  const series = req.timeseries;
+  for (let i = 0; i < series.length; i++) {
+    const { labels, samples, histograms } = series[i];
+    validateLabels(i, labels);
+    if (!checkTimes) continue;
+    for (let j = 0; j < samples.length; j++) {
+      const ts = samples[j].timestamp;
+      // Inline bounds test first: building the message is only for the failing sample.
+      if (ts < minMs || ts > maxMs) checkTime(i, labels, `sample ${j}`, ts, minMs, maxMs);
+    }
+    for (let j = 0; j < histograms.length; j++) {
+      checkTime(i, labels, `histogram ${j}`, histograms[j].timestamp, minMs, maxMs);
+    }
+  }
+  for (let i = 0; i < req.metadata.length; i++) {
+    if (req.metadata[i].metricFamilyName === '') {
+      throw new PromfleetError('INVALID_LABELS', `metadata ${i}: metric_family_name is empty`);
+    }
+  }
+}
