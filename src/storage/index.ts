@@ -1,0 +1,11 @@
+export { createPool, maskConnectionString, type PoolOptions } from './pool.js';
+export { migrate, type MigrateOptions, type MigrateResult } from './migrate.js';
+export { MIGRATIONS, type Migration, type MigrationOptions } from './migrations/index.js';
+export { Partitions, type PartitionsOptions } from './partitions.js';
+export { SeriesResolver, type SeriesResolverOptions, type ResolveResult, type Queryable } from './series.js';
+export { seriesKey, type SeriesKey } from './labels.js';
+export { copySamples, encodeSamples, type SampleRows } from './copy-samples.js';
+export {
+  BatchWriter, type BatchWriterOptions, type WriteBatch, type WriteBatchResult, type WriteHooks, type BatchWriteSummary,
+} from './write-batch.js';
+export { classifyPgError, pgErrorClassLabel, toPromfleetError, type PgErrorClass } from './errors.js';

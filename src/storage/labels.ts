@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { PromfleetError } from '../errors.js';
+import type { Label } from '../protocol/types.js';
+
+/** What the series table stores for one label set. */
+export interface SeriesKey {
+  /** Value of `__name__`. */
+  readonly metric: string;
+  /** JSON object of every other label (including the HA cluster label), keys sorted. */
+  readonly labelsJson: string;
+  /** sha256 of canonicalLabelBytes; the unique key of the series table. */
+  readonly hash: Buffer;
+}
+
+function byName(a: Label, b: Label): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * The one canonical encoding of a label set, hashed into series.labels_hash:
+ * the metric name, then every other label sorted by name (code-unit order, as Prometheus
+ * sorts), each string preceded by its UTF-8 byte length and a colon. Length prefixes make the
+ * encoding injective even for values containing NUL or the separator, so two different label
+ * sets can never share an encoding. Never change it: stored hashes would stop matching.
+ */
+export function canonicalLabelString(metric: string, sortedOthers: readonly Label[]): string {
+  let out = `${Buffer.byteLength(metric)}:${metric}`;
+  for (const l of sortedOthers) {
+    out += `${Buffer.byteLength(l.name)}:${l.name}${Buffer.byteLength(l.value)}:${l.value}`;
+  }
+  return out;
+}
+
+/** Splits off `__name__`, checks and sorts the rest, and computes the key of the label set. */
+export function seriesKey(labels: readonly Label[]): SeriesKey {
+  let metric: string | undefined;
+  let others: Label[] = [];
+  let sorted = true;
+  for (const l of labels) {
+    if (l.name === '__name__') {
+      metric = l.value;
+      continue;
+    }
+    const prev = others[others.length - 1];
+    if (prev !== undefined && byName(prev, l) >= 0) sorted = false;
+    others.push(l);
+  }
+  if (metric === undefined || metric === '') {
+    throw new PromfleetError('INVALID_LABELS', 'a series has no metric name (__name__)');
+  }
+  if (!sorted) {
+    others = others.slice().sort(byName);
+    for (let i = 1; i < others.length; i++) {
+      if (others[i - 1].name === others[i].name) {
+        throw new PromfleetError('INVALID_LABELS', `a series of ${metric} has the label ${others[i].name} twice`);
+      }
+    }
+  }
+  const json = labelsToJson(others);
+  const hash = createHash('sha256').update(canonicalLabelString(metric, others), 'utf8').digest();
+  return { metric, labelsJson: json, hash };
+}
+
+/** A JSON object of labels, written by hand so that a label named __proto__ survives. */
+export function labelsToJson(labels: readonly Label[]): string {
+  let json = '{';
+  for (let i = 0; i < labels.length; i++) {
+    if (i > 0) json += ',';
+    json += `${JSON.stringify(labels[i].name)}:${JSON.stringify(labels[i].value)}`;
+  }
+  return `${json}}`;
+}

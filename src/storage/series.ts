@@ -1,0 +1,144 @@
+import type pg from 'pg';
+import type { Label } from '../protocol/types.js';
+import { assertSchemaName, quoteIdent } from './ident.js';
+import { seriesKey, type SeriesKey } from './labels.js';
+
+export type Queryable = pg.PoolClient | pg.Client;
+
+export interface SeriesResolverOptions {
+  readonly schema: string;
+  /** Label sets kept in the id cache; the least recently used go first. Default 1_000_000. */
+  readonly maxEntries?: number;
+}
+
+export interface ResolveResult {
+  /** One id per input series, in input order. */
+  readonly ids: number[];
+  /** Input series answered from the cache. */
+  readonly hits: number;
+  /** Input series that needed the database (duplicates within one call count once each). */
+  readonly misses: number;
+}
+
+interface Miss {
+  readonly key: SeriesKey;
+  readonly cacheKey: string;
+  readonly positions: number[];
+}
+
+/**
+ * Label set → series id, cached in process, misses resolved in bulk.
+ *
+ * Resolution commits on its own (autocommit), outside the batch transaction: a series row
+ * without samples is harmless, while inserting series inside the batch transaction would hold
+ * their unique-index entries locked for the whole COPY, so every other worker meeting a new
+ * series of the same target would wait for that COPY (or deadlock with it).
+ *
+ * Ids are JS numbers: identity values stay far below 2^53.
+ */
+export class SeriesResolver {
+  private readonly cache = new Map<string, number>();
+  private readonly maxEntries: number;
+  private readonly insertSql: string;
+  private readonly selectSql: string;
+
+  constructor(opts: SeriesResolverOptions) {
+    assertSchemaName(opts.schema);
+    this.maxEntries = opts.maxEntries ?? 1_000_000;
+    if (!Number.isSafeInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError(`maxEntries must be >= 1, got ${opts.maxEntries}`);
+    const table = `${quoteIdent(opts.schema)}.series`;
+    // The INSERT's RETURNING gives the new rows; the SELECT gives rows that existed when the
+    // statement began. Both halves see the same snapshot, so no row is returned twice. A row
+    // committed by another process after our snapshot was taken is in neither (ON CONFLICT
+    // skipped it, the snapshot hides it): resolve() reads those with a second query.
+    // Input is sorted by hash so two processes inserting overlapping new series lock the
+    // unique index in the same order and cannot deadlock.
+    this.insertSql = `WITH input AS (
+        SELECT * FROM unnest($1::text[], $2::jsonb[], $3::bytea[]) AS t(metric, labels, labels_hash)
+      ), inserted AS (
+        INSERT INTO ${table} (metric, labels, labels_hash)
+        SELECT metric, labels, labels_hash FROM input ORDER BY labels_hash
+        ON CONFLICT (labels_hash) DO NOTHING
+        RETURNING id, labels_hash
+      )
+      SELECT id, labels_hash FROM inserted
+      UNION ALL
+      SELECT s.id, s.labels_hash FROM ${table} s JOIN input i ON s.labels_hash = i.labels_hash`;
+    this.selectSql = `SELECT id, labels_hash FROM ${table} WHERE labels_hash = ANY($1::bytea[])`;
+  }
+
+  /** Entries currently cached. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  async resolve(client: Queryable, series: readonly (readonly Label[])[]): Promise<number[]> {
+    return (await this.resolveWithStats(client, series)).ids;
+  }
+
+  /** resolve() plus the hit and miss counts, for promfleet_series_cache_lookups_total. */
+  async resolveWithStats(client: Queryable, series: readonly (readonly Label[])[]): Promise<ResolveResult> {
+    const ids = new Array<number>(series.length);
+    const misses = new Map<string, Miss>();
+    let hits = 0;
+    for (let i = 0; i < series.length; i++) {
+      const key = seriesKey(series[i]);
+      const cacheKey = key.hash.toString('latin1');
+      const id = this.cache.get(cacheKey);
+      if (id !== undefined) {
+        // Move to the end: Map iteration order is insertion order, so the first key is the
+        // least recently used one.
+        this.cache.delete(cacheKey);
+        this.cache.set(cacheKey, id);
+        ids[i] = id;
+        hits++;
+        continue;
+      }
+      const miss = misses.get(cacheKey);
+      if (miss) miss.positions.push(i);
+      else misses.set(cacheKey, { key, cacheKey, positions: [i] });
+    }
+    if (misses.size > 0) await this.fetch(client, misses, ids);
+    return { ids, hits, misses: series.length - hits };
+  }
+
+  private async fetch(client: Queryable, misses: Map<string, Miss>, ids: number[]): Promise<void> {
+    const list = [...misses.values()].sort((a, b) => Buffer.compare(a.key.hash, b.key.hash));
+    const found = await client.query<{ id: string; labels_hash: Buffer }>(this.insertSql, [
+      list.map((m) => m.key.metric),
+      list.map((m) => m.key.labelsJson),
+      list.map((m) => m.key.hash),
+    ]);
+    const apply = (rows: { id: string; labels_hash: Buffer }[]): void => {
+      for (const row of rows) {
+        const miss = misses.get(row.labels_hash.toString('latin1'));
+        if (!miss) continue;
+        const id = Number(row.id);
+        for (const p of miss.positions) ids[p] = id;
+        this.remember(miss.cacheKey, id);
+        misses.delete(miss.cacheKey);
+      }
+    };
+    apply(found.rows);
+    if (misses.size === 0) return;
+    // Inserted concurrently by another process after our statement's snapshot (see above).
+    const late = await client.query<{ id: string; labels_hash: Buffer }>(this.selectSql, [
+      [...misses.values()].map((m) => m.key.hash),
+    ]);
+    apply(late.rows);
+    if (misses.size > 0) throw new Error(`${misses.size} series could not be resolved after insert`);
+  }
+
+  private remember(cacheKey: string, id: number): void {
+    this.cache.set(cacheKey, id);
+    if (this.cache.size > this.maxEntries) {
+      const oldest = this.cache.keys().next();
+      if (!oldest.done) this.cache.delete(oldest.value);
+    }
+  }
+
+  /** Drops every cached id (e.g. after series were deleted by hand). */
+  clear(): void {
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,113 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { pino } from 'pino';
+import { createPool, migrate } from '../../src/storage/index.js';
+import { v001Initial } from '../../src/storage/migrations/v001-initial.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+
+const log = pino({ level: 'silent' });
+const HOUR = 3_600_000;
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let failed = false;
+
+beforeAll(async () => {
+  db = await createTestDatabase('storage_migrate');
+  pool = createPool({ connectionString: db.url, max: 4, applicationName: 'storage-migrate-test' }, log);
+});
+
+afterEach((ctx) => {
+  const checkedOut = pool.totalCount - pool.idleCount;
+  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
+  expect(checkedOut, 'pool clients not released').toBe(0);
+});
+
+afterAll(async () => {
+  await pool?.end();
+  if (!failed) await db?.drop();
+});
+
+async function relkind(schema: string, name: string): Promise<string | undefined> {
+  const r = await pool.query<{ relkind: string }>('SELECT relkind FROM pg_class WHERE oid = to_regclass($1)', [`"${schema}".${name}`]);
+  return r.rows[0]?.relkind;
+}
+
+describe('migrate', () => {
+  // First in the file: the database is fresh, nothing exists yet, not even the schema.
+  it('four processes migrating a fresh database at once all succeed and apply v1 exactly once', async () => {
+    const pools = Array.from({ length: 4 }, (_, i) =>
+      createPool({ connectionString: db.url, max: 1, applicationName: `migrator-${i}` }, log));
+    try {
+      const results = await Promise.all(pools.map((p) => migrate(p, { schema: 'prom', timescaledb: false, partitionIntervalMs: HOUR, log })));
+      expect(results.map((r) => r.applied).sort()).toEqual([[], [], [], [1]]);
+      expect(results.every((r) => r.timescaledb === false)).toBe(true);
+      const rows = await pool.query('SELECT version, name FROM prom.schema_migrations');
+      expect(rows.rows).toHaveLength(1);
+      expect(rows.rows[0]).toMatchObject({ version: 1, name: v001Initial.name });
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('is idempotent: a second run applies nothing and keeps the data', async () => {
+    await migrate(pool, { schema: 'prom_idem', timescaledb: false, partitionIntervalMs: HOUR, log });
+    await pool.query(`INSERT INTO prom_idem.batches (id, queue, samples) VALUES ('b1', 'q', 0)`);
+    const again = await migrate(pool, { schema: 'prom_idem', timescaledb: false, partitionIntervalMs: HOUR, log });
+    expect(again).toEqual({ applied: [], timescaledb: false });
+    const n = await pool.query('SELECT count(*)::int AS n FROM prom_idem.batches');
+    expect(n.rows[0].n).toBe(1);
+  });
+
+  it('creates the v1 objects: partitioned samples, series indexes, ledger, metrics view', async () => {
+    await migrate(pool, { schema: 'prom_objs', timescaledb: false, partitionIntervalMs: HOUR, log });
+    expect(await relkind('prom_objs', 'samples')).toBe('p');
+    for (const t of ['series', 'metadata', 'batches', 'exemplars', 'histograms', 'schema_migrations']) {
+      expect(await relkind('prom_objs', t), t).toBe('r');
+    }
+    expect(await relkind('prom_objs', 'metrics')).toBe('v');
+    const idx = await pool.query<{ indexname: string; indexdef: string }>(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'prom_objs' ORDER BY indexname`);
+    const defs = new Map(idx.rows.map((r) => [r.indexname, r.indexdef]));
+    expect(defs.get('series_labels_idx')).toMatch(/USING gin \(labels jsonb_path_ops\)/);
+    expect(defs.get('series_metric_idx')).toMatch(/btree \(metric\)/);
+    expect(defs.get('samples_series_id_time_idx')).toMatch(/ON ONLY prom_objs\.samples USING btree \(series_id, "time"\)/);
+    expect(defs.get('batches_written_at_idx')).toMatch(/\(written_at\)/);
+    expect([...defs.values()].some((d) => /UNIQUE INDEX .* ON prom_objs\.series .*\(labels_hash\)/.test(d))).toBe(true);
+    const cols = await pool.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns
+       WHERE table_schema = 'prom_objs' AND table_name = 'metrics' ORDER BY ordinal_position`);
+    expect(cols.rows).toEqual([
+      { column_name: 'time', data_type: 'timestamp with time zone' },
+      { column_name: 'name', data_type: 'text' },
+      { column_name: 'value', data_type: 'double precision' },
+      { column_name: 'labels', data_type: 'jsonb' },
+    ]);
+  });
+
+  it('falls back to native partitions when timescaledb is requested but not installed', async () => {
+    const avail = await pool.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`);
+    const result = await migrate(pool, { schema: 'prom_ts', timescaledb: true, partitionIntervalMs: HOUR, log });
+    expect(result.timescaledb).toBe(avail.rowCount === 1);
+    expect(await relkind('prom_ts', 'samples')).toBe(avail.rowCount === 1 ? 'r' : 'p');
+  });
+
+  it('the TimescaleDB variant makes samples a hypertable with the partition interval as chunk width', () => {
+    const sql = v001Initial.up('prom', { timescaledb: true, partitionIntervalMs: 2 * HOUR }).join('\n');
+    expect(sql).toContain(`create_hypertable('"prom".samples', 'time', chunk_time_interval => interval '7200000 milliseconds'`);
+    expect(sql).not.toContain('PARTITION BY');
+    expect(sql).toContain('CREATE INDEX samples_series_id_time_idx ON "prom".samples (series_id, time)');
+  });
+
+  it('refuses schema names that are not plain lower-case identifiers, before any SQL', async () => {
+    for (const schema of ['Prom', 'prom;drop schema public', '"x"', '1prom', '', 'a'.repeat(64)]) {
+      await expect(migrate(pool, { schema, timescaledb: false, partitionIntervalMs: HOUR, log })).rejects.toThrow(/invalid schema name/);
+    }
+    const r = await pool.query(`SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('public', 'information_schema') ORDER BY 1`);
+    expect(r.rows.map((x: { nspname: string }) => x.nspname)).toEqual(['prom', 'prom_idem', 'prom_objs', 'prom_ts']);
+  });
+
+  it('refuses a partition interval that is not a whole number of minutes', async () => {
+    await expect(migrate(pool, { schema: 'prom_bad', timescaledb: false, partitionIntervalMs: 90_500, log })).rejects.toThrow(/whole number of minutes/);
+  });
+});

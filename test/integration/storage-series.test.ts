@@ -1,0 +1,163 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type pg from 'pg';
+import { pino } from 'pino';
+import { createPool, migrate, SeriesResolver, seriesKey } from '../../src/storage/index.js';
+import type { Label } from '../../src/protocol/types.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+
+const log = pino({ level: 'silent' });
+const SCHEMA = 'prom';
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let failed = false;
+
+beforeAll(async () => {
+  db = await createTestDatabase('storage_series');
+  pool = createPool({ connectionString: db.url, max: 4, applicationName: 'storage-series-test' }, log);
+  await migrate(pool, { schema: SCHEMA, timescaledb: false, partitionIntervalMs: 3_600_000, log });
+});
+
+afterEach((ctx) => {
+  const checkedOut = pool.totalCount - pool.idleCount;
+  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
+  expect(checkedOut, 'pool clients not released').toBe(0);
+});
+
+afterAll(async () => {
+  await pool?.end();
+  if (!failed) await db?.drop();
+});
+
+function series(name: string, extra: Record<string, string> = {}): Label[] {
+  const labels: Label[] = [{ name: '__name__', value: name }, ...Object.entries(extra).map(([n, v]) => ({ name: n, value: v }))];
+  return labels.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+async function withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    return await fn(c);
+  } finally {
+    c.release();
+  }
+}
+
+describe('SeriesResolver', () => {
+  it('returns one stable id per input series, in order, across calls and resolvers', async () => {
+    const input = [series('up', { job: 'a' }), series('up', { job: 'b' }), series('up', { job: 'a' })];
+    const first = await withClient((c) => new SeriesResolver({ schema: SCHEMA }).resolve(c, input));
+    expect(first[0]).toBe(first[2]);
+    expect(first[0]).not.toBe(first[1]);
+    expect(first.every((id) => Number.isSafeInteger(id) && id > 0)).toBe(true);
+    const second = await withClient((c) => new SeriesResolver({ schema: SCHEMA }).resolve(c, [input[1], input[0]]));
+    expect(second).toEqual([first[1], first[0]]);
+  });
+
+  it('stores the metric name in metric and every other label (cluster included) in labels', async () => {
+    const labels = series('http_requests_total', { cluster: 'eu1', code: '200', __proto__x: 'p' });
+    labels.push({ name: '__proto__', value: 'kept' });
+    const [id] = await withClient((c) => new SeriesResolver({ schema: SCHEMA }).resolve(c, [labels]));
+    const r = await pool.query('SELECT metric, labels, labels_hash FROM prom.series WHERE id = $1', [id]);
+    expect(r.rows[0].metric).toBe('http_requests_total');
+    expect(r.rows[0].labels).toEqual(JSON.parse('{"cluster":"eu1","code":"200","__proto__x":"p","__proto__":"kept"}'));
+    expect(Buffer.compare(r.rows[0].labels_hash as Buffer, seriesKey(labels).hash)).toBe(0);
+  });
+
+  it('resolves a thousand new series in one round trip, then from the cache', async () => {
+    const input = Array.from({ length: 1000 }, (_, i) => series('bulk_metric', { instance: `host-${i}`, cluster: 'c' }));
+    const resolver = new SeriesResolver({ schema: SCHEMA });
+    await withClient(async (c) => {
+      const spy = vi.spyOn(c, 'query');
+      const miss = await resolver.resolveWithStats(c, input);
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(miss).toMatchObject({ hits: 0, misses: 1000 });
+      expect(new Set(miss.ids).size).toBe(1000);
+      spy.mockClear();
+      const hit = await resolver.resolveWithStats(c, input);
+      expect(spy).not.toHaveBeenCalled();
+      expect(hit).toMatchObject({ hits: 1000, misses: 0 });
+      expect(hit.ids).toEqual(miss.ids);
+      spy.mockRestore();
+    });
+    const r = await pool.query(`SELECT count(*)::int AS n FROM prom.series WHERE metric = 'bulk_metric'`);
+    expect(r.rows[0].n).toBe(1000);
+  });
+
+  it('treats unsorted labels as the same series and refuses duplicate names and a missing metric name', async () => {
+    const sorted = series('sorted_metric', { a: '1', b: '2' });
+    const unsorted = [sorted[2], sorted[0], sorted[1]];
+    const ids = await withClient((c) => new SeriesResolver({ schema: SCHEMA }).resolve(c, [sorted, unsorted]));
+    expect(ids[0]).toBe(ids[1]);
+    const resolver = new SeriesResolver({ schema: SCHEMA });
+    await withClient(async (c) => {
+      await expect(resolver.resolve(c, [[{ name: '__name__', value: 'x' }, { name: 'b', value: '1' }, { name: 'a', value: '1' }, { name: 'b', value: '2' }]]))
+        .rejects.toMatchObject({ code: 'INVALID_LABELS' });
+      await expect(resolver.resolve(c, [[{ name: 'job', value: 'x' }]])).rejects.toMatchObject({ code: 'INVALID_LABELS' });
+    });
+  });
+
+  it('keeps at most maxEntries ids and evicts the least recently used', async () => {
+    const resolver = new SeriesResolver({ schema: SCHEMA, maxEntries: 2 });
+    const [a, b, c] = ['a', 'b', 'c'].map((v) => series('lru_metric', { v }));
+    await withClient(async (client) => {
+      await resolver.resolve(client, [a]);
+      await resolver.resolve(client, [b]);
+      expect((await resolver.resolveWithStats(client, [a])).hits).toBe(1); // a is now the most recent
+      await resolver.resolve(client, [c]); // evicts b
+      expect(resolver.size).toBe(2);
+      expect((await resolver.resolveWithStats(client, [a, c])).hits).toBe(2);
+      expect((await resolver.resolveWithStats(client, [b])).misses).toBe(1);
+    });
+  });
+
+  it('two processes resolving the same new series at once get the same ids', async () => {
+    const other = createPool({ connectionString: db.url, max: 4, applicationName: 'other-process' }, log);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const input = Array.from({ length: 300 }, (_, i) => series('race_metric', { round: String(round), i: String(i) }));
+        const reversed = [...input].reverse();
+        const run = async (p: pg.Pool, s: Label[][]): Promise<number[]> => {
+          const c = await p.connect();
+          try {
+            return await new SeriesResolver({ schema: SCHEMA }).resolve(c, s);
+          } finally {
+            c.release();
+          }
+        };
+        const [x, y, z] = await Promise.all([run(pool, input), run(other, reversed), run(other, input)]);
+        expect([...y].reverse()).toEqual(x);
+        expect(z).toEqual(x);
+      }
+      const r = await pool.query(`SELECT count(*)::int AS n FROM prom.series WHERE metric = 'race_metric'`);
+      expect(r.rows[0].n).toBe(1500);
+    } finally {
+      await other.end();
+    }
+  });
+  it('finds a series another process committed while our insert waited on it (second query)', async () => {
+    const labels = series('late_metric', { job: 'x' });
+    const key = seriesKey(labels);
+    const other = await pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('INSERT INTO prom.series (metric, labels, labels_hash) VALUES ($1, $2, $3)', [key.metric, key.labelsJson, key.hash]);
+      const resolver = new SeriesResolver({ schema: SCHEMA });
+      await withClient(async (c) => {
+        const spy = vi.spyOn(c, 'query');
+        // Our INSERT blocks on the uncommitted row; once it commits, ON CONFLICT skips it and
+        // the statement's snapshot (older than that commit) cannot see it either.
+        const pending = resolver.resolve(c, [labels]);
+        await new Promise((r) => setTimeout(r, 200));
+        await other.query('COMMIT');
+        const [id] = await pending;
+        expect(spy).toHaveBeenCalledTimes(2);
+        spy.mockRestore();
+        const r = await pool.query('SELECT id FROM prom.series WHERE labels_hash = $1', [key.hash]);
+        expect(id).toBe(Number(r.rows[0].id));
+      });
+    } finally {
+      other.release();
+    }
+  });
+});
