@@ -6,7 +6,7 @@ import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import { createPool, migrate } from './storage/index.js';
 import { createWorker, type WorkerRole } from './worker/index.js';
-import { Backoff } from './worker/backoff.js';
+import { Backoff } from './lib/backoff.js';
 
 export type ServiceRole = Exclude<Role, 'migrate'>;
 

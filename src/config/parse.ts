@@ -73,6 +73,14 @@ function checkCrossRules(f: FlagValues): void {
   if (f['storage.partition-interval'] < 3_600_000) {
     throw new PromfleetError('CONFIG_INVALID', `--storage.partition-interval must be at least 1h (got ${f['storage.partition-interval']} ms)`);
   }
+  const timeout = f['leader-election.pg-advisory-lock.prometheus-timeout'];
+  if (timeout <= 3 * f['election.interval']) {
+    throw new PromfleetError('CONFIG_INVALID',
+      `--leader-election.pg-advisory-lock.prometheus-timeout (${timeout} ms) must be more than 3 × --election.interval (${f['election.interval']} ms)`);
+  }
+  if (f['ha.mark-lookback'] < f['ha.follower-retention']) {
+    throw new PromfleetError('CONFIG_INVALID', '--ha.mark-lookback must be at least --ha.follower-retention');
+  }
   if (f['ha.replica'] !== undefined && f['ha.group'] === undefined) {
     throw new PromfleetError('CONFIG_INVALID', '--ha.replica needs --ha.group');
   }

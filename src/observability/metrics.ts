@@ -67,6 +67,35 @@ export class Metrics {
     labelNames: ['class'], registers: [this.registry],
   });
 
+  readonly haLeader = new Gauge({
+    name: 'promfleet_ha_leader', help: '1 while this process holds the leadership of the group for the replica.',
+    labelNames: ['group', 'replica'], registers: [this.registry],
+  });
+  readonly haLeadershipChanges = new Counter({
+    name: 'promfleet_ha_leadership_changes_total', help: 'Leaderships taken by this process.',
+    labelNames: ['group'], registers: [this.registry],
+  });
+  readonly haHandoffGap = new Histogram({
+    name: 'promfleet_ha_handoff_gap_seconds', help: 'At a takeover, wall-clock time since the group\'s newest committed sample.',
+    buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 900], registers: [this.registry],
+  });
+  readonly fencedBatches = new Counter({
+    name: 'promfleet_ha_fenced_batches_total', help: 'Batches refused by the leadership fence at commit time (returned to their queue).',
+    labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly handoffFilteredSamples = new Counter({
+    name: 'promfleet_ha_filtered_samples_total', help: 'Samples of a new leader not written because the old leader owned their time.',
+    labelNames: ['group'], registers: [this.registry],
+  });
+  readonly followerBacklog = new Gauge({
+    name: 'promfleet_ha_follower_backlog_batches', help: 'Batches retained in follower queues.',
+    labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly followerDropped = new Counter({
+    name: 'promfleet_ha_follower_dropped_batches_total', help: 'Follower batches removed: redundant (leader committed past them) or over the retention bound.',
+    labelNames: ['queue', 'reason'], registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'promfleet_process_' });
   }

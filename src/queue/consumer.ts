@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
+import { sleep } from '../lib/sleep.js';
 import { workerConnection } from './redis.js';
 import { QueueRegistry } from './registry.js';
 import { parseQueueName, type QueueIdentity } from './names.js';
@@ -163,15 +164,3 @@ export class Consumer {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -9,3 +9,4 @@ export {
   BatchWriter, type BatchWriterOptions, type WriteBatch, type WriteBatchResult, type WriteHooks, type BatchWriteSummary,
 } from './write-batch.js';
 export { classifyPgError, pgErrorClassLabel, toPromfleetError, type PgErrorClass } from './errors.js';
+export { Leadership, lockNamespace, type LeaderRecord, type LeaderVia, type Takeover } from './leadership.js';

@@ -4,7 +4,7 @@ import { classifyPgError, type BatchWriter } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { PromfleetError } from '../errors.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../lib/backoff.js';
 
 export interface WriteHandlerOptions {
   readonly writer: BatchWriter;

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Backoff } from '../../src/worker/backoff.js';
+import { Backoff } from '../../src/lib/backoff.js';
 
 describe('backoff', () => {
   it('grows exponentially up to the cap, with jitter below the cap', () => {

@@ -1,0 +1,1 @@
+export { Elector, type ElectorOptions } from './elector.js';
