@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Config, Role } from './config/index.js';
 import { HttpServer } from './http/server.js';
 import { createIngress, type Ingress } from './ingress/index.js';
+import { Elector } from './election/index.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import { createPool, migrate } from './storage/index.js';
@@ -55,9 +56,39 @@ export function createApp(role: ServiceRole, config: Config, log: Logger): App {
   let ingress: Ingress | undefined;
   let worker: WorkerRole | undefined;
   let pool: pg.Pool | undefined;
+  let elector: Elector | undefined;
+
+  // One migration per process, shared by the elector and the worker.
+  let schemaReady: Promise<void> | undefined;
+  const ensureSchema = (): Promise<void> => {
+    schemaReady ??= (async () => {
+      const p = createPool({ connectionString: config.pgConnectionString, max: 1, applicationName: `promfleet ${role} migrate` }, log);
+      try {
+        await migrateUntilDone(p, config, log, lifetime.signal);
+      } finally {
+        await p.end();
+      }
+    })();
+    return schemaReady;
+  };
 
   if (role === 'ingress' || role === 'all') {
+    const e = new Elector({
+      ready: ensureSchema,
+      connectionString: config.pgConnectionString,
+      schema: config['pg.schema'],
+      applicationName: `promfleet ${role} elector pid ${process.pid}`,
+      intervalMs: config['election.interval'],
+      timeoutMs: config['leader-election.pg-advisory-lock.prometheus-timeout'],
+      markLookbackMs: config['ha.mark-lookback'],
+      log: log.child({ component: 'election' }),
+      metrics,
+    });
+    elector = e;
     ingress = createIngress({
+      observe: (id) => {
+        if (id.group !== undefined && id.replica !== undefined) e.observe(id.group, id.replica);
+      },
       server,
       redisUrl: config['redis.url'],
       queuePrefix: config['queue.prefix'],
@@ -91,7 +122,9 @@ export function createApp(role: ServiceRole, config: Config, log: Logger): App {
       maxDecompressedBytes: config['web.max-decompressed-bytes'],
       partitionIntervalMs: config['storage.partition-interval'],
       partitionsAhead: config['storage.partitions-ahead'],
-      migrate: () => migrateUntilDone(p, config, log, lifetime.signal),
+      followerMarginMs: config['ha.follower-margin'],
+      followerRetentionMs: config['ha.follower-retention'],
+      migrate: ensureSchema,
       log: log.child({ component: 'worker' }),
       metrics,
     });
@@ -106,6 +139,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger): App {
       started ??= (async () => {
         await server.start();
         await ingress?.start();
+        await elector?.start();
         void worker?.start().catch((err: unknown) => {
           if (!lifetime.signal.aborted) log.error({ err }, 'worker failed to start');
         });
@@ -120,6 +154,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger): App {
         await Promise.all([ingress?.drain(deadline), worker?.drain(deadline)]);
         await worker?.stop();
         await ingress?.stop();
+        await elector?.stop();
         const closed = server.stop();
         const lingering = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);
         if (lingering) server.closeAllConnections();

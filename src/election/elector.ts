@@ -19,6 +19,8 @@ export interface ElectorOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** Resolves once the schema is migrated; no election before. */
+  readonly ready?: () => Promise<void>;
 }
 
 interface ReplicaState {
@@ -83,6 +85,12 @@ export class Elector {
   start(): Promise<void> {
     this.loop ??= (async () => {
       const signal = this.abort.signal;
+      try {
+        await this.opts.ready?.();
+      } catch (err) {
+        if (!signal.aborted) this.opts.log.error({ err: (err as Error).message }, 'election not started: schema not ready');
+        return;
+      }
       while (!signal.aborted) {
         await this.tick().catch((err: unknown) => this.lost(err));
         await sleep(this.opts.intervalMs, signal);

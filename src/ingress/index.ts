@@ -1,7 +1,7 @@
 import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { Producer } from '../queue/index.js';
+import { Producer, type QueueIdentity } from '../queue/index.js';
 import type { HaLabels } from './tag.js';
 import { writeHandler, type WriteLimits } from './write.js';
 
@@ -17,6 +17,8 @@ export interface IngressOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** Told about every (group, replica) that sent a batch (the elector's sign of life). */
+  readonly observe?: (identity: QueueIdentity) => void;
 }
 
 export interface Ingress {
@@ -38,6 +40,7 @@ export function createIngress(opts: IngressOptions): Ingress {
     log: opts.log,
     metrics: opts.metrics,
     now: opts.now ?? Date.now,
+    observe: opts.observe ?? (() => undefined),
     closing: () => closing || opts.server.isClosing,
     track: (p) => {
       inFlight.add(p);

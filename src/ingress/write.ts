@@ -3,7 +3,7 @@ import { PromfleetError, isPromfleetError } from '../errors.js';
 import {
   decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest,
 } from '../protocol/index.js';
-import type { OutgoingBatch, Producer } from '../queue/index.js';
+import type { OutgoingBatch, Producer, QueueIdentity } from '../queue/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './body.js';
@@ -23,6 +23,7 @@ export interface WriteDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now: () => number;
+  readonly observe: (identity: QueueIdentity) => void;
   /** True once shutdown began: new writes get 503. */
   readonly closing: () => boolean;
   /** Called around each request so shutdown can wait for in-flight enqueues. */
@@ -59,6 +60,7 @@ export function writeHandler(deps: WriteDeps) {
       deps.metrics.receivedSamples.inc(samples);
       validateWriteRequest(request, { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs });
       const tagged = tagRequest(request, deps.ha);
+      for (const b of tagged.batches) deps.observe(b.identity);
       const batches: OutgoingBatch[] = tagged.batches.map((b) => ({
         identity: b.identity,
         // Untouched requests travel as the bytes Prometheus sent: no re-encode, no re-compress.

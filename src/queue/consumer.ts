@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
 import { sleep } from '../lib/sleep.js';
@@ -6,6 +6,7 @@ import { workerConnection } from './redis.js';
 import { QueueRegistry } from './registry.js';
 import { parseQueueName, type QueueIdentity } from './names.js';
 import { isBatchJob, batchPayload, type BatchJob } from './batch.js';
+import { sweepFollowerQueue, type SweepResult } from './retention.js';
 
 /** What the consumer asks of whoever writes a batch. */
 export interface BatchHandler {
@@ -37,6 +38,16 @@ export interface ConsumerOptions {
   readonly shouldConsume?: (queue: string, identity: QueueIdentity) => boolean;
   /** Called after each queue scan with the job counts per queue, for metrics. */
   readonly onDepth?: (queue: string, counts: Record<string, number>) => void;
+  /** Called at the start of every scan (the worker refreshes its view of the leaders here). */
+  readonly beforeScan?: () => Promise<void>;
+  /** Follower retention: queues not consumed are swept with this policy (HA queues only). */
+  readonly retention?: {
+    readonly watermarkMs: (group: string) => number | undefined;
+    readonly marginMs: number;
+    readonly maxAgeMs: number;
+    readonly now: () => number;
+    readonly onSweep: (queue: string, result: SweepResult) => void;
+  };
 }
 
 /**
@@ -48,6 +59,7 @@ export class Consumer {
   private readonly redis: Redis;
   private readonly registry: QueueRegistry;
   private readonly workers = new Map<string, Worker>();
+  private readonly idle = new Map<string, Queue>();
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -82,6 +94,7 @@ export class Consumer {
 
   /** One pass: open workers for new queues, close those no longer consumed, report depths. */
   async scan(): Promise<void> {
+    await this.opts.beforeScan?.();
     for (const name of await this.registry.list()) {
       const identity = parseQueueName(name);
       if (!identity) continue;
@@ -90,13 +103,31 @@ export class Consumer {
       if (wanted && !running && !this.stopping) this.open(name);
       if (!wanted && running) {
         this.workers.delete(name);
+        this.opts.log.info({ queue: name }, 'no longer consuming queue');
         await running.close();
+      }
+      if (!wanted && this.opts.retention && identity.group !== undefined && identity.replica !== undefined) {
+        const r = this.opts.retention;
+        const result = await sweepFollowerQueue(this.idleQueue(name), {
+          watermarkMs: r.watermarkMs(identity.group), marginMs: r.marginMs, maxAgeMs: r.maxAgeMs, nowMs: r.now(),
+        });
+        r.onSweep(name, result);
       }
       if (this.opts.onDepth) {
         const w = this.workers.get(name);
         if (w) this.opts.onDepth(name, await this.counts(name));
       }
     }
+  }
+
+  private idleQueue(name: string): Queue {
+    let q = this.idle.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.redis, prefix: this.opts.prefix, skipVersionCheck: true });
+      q.on('error', (err: Error) => this.opts.log.debug({ err: err.message, queue: name }, 'queue error'));
+      this.idle.set(name, q);
+    }
+    return q;
   }
 
   private async counts(name: string): Promise<Record<string, number>> {
@@ -150,6 +181,7 @@ export class Consumer {
     this.stopping ??= (async () => {
       this.abort.abort();
       await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
+      await Promise.allSettled([...this.idle.values()].map((q) => q.close()));
       this.workers.clear();
       this.redis.disconnect();
     })();

@@ -3,3 +3,4 @@ export { Consumer, TransientError, PermanentError, type ConsumerOptions, type Ba
 export { QueueRegistry } from './registry.js';
 export { queueName, parseQueueName, DEFAULT_QUEUE, type QueueIdentity } from './names.js';
 export { batchId, type BatchJob, type BatchSummary } from './batch.js';
+export { sweepFollowerQueue, type RetentionPolicy, type SweepResult } from './retention.js';

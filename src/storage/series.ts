@@ -56,8 +56,8 @@ export class SeriesResolver {
     this.insertSql = `WITH input AS (
         SELECT * FROM unnest($1::text[], $2::jsonb[], $3::bytea[]) AS t(metric, labels, labels_hash)
       ), inserted AS (
-        INSERT INTO ${table} (metric, labels, labels_hash)
-        SELECT metric, labels, labels_hash FROM input ORDER BY labels_hash
+        INSERT INTO ${table} (metric, labels, labels_hash, ha_group)
+        SELECT metric, labels, labels_hash, $4::text FROM input ORDER BY labels_hash
         ON CONFLICT (labels_hash) DO NOTHING
         RETURNING id, labels_hash
       )
@@ -72,12 +72,15 @@ export class SeriesResolver {
     return this.cache.size;
   }
 
-  async resolve(client: Queryable, series: readonly (readonly Label[])[]): Promise<number[]> {
-    return (await this.resolveWithStats(client, series)).ids;
+  async resolve(client: Queryable, series: readonly (readonly Label[])[], group?: string): Promise<number[]> {
+    return (await this.resolveWithStats(client, series, group)).ids;
   }
 
-  /** resolve() plus the hit and miss counts, for promfleet_series_cache_lookups_total. */
-  async resolveWithStats(client: Queryable, series: readonly (readonly Label[])[]): Promise<ResolveResult> {
+  /**
+   * resolve() plus the hit and miss counts, for promfleet_series_cache_lookups_total. New series
+   * are recorded with their HA group (handoffs look up a group's series by it).
+   */
+  async resolveWithStats(client: Queryable, series: readonly (readonly Label[])[], group?: string): Promise<ResolveResult> {
     const ids = new Array<number>(series.length);
     const misses = new Map<string, Miss>();
     let hits = 0;
@@ -98,16 +101,17 @@ export class SeriesResolver {
       if (miss) miss.positions.push(i);
       else misses.set(cacheKey, { key, cacheKey, positions: [i] });
     }
-    if (misses.size > 0) await this.fetch(client, misses, ids);
+    if (misses.size > 0) await this.fetch(client, misses, ids, group ?? null);
     return { ids, hits, misses: series.length - hits };
   }
 
-  private async fetch(client: Queryable, misses: Map<string, Miss>, ids: number[]): Promise<void> {
+  private async fetch(client: Queryable, misses: Map<string, Miss>, ids: number[], group: string | null): Promise<void> {
     const list = [...misses.values()].sort((a, b) => Buffer.compare(a.key.hash, b.key.hash));
     const found = await client.query<{ id: string; labels_hash: Buffer }>(this.insertSql, [
       list.map((m) => m.key.metric),
       list.map((m) => m.key.labelsJson),
       list.map((m) => m.key.hash),
+      group,
     ]);
     const apply = (rows: { id: string; labels_hash: Buffer }[]): void => {
       for (const row of rows) {

@@ -22,6 +22,8 @@ export interface WriteBatch {
   readonly queue: string;
   readonly timeseries: readonly TimeSeries[];
   readonly metadata: readonly MetricMetadata[];
+  /** HA group of the batch; new series are recorded with it. */
+  readonly group?: string;
 }
 
 export interface WriteBatchResult {
@@ -49,6 +51,11 @@ export interface BatchWriteSummary {
  * that throws rolls the whole batch back.
  */
 export interface WriteHooks {
+  /**
+   * Which samples to write, decided per sample once series ids are known (HA handoff: a new
+   * leader does not write the time its predecessor owned). Absent: all of them.
+   */
+  keep?(seriesId: number, timestampMs: number): boolean;
   beforeWrite?(client: pg.PoolClient): Promise<void>;
   afterWrite?(client: pg.PoolClient, summary: BatchWriteSummary): Promise<void>;
 }
@@ -102,6 +109,47 @@ function flatten(timeseries: readonly TimeSeries[]): Flattened {
   return { labels, timestampsMs, values, seriesOfRow, exemplars, histograms, minTimeMs: total ? min : NaN, maxTimeMs: total ? max : NaN };
 }
 
+/** The sample rows that will be copied, with their series ids. */
+interface Rows {
+  readonly seriesIds: Float64Array;
+  readonly timestampsMs: Float64Array;
+  readonly values: Float64Array;
+  readonly minTimeMs: number;
+  readonly maxTimeMs: number;
+}
+
+function allRows(flat: Flattened, ids: readonly number[]): Rows {
+  const n = flat.timestampsMs.length;
+  const seriesIds = new Float64Array(n);
+  for (let i = 0; i < n; i++) seriesIds[i] = ids[flat.seriesOfRow[i]];
+  return { seriesIds, timestampsMs: flat.timestampsMs, values: flat.values, minTimeMs: flat.minTimeMs, maxTimeMs: flat.maxTimeMs };
+}
+
+function select(flat: Flattened, ids: readonly number[], keep: (seriesId: number, timestampMs: number) => boolean): Rows {
+  const n = flat.timestampsMs.length;
+  const seriesIds = new Float64Array(n);
+  const timestampsMs = new Float64Array(n);
+  const values = new Float64Array(n);
+  let m = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const id = ids[flat.seriesOfRow[i]];
+    const t = flat.timestampsMs[i];
+    if (!keep(id, t)) continue;
+    seriesIds[m] = id;
+    timestampsMs[m] = t;
+    values[m] = flat.values[i];
+    if (t < min) min = t;
+    if (t > max) max = t;
+    m++;
+  }
+  return {
+    seriesIds: seriesIds.subarray(0, m), timestampsMs: timestampsMs.subarray(0, m), values: values.subarray(0, m),
+    minTimeMs: m ? min : NaN, maxTimeMs: m ? max : NaN,
+  };
+}
+
 function isMissingPartition(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
   return e.code === '23514' && typeof e.message === 'string' && e.message.includes('no partition of relation');
@@ -147,7 +195,7 @@ export class BatchWriter {
     }
   }
 
-  private async ensurePartitions(client: pg.PoolClient, flat: Flattened): Promise<void> {
+  private async ensurePartitions(client: pg.PoolClient, flat: Rows): Promise<void> {
     if (flat.timestampsMs.length === 0) return;
     const span = (flat.maxTimeMs - flat.minTimeMs) / this.partitions.intervalMs;
     if (span <= RANGE_ENSURE_MAX_PARTITIONS) await this.partitions.ensure(flat.minTimeMs, flat.maxTimeMs, client);
@@ -160,11 +208,11 @@ export class BatchWriter {
     try {
       // Outside the transaction, on this same connection: taking a second pooled connection
       // while holding this one could exhaust the pool with every writer waiting on another.
-      const resolved = await this.series.resolveWithStats(client, flat.labels);
-      await this.ensurePartitions(client, flat);
-      const n = flat.timestampsMs.length;
-      const seriesIds = new Float64Array(n);
-      for (let i = 0; i < n; i++) seriesIds[i] = resolved.ids[flat.seriesOfRow[i]];
+      const resolved = await this.series.resolveWithStats(client, flat.labels, batch.group);
+      const rows = hooks.keep ? select(flat, resolved.ids, hooks.keep) : allRows(flat, resolved.ids);
+      await this.ensurePartitions(client, rows);
+      const n = rows.timestampsMs.length;
+      const seriesIds = rows.seriesIds;
 
       await client.query('BEGIN');
       try {
@@ -175,13 +223,13 @@ export class BatchWriter {
           this.log.debug({ batch: batch.id, queue: batch.queue }, 'batch already written; skipped');
           return { duplicate: true, samples: 0, metadata: 0, exemplars: 0, histograms: 0, cacheHits: resolved.hits, cacheMisses: resolved.misses };
         }
-        const samples = await copySamples(client, this.schema, { seriesIds, timestampsMs: flat.timestampsMs, values: flat.values });
+        const samples = n === 0 ? 0 : await copySamples(client, this.schema, { seriesIds, timestampsMs: rows.timestampsMs, values: rows.values });
         const exemplars = await insertExemplars(client, this.schema, flat.exemplars.map(
           (e): SeriesExemplar => ({ seriesId: resolved.ids[e.series], exemplar: e.exemplar })));
         const histograms = await insertHistograms(client, this.schema, flat.histograms.map(
           (h): SeriesHistogram => ({ seriesId: resolved.ids[h.series], histogram: h.histogram })));
         const metadata = await upsertMetadata(client, this.schema, batch.metadata);
-        if (hooks.afterWrite) await hooks.afterWrite(client, { samples, minTimeMs: flat.minTimeMs, maxTimeMs: flat.maxTimeMs });
+        if (hooks.afterWrite) await hooks.afterWrite(client, { samples, minTimeMs: rows.minTimeMs, maxTimeMs: rows.maxTimeMs });
         await client.query('COMMIT');
         return { duplicate: false, samples, metadata, exemplars, histograms, cacheHits: resolved.hits, cacheMisses: resolved.misses };
       } catch (err) {

@@ -1,6 +1,9 @@
 import { snappyDecompress, decodeWriteRequest } from '../protocol/index.js';
 import { PermanentError, TransientError, type BatchHandler } from '../queue/index.js';
-import { classifyPgError, type BatchWriter } from '../storage/index.js';
+import { classifyPgError, type BatchWriter, type Leadership } from '../storage/index.js';
+import type { BatchJob } from '../queue/index.js';
+import type { LeaderView } from './leaders.js';
+import { FencedError, haWrite, type HaWrite } from './fence.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { PromfleetError } from '../errors.js';
@@ -12,6 +15,8 @@ export interface WriteHandlerOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly backoff?: Backoff;
+  /** HA: who leads, and the SQL to fence with; batches of a (group, replica) are fenced. */
+  readonly ha?: { readonly view: LeaderView; readonly leadership: Leadership };
   readonly now?: () => number;
 }
 
@@ -31,7 +36,7 @@ export class WriteBatchHandler implements BatchHandler {
     this.now = opts.now ?? Date.now;
   }
 
-  async handle(job: { id: string; queue: string; payload: Uint8Array }): Promise<void> {
+  async handle(job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }): Promise<void> {
     let request;
     try {
       request = decodeWriteRequest(snappyDecompress(job.payload, this.opts.maxDecompressedBytes));
@@ -39,8 +44,14 @@ export class WriteBatchHandler implements BatchHandler {
       throw new PermanentError(`batch does not decode: ${(err as Error).message}`);
     }
     const started = this.now();
+    const group = job.data.g ?? undefined;
+    const replica = job.data.r ?? undefined;
+    let ha: HaWrite | undefined;
     try {
-      const result = await this.opts.writer.write({ id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata });
+      if (this.opts.ha && group !== undefined && replica !== undefined) ha = await haWrite(this.opts.ha.view, this.opts.ha.leadership, group, replica);
+      const result = await this.opts.writer.write(
+        { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group }, ha?.hooks);
+      if (ha && group !== undefined && ha.filtered() > 0) this.opts.metrics.handoffFilteredSamples.inc({ group }, ha.filtered());
       const m = this.opts.metrics;
       m.batchWriteSeconds.observe((this.now() - started) / 1000);
       m.writtenBatches.inc({ queue: job.queue, outcome: result.duplicate ? 'duplicate' : 'written' });
@@ -54,6 +65,11 @@ export class WriteBatchHandler implements BatchHandler {
       this.backoff.reset();
       this.waitingReason = undefined;
     } catch (err) {
+      if (err instanceof FencedError) {
+        this.opts.metrics.fencedBatches.inc({ queue: job.queue });
+        this.opts.log.info({ batch: job.id, queue: job.queue, why: err.message }, 'batch fenced; it stays in its queue');
+        throw new TransientError(err.message, 1000, { cause: err });
+      }
       const kind = classifyPgError(err);
       const code = (err as { code?: unknown }).code;
       this.opts.metrics.databaseErrors.inc({ class: typeof code === 'string' ? code.slice(0, 2) : 'connection' });

@@ -3,7 +3,8 @@ import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Consumer } from '../queue/index.js';
-import { BatchWriter, Partitions, SeriesResolver } from '../storage/index.js';
+import { BatchWriter, Leadership, Partitions, SeriesResolver } from '../storage/index.js';
+import { LeaderView } from './leaders.js';
 import { WriteBatchHandler } from './handler.js';
 
 export interface WorkerOptions {
@@ -18,6 +19,9 @@ export interface WorkerOptions {
   readonly maxDecompressedBytes: number;
   readonly partitionIntervalMs: number;
   readonly partitionsAhead: number;
+  /** Follower retention: margin past a batch's newest sample, and the age bound (ms). */
+  readonly followerMarginMs: number;
+  readonly followerRetentionMs: number;
   /** Brings the schema up to date (retrying while the database is away); nothing is consumed before. */
   readonly migrate: () => Promise<void>;
   readonly log: Logger;
@@ -39,7 +43,11 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const partitions = new Partitions({ pool: opts.pool, schema: opts.schema, intervalMs: opts.partitionIntervalMs, log });
   const series = new SeriesResolver({ schema: opts.schema, maxEntries: 1_000_000 });
   const writer = new BatchWriter({ pool: opts.pool, schema: opts.schema, partitions, series, log });
-  const handler = new WriteBatchHandler({ writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now });
+  const leadership = new Leadership(opts.schema);
+  const view = new LeaderView(opts.pool, leadership);
+  const handler = new WriteBatchHandler({
+    writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now, ha: { view, leadership },
+  });
   const consumer = new Consumer({
     redisUrl: opts.redisUrl,
     prefix: opts.queuePrefix,
@@ -47,6 +55,22 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     pollIntervalMs: opts.queuePollIntervalMs,
     log: log.child({ component: 'consumer' }),
     handler,
+    beforeScan: () => view.refresh(),
+    shouldConsume: (_queue, identity) => view.shouldConsume(identity),
+    retention: {
+      watermarkMs: (group) => view.watermark(group),
+      marginMs: opts.followerMarginMs,
+      maxAgeMs: opts.followerRetentionMs,
+      now,
+      onSweep: (queue, r) => {
+        opts.metrics.followerBacklog.set({ queue }, r.remaining);
+        if (r.redundant) opts.metrics.followerDropped.inc({ queue, reason: 'redundant' }, r.redundant);
+        if (r.expired) {
+          opts.metrics.followerDropped.inc({ queue, reason: 'expired' }, r.expired);
+          log.warn({ queue, batches: r.expired }, 'follower batches dropped: older than --ha.follower-retention');
+        }
+      },
+    },
     onDepth: (queue, counts) => {
       for (const [state, n] of Object.entries(counts)) opts.metrics.queueDepth.set({ queue, state }, n);
     },

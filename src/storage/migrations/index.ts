@@ -1,7 +1,8 @@
 import type { Migration } from './types.js';
 import { v001Initial } from './v001-initial.js';
+import { v002Ha } from './v002-ha.js';
 
 export type { Migration, MigrationOptions } from './types.js';
 
 /** Every migration, ascending by version. Append only: never edit an applied migration. */
-export const MIGRATIONS: readonly Migration[] = [v001Initial];
+export const MIGRATIONS: readonly Migration[] = [v001Initial, v002Ha];
