@@ -48,7 +48,12 @@ async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, sign
 }
 
 /** Wires one process: the HTTP listener, and the ingress and/or worker role. */
-export function createApp(role: ServiceRole, config: Config, log: Logger): App {
+export interface AppSeams {
+  /** Awaited inside an HA batch's transaction just before the fence (tests move leadership here). */
+  readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
+}
+
+export function createApp(role: ServiceRole, config: Config, log: Logger, seams: AppSeams = {}): App {
   const metrics = new Metrics();
   const addr = config['web.listen-address'];
   const server = new HttpServer({ host: addr.host, port: addr.port, log: log.child({ component: 'http' }), metrics });
@@ -125,6 +130,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger): App {
       followerMarginMs: config['ha.follower-margin'],
       followerRetentionMs: config['ha.follower-retention'],
       migrate: ensureSchema,
+      pauseBeforeFence: seams.pauseBeforeFence,
       log: log.child({ component: 'worker' }),
       metrics,
     });

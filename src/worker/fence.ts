@@ -20,7 +20,10 @@ export interface HaWrite {
  *   in the same epoch the filter was computed for;
  * - afterWrite: the group's watermark moves to the newest sample written.
  */
-export async function haWrite(view: LeaderView, leadership: Leadership, group: string, replica: string): Promise<HaWrite> {
+export async function haWrite(
+  view: LeaderView, leadership: Leadership, group: string, replica: string,
+  pause?: (batch: { group: string; replica: string }) => Promise<void>,
+): Promise<HaWrite> {
   const rec = view.leaderOf(group);
   if (!rec || rec.leader !== replica) throw new FencedError(`replica ${replica} does not lead group ${group}`);
   const handoff = rec.handoffMs;
@@ -35,6 +38,8 @@ export async function haWrite(view: LeaderView, leadership: Leadership, group: s
       return false;
     },
     async beforeWrite(client) {
+      // Test seam: hold the batch between dequeue and fence (leadership may move meanwhile).
+      if (pause) await pause({ group, replica });
       const f = await leadership.fence(client, group, replica);
       if (!f) throw new FencedError(`replica ${replica} lost the leadership of group ${group}`);
       if (f.epoch !== rec.epoch) throw new FencedError(`leadership of group ${group} moved to epoch ${f.epoch} (batch prepared for ${rec.epoch})`);

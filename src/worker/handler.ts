@@ -16,7 +16,12 @@ export interface WriteHandlerOptions {
   readonly metrics: Metrics;
   readonly backoff?: Backoff;
   /** HA: who leads, and the SQL to fence with; batches of a (group, replica) are fenced. */
-  readonly ha?: { readonly view: LeaderView; readonly leadership: Leadership };
+  readonly ha?: {
+    readonly view: LeaderView;
+    readonly leadership: Leadership;
+    /** Test seam: awaited inside the transaction just before the fence. */
+    readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
+  };
   readonly now?: () => number;
 }
 
@@ -48,7 +53,7 @@ export class WriteBatchHandler implements BatchHandler {
     const replica = job.data.r ?? undefined;
     let ha: HaWrite | undefined;
     try {
-      if (this.opts.ha && group !== undefined && replica !== undefined) ha = await haWrite(this.opts.ha.view, this.opts.ha.leadership, group, replica);
+      if (this.opts.ha && group !== undefined && replica !== undefined) ha = await haWrite(this.opts.ha.view, this.opts.ha.leadership, group, replica, this.opts.ha.pauseBeforeFence);
       const result = await this.opts.writer.write(
         { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group }, ha?.hooks);
       if (ha && group !== undefined && ha.filtered() > 0) this.opts.metrics.handoffFilteredSamples.inc({ group }, ha.filtered());

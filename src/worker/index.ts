@@ -27,6 +27,8 @@ export interface WorkerOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** Test seam: awaited inside an HA batch's transaction just before the fence. */
+  readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
 }
 
 export interface WorkerRole {
@@ -46,7 +48,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const leadership = new Leadership(opts.schema);
   const view = new LeaderView(opts.pool, leadership);
   const handler = new WriteBatchHandler({
-    writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now, ha: { view, leadership },
+    writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now, ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
   });
   const consumer = new Consumer({
     redisUrl: opts.redisUrl,

@@ -1,7 +1,7 @@
 /** Runs promfleet in-process (createApp) against the test services, on a free loopback port. */
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
-import { createApp, type App, type ServiceRole } from '../../src/app.js';
+import { createApp, type App, type AppSeams, type ServiceRole } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
 import { redisUrl, uniqueName } from './services.js';
 
@@ -12,12 +12,12 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startApp(role: ServiceRole, opts: { pgUrl?: string; prefix?: string; args?: string[] } = {}): Promise<TestApp> {
+export async function startApp(role: ServiceRole, opts: { pgUrl?: string; prefix?: string; args?: string[]; seams?: AppSeams } = {}): Promise<TestApp> {
   const prefix = opts.prefix ?? uniqueName('pft');
   const args = ['--web.listen-address=127.0.0.1:0', `--redis.url=${redisUrl()}`, `--queue.prefix=${prefix}`, '--worker.queue-poll-interval=200ms', '--shutdown.timeout=10s'];
   if (opts.pgUrl) args.push(`--pg.url=${opts.pgUrl}`);
   const config = parseConfig([...args, ...(opts.args ?? [])], {});
-  const app = createApp(role, config, pino({ level: process.env.PROMFLEET_TEST_LOG ?? 'silent' }));
+  const app = createApp(role, config, pino({ level: process.env.PROMFLEET_TEST_LOG ?? 'silent' }), opts.seams);
   await app.start();
   return { app, url: `http://127.0.0.1:${app.server.port}`, prefix, stop: () => app.stop() };
 }
