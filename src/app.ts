@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Config, Role } from './config/index.js';
 import { HttpServer } from './http/server.js';
 import { createIngress, type Ingress } from './ingress/index.js';
-import { Elector } from './election/index.js';
+import { Elector, RestElector, registerElectionAdmin } from './election/index.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import { createPool, migrate } from './storage/index.js';
@@ -47,6 +47,29 @@ async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, sign
   throw new Error('stopped before migrations completed');
 }
 
+/** The lock elector, or the REST one with --leader-election.rest. */
+function createElector(role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>): Elector | RestElector {
+  const common = {
+    ready,
+    connectionString: config.pgConnectionString,
+    schema: config['pg.schema'],
+    applicationName: `promfleet ${role} elector pid ${process.pid}`,
+    markLookbackMs: config['ha.mark-lookback'],
+    log: log.child({ component: 'election' }),
+    metrics,
+  };
+  if (config['leader-election.rest']) {
+    const group = config['ha.group'];
+    const replica = config['ha.replica'];
+    return new RestElector({ ...common, identity: group !== undefined && replica !== undefined ? { group, replica } : undefined });
+  }
+  return new Elector({
+    ...common,
+    intervalMs: config['election.interval'],
+    timeoutMs: config['leader-election.pg-advisory-lock.prometheus-timeout'],
+  });
+}
+
 /** Wires one process: the HTTP listener, and the ingress and/or worker role. */
 export interface AppSeams {
   /** Awaited inside an HA batch's transaction just before the fence (tests move leadership here). */
@@ -61,7 +84,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   let ingress: Ingress | undefined;
   let worker: WorkerRole | undefined;
   let pool: pg.Pool | undefined;
-  let elector: Elector | undefined;
+  let elector: Elector | RestElector | undefined;
 
   // One migration per process, shared by the elector and the worker.
   let schemaReady: Promise<void> | undefined;
@@ -78,18 +101,14 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   };
 
   if (role === 'ingress' || role === 'all') {
-    const e = new Elector({
-      ready: ensureSchema,
-      connectionString: config.pgConnectionString,
-      schema: config['pg.schema'],
-      applicationName: `promfleet ${role} elector pid ${process.pid}`,
-      intervalMs: config['election.interval'],
-      timeoutMs: config['leader-election.pg-advisory-lock.prometheus-timeout'],
-      markLookbackMs: config['ha.mark-lookback'],
-      log: log.child({ component: 'election' }),
-      metrics,
-    });
+    const e = createElector(role, config, log, metrics, ensureSchema);
     elector = e;
+    registerElectionAdmin({
+      server,
+      isLeader: () => (e instanceof RestElector ? e.isLeading() : e.leaders().size > 0),
+      rest: e instanceof RestElector ? e : undefined,
+      token: config['leader-election.rest-token'],
+    });
     ingress = createIngress({
       observe: (id) => {
         if (id.group !== undefined && id.replica !== undefined) e.observe(id.group, id.replica);

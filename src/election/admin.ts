@@ -1,0 +1,63 @@
+import type http from 'node:http';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { PromfleetError } from '../errors.js';
+import { sendText, type HttpServer } from '../http/server.js';
+import type { RestElector } from './rest.js';
+
+export interface ElectionAdminOptions {
+  readonly server: HttpServer;
+  /** Whether this process leads any group now. */
+  readonly isLeader: () => boolean;
+  /** Present only with --leader-election.rest. */
+  readonly rest: RestElector | undefined;
+  readonly token: string | undefined;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Constant-time check of "Authorization: Bearer <token>" when a token is configured. */
+function authorize(req: http.IncomingMessage, token: string | undefined): void {
+  if (token === undefined) return;
+  const header = req.headers.authorization ?? '';
+  const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+  if (!timingSafeEqual(digest(given), digest(token))) throw new PromfleetError('UNAUTHORIZED', 'a valid bearer token is required');
+}
+
+function readSmallBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > 64) {
+        req.destroy();
+        reject(new PromfleetError('BAD_REQUEST', 'body must be 1 or 0'));
+      }
+    });
+    req.once('end', () => resolve(body));
+    req.once('error', reject);
+  });
+}
+
+/**
+ * GET /admin/election/leader → "true" | "false"; PUT with body 1 / 0 → become leader / resign
+ * (REST elector only), as the original adapter's external-election endpoint.
+ */
+export function registerElectionAdmin(opts: ElectionAdminOptions): void {
+  const path = '/admin/election/leader';
+  opts.server.route('GET', path, async (req, res) => {
+    authorize(req, opts.token);
+    sendText(res, 200, opts.isLeader() ? 'true' : 'false');
+  });
+  opts.server.route('PUT', path, async (req, res) => {
+    authorize(req, opts.token);
+    const rest = opts.rest;
+    if (!rest) throw new PromfleetError('ELECTION_NOT_REST', 'this process elects by advisory lock; start it with --leader-election.rest');
+    const body = (await readSmallBody(req)).trim();
+    if (body !== '1' && body !== '0') throw new PromfleetError('BAD_REQUEST', `body must be 1 or 0, got ${JSON.stringify(body.slice(0, 16))}`);
+    await rest.set(body === '1');
+    sendText(res, 200, rest.isLeading() ? 'true' : 'false');
+  });
+}
