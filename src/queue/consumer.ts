@@ -140,6 +140,8 @@ export class Consumer {
 
   private open(name: string): void {
     const log = this.opts.log.child({ queue: name });
+    // BullMQ does not close a connection it was handed: the worker's own is closed with it.
+    const connection = this.redis.duplicate();
     const worker: Worker = new Worker(name, async (job: Job, _token?: string, signal?: AbortSignal) => {
       if (!isBatchJob(job.data) || job.id === undefined) throw new UnrecoverableError('job is not a promfleet batch');
       const jobSignal = signal ?? this.abort.signal;
@@ -158,7 +160,7 @@ export class Consumer {
         throw err;
       }
     }, {
-      connection: this.redis.duplicate(),
+      connection,
       prefix: this.opts.prefix,
       concurrency: this.opts.concurrency,
       autorun: true,
@@ -172,6 +174,7 @@ export class Consumer {
     worker.on('failed', (job: Job | undefined, err: Error) => {
       if (err.name !== 'RateLimitError') log.warn({ batch: job?.id, err: err.message, attempts: job?.attemptsMade }, 'batch failed');
     });
+    worker.on('closed', () => connection.disconnect());
     this.workers.set(name, worker);
     log.info('consuming queue');
   }
