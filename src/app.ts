@@ -8,6 +8,7 @@ import { Metrics } from './observability/metrics.js';
 import { createPool, migrate } from './storage/index.js';
 import { createWorker, type WorkerRole } from './worker/index.js';
 import { Backoff } from './lib/backoff.js';
+import { sleep } from './lib/sleep.js';
 
 export type ServiceRole = Exclude<Role, 'migrate'>;
 
@@ -38,10 +39,7 @@ async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, sign
     } catch (err) {
       const wait = backoff.next();
       log.warn({ err: (err as Error).message, retryInMs: wait }, 'migrations failed; retrying');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      await sleep(wait, signal);
     }
   }
   throw new Error('stopped before migrations completed');
@@ -148,6 +146,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       partitionsAhead: config['storage.partitions-ahead'],
       followerMarginMs: config['ha.follower-margin'],
       followerRetentionMs: config['ha.follower-retention'],
+      ledgerRetentionMs: config['ledger.retention'],
       migrate: ensureSchema,
       pauseBeforeFence: seams.pauseBeforeFence,
       log: log.child({ component: 'worker' }),

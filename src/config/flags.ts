@@ -98,6 +98,8 @@ export const FLAGS = {
     'Partitions created ahead of the current time.'),
   'storage.timescaledb': flag<boolean>('bool', 'true', parseBoolean,
     'Use TimescaleDB hypertables when the extension is available.'),
+  'ledger.retention': flag<number>('duration', '6h', parseDuration,
+    'How long written batch ids are kept for exactly-once (must outlive Prometheus resending a batch).'),
   'shutdown.timeout': flag<number>('duration', '30s', parseDuration,
     'On SIGTERM, how long to drain in-flight work before aborting it.'),
 } as const;

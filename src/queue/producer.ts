@@ -57,11 +57,25 @@ export class Producer {
   }
 
   start(): Promise<void> {
-    this.started ??= this.redis.connect().catch((err: unknown) => {
+    this.started ??= this.redis.connect().then(() => this.checkEviction()).catch((err: unknown) => {
       // Not fatal: ingress answers 503 until Redis is back and ioredis reconnects by itself.
       this.opts.log.warn({ err: (err as Error).message }, 'redis not reachable at start; writes answer 503 until it is');
     });
     return this.started;
+  }
+
+  /** A Redis that may evict keys can drop acknowledged batches: say so loudly at start. */
+  private async checkEviction(): Promise<void> {
+    try {
+      const reply = (await this.redis.config('GET', 'maxmemory-policy')) as unknown;
+      const policy = Array.isArray(reply) ? String(reply[1]) : undefined;
+      if (policy !== undefined && policy !== 'noeviction') {
+        this.opts.log.warn({ maxmemoryPolicy: policy }, 'Redis may evict keys (maxmemory-policy is not noeviction): queued batches can be lost; see infra/redis.conf');
+      }
+    } catch (err) {
+      // Managed Redis services often forbid CONFIG; nothing to check then.
+      this.opts.log.debug({ err: (err as Error).message }, 'cannot read Redis maxmemory-policy');
+    }
   }
 
   async ping(): Promise<boolean> {

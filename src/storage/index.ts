@@ -10,3 +10,4 @@ export {
 } from './write-batch.js';
 export { classifyPgError, pgErrorClassLabel, toPromfleetError, type PgErrorClass } from './errors.js';
 export { Leadership, lockNamespace, type LeaderRecord, type LeaderVia, type Takeover } from './leadership.js';
+export { pruneLedger } from './ledger.js';

@@ -3,8 +3,9 @@ import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Consumer } from '../queue/index.js';
-import { BatchWriter, Leadership, Partitions, SeriesResolver } from '../storage/index.js';
+import { BatchWriter, Leadership, Partitions, SeriesResolver, pruneLedger } from '../storage/index.js';
 import { LeaderView } from './leaders.js';
+import { sleep } from '../lib/sleep.js';
 import { WriteBatchHandler } from './handler.js';
 
 export interface WorkerOptions {
@@ -22,6 +23,8 @@ export interface WorkerOptions {
   /** Follower retention: margin past a batch's newest sample, and the age bound (ms). */
   readonly followerMarginMs: number;
   readonly followerRetentionMs: number;
+  /** Ledger entries older than this are pruned (ms). */
+  readonly ledgerRetentionMs: number;
   /** Brings the schema up to date (retrying while the database is away); nothing is consumed before. */
   readonly migrate: () => Promise<void>;
   readonly log: Logger;
@@ -81,18 +84,18 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   let migrated = false;
   opts.server.readiness('database', async () => (migrated ? handler.waitingReason : 'schema migrations not applied yet'));
 
-  async function keepPartitionsAhead(signal: AbortSignal): Promise<void> {
-    const every = Math.min(opts.partitionIntervalMs / 4, 3_600_000);
+  /** Housekeeping: partitions ahead of time, ledger pruning. Any worker may do it; all do, harmlessly. */
+  async function maintain(signal: AbortSignal): Promise<void> {
+    const every = Math.min(opts.partitionIntervalMs / 4, 600_000);
     while (!signal.aborted) {
       try {
         await partitions.ensureAhead(now(), opts.partitionsAhead);
+        const pruned = await pruneLedger(opts.pool, opts.schema, opts.ledgerRetentionMs, now());
+        if (pruned > 0) log.debug({ pruned }, 'ledger pruned');
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'could not create partitions ahead; retrying');
+        log.warn({ err: (err as Error).message }, 'maintenance failed; retrying');
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, every);
-        signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-      });
+      await sleep(every, signal);
     }
   }
 
@@ -103,7 +106,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
       started ??= (async () => {
         await opts.migrate();
         migrated = true;
-        void keepPartitionsAhead(abort.signal);
+        void maintain(abort.signal);
         await consumer.start();
       })();
       return started;
