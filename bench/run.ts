@@ -1,0 +1,74 @@
+/**
+ * `npm run bench`: runs each benchmark, prints every figure beside its ceiling measured in the
+ * same run, and writes the run to bench/results/<timestamp>.json. Not part of `npm test`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { repoRoot } from './payloads.js';
+import { formatFigure, type Figure } from './report.js';
+import { BENCH_PG_URL } from './scratch-db.js';
+import { writePathBenchmark } from './write-path.js';
+
+interface Benchmark {
+  readonly name: string;
+  run(say: (line: string) => void): Promise<{ figures: Figure[]; details: Record<string, unknown>; errors: string[] }>;
+}
+
+const BENCHMARKS: readonly Benchmark[] = [
+  { name: 'write-path', run: writePathBenchmark },
+];
+
+async function serverVersion(): Promise<string> {
+  const c = new pg.Client({ connectionString: BENCH_PG_URL });
+  await c.connect();
+  try {
+    return (await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]?.v ?? 'unknown';
+  } finally {
+    await c.end();
+  }
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const machine = {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    postgres: await serverVersion().catch((err: unknown) => `unreachable: ${(err as Error).message}`),
+  };
+  const results: Array<{ name: string; ms: number; figures: Figure[]; details: Record<string, unknown>; errors: string[] }> = [];
+  for (const b of BENCHMARKS) {
+    say(`${b.name}:`);
+    const t0 = Date.now();
+    const r = await b.run(say).catch((err: unknown) => ({ figures: [], details: {}, errors: [(err as Error).stack ?? String(err)] }));
+    results.push({ name: b.name, ms: Date.now() - t0, ...r });
+  }
+
+  const lines: string[] = [];
+  lines.push(`promfleet bench ${startedAt.toISOString()} · ${machine.cpus} × ${machine.cpuModel} · node ${machine.node} · PostgreSQL ${machine.postgres}`);
+  for (const r of results) {
+    lines.push('', `${r.name} (${(r.ms / 1000).toFixed(1)} s)`);
+    for (const f of r.figures) lines.push(`  ${formatFigure(f)}`);
+    for (const e of r.errors) lines.push(`  ERROR ${e}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const dir = path.join(repoRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({ startedAt: startedAt.toISOString(), machine, benchmarks: results }, null, 2)}\n`);
+  process.stdout.write(`\nwritten ${path.relative(process.cwd(), file)}\n`);
+  return results.some((r) => r.errors.length > 0) ? 1 : 0;
+}
+
+main().then((code) => {
+  process.exitCode = code;
+  if (process.env.PROMFLEET_BENCH_DEBUG_HANDLES) setTimeout(() => process.stderr.write(`still open: ${process.getActiveResourcesInfo().join(', ')}\n`), 2000).unref();
+}, (err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

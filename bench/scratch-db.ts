@@ -1,0 +1,43 @@
+/** A throw-away database for one benchmark run, on the server named by PROMFLEET_BENCH_PG_URL. */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export const BENCH_PG_URL = process.env.PROMFLEET_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const BENCH_REDIS_URL = process.env.PROMFLEET_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface ScratchDatabase {
+  readonly name: string;
+  readonly url: string;
+  drop(): Promise<void>;
+}
+
+export async function createScratchDatabase(): Promise<ScratchDatabase> {
+  // Only [a-z0-9_]: the name is interpolated into CREATE/DROP DATABASE.
+  const name = `promfleet_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: BENCH_PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(BENCH_PG_URL);
+  u.pathname = `/${name}`;
+  let dropped: Promise<void> | undefined;
+  return {
+    name,
+    url: u.toString(),
+    drop() {
+      dropped ??= (async () => {
+        const c = new pg.Client({ connectionString: BENCH_PG_URL });
+        await c.connect();
+        try {
+          await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await c.end();
+        }
+      })();
+      return dropped;
+    },
+  };
+}

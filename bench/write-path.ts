@@ -1,0 +1,173 @@
+/**
+ * Benchmark 1, the write path: decode, enqueue and write throughput, each beside the ceiling
+ * that bounds it on this machine, measured in the same run.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { measureCopyCeiling } from './copy-ceiling.js';
+import { measureDecode } from './decode.js';
+import { fixtureBodies, syntheticBodies } from './payloads.js';
+import { measureEnqueue, measureRawIngress, measureWorkerWrite } from './pipeline.js';
+import type { Figure } from './report.js';
+import { BENCH_REDIS_URL, createScratchDatabase } from './scratch-db.js';
+
+/** PROMFLEET_BENCH_SCALE (default 1) shrinks or grows every size, e.g. 0.1 for a smoke run. */
+const SCALE = (() => {
+  const raw = process.env.PROMFLEET_BENCH_SCALE ?? '1';
+  const v = Number(raw);
+  if (!(v > 0 && v <= 10)) throw new Error(`PROMFLEET_BENCH_SCALE must be a number in (0, 10], got "${raw}"`);
+  return v;
+})();
+const scaled = (n: number, min: number) => Math.max(min, Math.round(n * SCALE));
+
+/** Sizes: small enough for the whole run to stay well under a minute on 2 cores. */
+const SIZES = {
+  scale: SCALE,
+  copyRows: scaled(1_000_000, 10_000),
+  copyRowsPerStatement: 100_000,
+  batchCopyRows: scaled(100_000, 5_000),
+  /** Rows per COPY in the batch-shaped ceiling: one remote-write request's worth. */
+  batchCopyRowsPerStatement: 500,
+  series: 10_000,
+  seriesPerRequest: 500,
+  requests: scaled(1_000, 20),
+  decodeMs: scaled(2_000, 200),
+  concurrency: 8,
+} as const;
+
+export interface BenchResult {
+  readonly figures: Figure[];
+  readonly details: Record<string, unknown>;
+  readonly errors: string[];
+}
+
+async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
+  const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await r.connect();
+  try {
+    let cursor = '0';
+    for (let round = 0; round < 100_000; round++) {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await r.del(...keys);
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function writePathBenchmark(say: (line: string) => void): Promise<BenchResult> {
+  const figures: Figure[] = [];
+  const details: Record<string, unknown> = { sizes: SIZES };
+  const errors: string[] = [];
+  const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    say(`  ${what} …`);
+    try {
+      return await fn();
+    } catch (err) {
+      errors.push(`${what}: ${(err as Error).message}`);
+      say(`  ${what} failed: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+
+  const db = await createScratchDatabase();
+  const prefix = `pfbench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  try {
+    // (a) Ceilings: raw binary COPY, bulk and batch-shaped.
+    const copy = await attempt('raw binary COPY', () => measureCopyCeiling({
+      url: db.url, table: 'ceiling_samples', series: SIZES.series, rows: SIZES.copyRows, rowsPerCopy: SIZES.copyRowsPerStatement,
+    }));
+    const batchCopy = await attempt('raw binary COPY, one request per statement', () => measureCopyCeiling({
+      url: db.url, table: 'ceiling_batch_samples', series: SIZES.series, rows: SIZES.batchCopyRows, rowsPerCopy: SIZES.batchCopyRowsPerStatement,
+    }));
+    if (copy !== undefined) figures.push({ name: 'raw COPY', value: copy, unit: 'rows/s', note: `binary COPY, ${SIZES.copyRowsPerStatement} rows a statement, (series_id, time) index, one connection` });
+    if (batchCopy !== undefined) {
+      figures.push({
+        name: 'raw COPY/500', value: batchCopy, unit: 'rows/s',
+        ...(copy !== undefined ? { ceiling: { name: 'raw COPY', value: copy } } : {}),
+        note: `binary COPY, ${SIZES.batchCopyRowsPerStatement} rows a statement (one request's worth)`,
+      });
+    }
+
+    // (b) Decode, over the captured Prometheus requests (synthetic ones when they are absent).
+    const fixtures = fixtureBodies();
+    const startMs = Date.now() - 3_600_000;
+    const decodeBodies = fixtures.length > 0
+      ? fixtures
+      : syntheticBodies({ series: SIZES.series, seriesPerRequest: SIZES.seriesPerRequest, requests: 100, startMs }).bodies;
+    details.decodeInput = fixtures.length > 0 ? `fixtures (${fixtures.length} bodies)` : 'synthetic (fixtures not found)';
+    const decode = await attempt('decode', async () => measureDecode(decodeBodies, SIZES.decodeMs));
+    if (decode) {
+      details.decode = decode;
+      figures.push({
+        name: 'decode', value: decode.promfleet, unit: 'samples/s',
+        ceiling: { name: 'snappy alone', value: decode.snappyOnly },
+        peers: [{ name: 'protobufjs', value: decode.protobufjs }],
+        note: 'snappy block decompression + WriteRequest decode, one core',
+      });
+    }
+
+    // (c) Enqueue through promfleet's ingress, then write queued batches with its worker.
+    // With HA labels (what a Prometheus pair sends): the replica label is stripped, so every
+    // body is re-encoded. Those batches wait for an elected leader, so the worker is measured
+    // on a second queue filled with the same series without HA labels (written unconditionally).
+    const ha = syntheticBodies({
+      series: SIZES.series, seriesPerRequest: SIZES.seriesPerRequest, requests: SIZES.requests, startMs,
+      external: { cluster: 'bench', __replica__: 'r1' },
+    });
+    const plain = syntheticBodies({ series: SIZES.series, seriesPerRequest: SIZES.seriesPerRequest, requests: SIZES.requests, startMs });
+    const common = { redisUrl: BENCH_REDIS_URL, pgUrl: db.url, schema: 'bench', concurrency: SIZES.concurrency };
+    const haLoad = { ...ha, ...common, prefix: `${prefix}_ha` };
+    const plainLoad = { ...plain, ...common, prefix: `${prefix}_plain` };
+    const raw = await attempt('raw ingress (http + RPUSH)', () => measureRawIngress(haLoad));
+    if (raw) details.rawIngress = raw;
+    const enqueue = await attempt('enqueue (promfleet ingress, HA labels)', () => measureEnqueue(haLoad));
+    const enqueuePlain = await attempt('enqueue (promfleet ingress, no HA labels)', () => measureEnqueue(plainLoad));
+    const allAnswered = (r: { statuses: Record<string, number> } | undefined, what: string): boolean => {
+      if (!r) return false;
+      const ok = r.statuses['204'] ?? 0;
+      if (ok !== SIZES.requests) errors.push(`${what}: ${ok} of ${SIZES.requests} requests answered 204: ${JSON.stringify(r.statuses)}`);
+      return ok === SIZES.requests;
+    };
+    if (enqueue) {
+      details.enqueue = enqueue;
+      allAnswered(enqueue, 'enqueue');
+      figures.push({
+        name: 'enqueue', value: enqueue.samplesPerSec, unit: 'samples/s',
+        ...(raw ? { ceiling: { name: 'http+RPUSH', value: raw.samplesPerSec } } : {}),
+        ...(decode ? { peers: [{ name: 'decode', value: decode.promfleet }] } : {}),
+        note: `POST /write → 204, ${SIZES.concurrency} connections, ${SIZES.seriesPerRequest} series a request, cluster/__replica__ labels`,
+      });
+    }
+    if (enqueuePlain) {
+      details.enqueuePlain = enqueuePlain;
+      figures.push({
+        name: 'enqueue/noHA', value: enqueuePlain.samplesPerSec, unit: 'samples/s',
+        ...(raw ? { ceiling: { name: 'http+RPUSH', value: raw.samplesPerSec } } : {}),
+        note: 'the same without HA labels: the body is queued as received, no re-encode',
+      });
+    }
+    if (allAnswered(enqueuePlain, 'enqueue/noHA')) {
+      const write = await attempt('write (promfleet worker)', () => measureWorkerWrite({
+        pgUrl: db.url, schema: 'bench', redisUrl: BENCH_REDIS_URL, prefix: plainLoad.prefix, batches: SIZES.requests, samples: plain.samples,
+      }));
+      if (write) {
+        details.write = write;
+        figures.push({
+          name: 'write', value: write.samplesPerSec, unit: 'samples/s',
+          ...(copy !== undefined ? { ceiling: { name: 'raw COPY', value: copy } } : {}),
+          ...(batchCopy !== undefined ? { peers: [{ name: 'raw COPY/500', value: batchCopy }] } : {}),
+          note: `queue → PostgreSQL, ${SIZES.series} series (first seen in this run), default worker settings`,
+        });
+      }
+    }
+  } finally {
+    for (const p of [`${prefix}_ha`, `${prefix}_plain`]) {
+      await deletePrefix(BENCH_REDIS_URL, p).catch((err: unknown) => errors.push(`redis clean-up ${p}: ${(err as Error).message}`));
+    }
+    await db.drop().catch((err: unknown) => errors.push(`drop ${db.name}: ${(err as Error).message}`));
+  }
+  return { figures, details, errors };
+}
