@@ -10,7 +10,7 @@ import { createWorker, type WorkerRole } from './worker/index.js';
 import { Backoff } from './lib/backoff.js';
 import { sleep } from './lib/sleep.js';
 
-export type ServiceRole = Exclude<Role, 'migrate'>;
+export type ServiceRole = Exclude<Role, 'migrate' | 'dead-letters'>;
 
 export interface App {
   readonly server: HttpServer;

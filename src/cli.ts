@@ -3,6 +3,8 @@ import { parseConfig, helpText, maskUrl, ROLES, type Config } from './config/ind
 import { isPromfleetError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { createPool, migrate } from './storage/index.js';
+import { DeadLetters } from './queue/index.js';
+import { Redis } from 'ioredis';
 
 /** Entry point: returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
@@ -15,6 +17,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`promfleet: unknown command "${role}"; expected one of ${ROLES.join(', ')}\n`);
     return 2;
   }
+  // dead-letters takes an action and batch ids before its flags.
+  const positional: string[] = [];
+  while (role === 'dead-letters' && rest.length > 0 && !rest[0].startsWith('-')) positional.push(rest.shift() as string);
   let config: Config;
   try {
     config = parseConfig(rest);
@@ -25,9 +30,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw err;
   }
+  if (role === 'dead-letters') return runDeadLetters(positional, config);
   const log = createLogger(config['log.level']).child({ role });
   log.info({ pg: maskUrl(config.pgConnectionString), redis: maskUrl(config['redis.url']), schema: config['pg.schema'], prefix: config['queue.prefix'] }, 'starting');
   if (role === 'migrate') return runMigrate(config, log);
+
   return runService(role as ServiceRole, config, log);
 }
 
@@ -39,6 +46,31 @@ async function runMigrate(config: Config, log: Logger): Promise<number> {
     return 0;
   } finally {
     await pool.end();
+  }
+}
+
+async function runDeadLetters(args: string[], config: Config): Promise<number> {
+  const [action, ...ids] = args;
+  if (action !== 'list' && action !== 'retry' && action !== 'drop') {
+    process.stderr.write('promfleet: usage: promfleet dead-letters list|retry|drop [batch ids] [flags]\n');
+    return 2;
+  }
+  if (action === 'drop' && ids.length === 0 && !process.env.PROMFLEET_DROP_ALL) {
+    process.stderr.write('promfleet: dead-letters drop needs batch ids (or PROMFLEET_DROP_ALL=1 to drop every dead letter)\n');
+    return 2;
+  }
+  const redis = new Redis(config['redis.url'], { maxRetriesPerRequest: 1 });
+  try {
+    const dl = new DeadLetters(redis, config['queue.prefix']);
+    if (action === 'list') {
+      for (const d of await dl.list()) process.stdout.write(`${JSON.stringify(d)}\n`);
+    } else {
+      const n = action === 'retry' ? await dl.retry(ids) : await dl.drop(ids);
+      process.stdout.write(`${action === 'retry' ? 'retried' : 'dropped'} ${n}\n`);
+    }
+    return 0;
+  } finally {
+    redis.disconnect();
   }
 }
 

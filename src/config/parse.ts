@@ -1,7 +1,7 @@
 import { PromfleetError } from '../errors.js';
 import { FLAGS, envName, type FlagName, type FlagSpec, type FlagValues } from './flags.js';
 
-export const ROLES = ['ingress', 'worker', 'all', 'migrate'] as const;
+export const ROLES = ['ingress', 'worker', 'all', 'migrate', 'dead-letters'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Config extends FlagValues {

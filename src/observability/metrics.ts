@@ -67,6 +67,10 @@ export class Metrics {
     labelNames: ['class'], registers: [this.registry],
   });
 
+  readonly deadLetters = new Counter({
+    name: 'promfleet_dead_letter_batches_total', help: 'Batches moved to the dead-letter set (refused by the database or undecodable).',
+    labelNames: ['queue'], registers: [this.registry],
+  });
   readonly haLeader = new Gauge({
     name: 'promfleet_ha_leader', help: '1 while this process holds the leadership of the group for the replica.',
     labelNames: ['group', 'replica'], registers: [this.registry],

@@ -4,3 +4,4 @@ export { QueueRegistry } from './registry.js';
 export { queueName, parseQueueName, DEFAULT_QUEUE, type QueueIdentity } from './names.js';
 export { batchId, type BatchJob, type BatchSummary } from './batch.js';
 export { sweepFollowerQueue, type RetentionPolicy, type SweepResult } from './retention.js';
+export { DeadLetters, type DeadLetter } from './dead-letters.js';

@@ -46,6 +46,7 @@ export class WriteBatchHandler implements BatchHandler {
     try {
       request = decodeWriteRequest(snappyDecompress(job.payload, this.opts.maxDecompressedBytes));
     } catch (err) {
+      this.opts.metrics.deadLetters.inc({ queue: job.queue });
       throw new PermanentError(`batch does not decode: ${(err as Error).message}`);
     }
     const started = this.now();
@@ -84,7 +85,10 @@ export class WriteBatchHandler implements BatchHandler {
         this.opts.log.warn({ batch: job.id, err: (err as Error).message, retryInMs: wait }, 'database unavailable; batch returns to its queue');
         throw new TransientError(this.waitingReason, wait, { cause: err });
       }
-      if (kind === 'data') throw new PermanentError(`database rejected the batch: ${(err as Error).message}`);
+      if (kind === 'data') {
+        this.opts.metrics.deadLetters.inc({ queue: job.queue });
+        throw new PermanentError(`database rejected the batch: ${(err as Error).message}`);
+      }
       if (err instanceof PromfleetError && err.retryable) throw new TransientError(err.message, this.backoff.next(), { cause: err });
       throw err;
     }
