@@ -238,61 +238,62 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
-  return wrap(started.child, started.port, dir, dataDir);
+  return prometheusHandle(started.child, started.port, dir, dataDir);
+}
 
-  function wrap(child: Child, port: number, tmp: string, data: string): PrometheusProcess {
-    const url = `http://127.0.0.1:${port}`;
-    let stopping: Promise<void> | undefined;
-    async function api<T>(pathAndQuery: string, params: Record<string, string | string[]>): Promise<T> {
-      const qs = new URLSearchParams();
-      for (const [k, v] of Object.entries(params)) {
-        for (const one of Array.isArray(v) ? v : [v]) qs.append(k, one);
-      }
-      const res = await fetch(`${url}${pathAndQuery}?${qs.toString()}`, { signal: AbortSignal.timeout(10_000) });
-      const body = (await res.json()) as { status: string; data?: T; error?: string; errorType?: string };
-      if (body.status !== 'success' || body.data === undefined) {
-        throw new Error(`prometheus ${pathAndQuery} ${JSON.stringify(params)}: ${res.status} ${body.errorType ?? ''} ${body.error ?? ''}`);
-      }
-      return body.data;
+/** The running Prometheus: its HTTP API, and a stop() that also removes its directory. */
+function prometheusHandle(child: Child, port: number, tmp: string, data: string): PrometheusProcess {
+  const url = `http://127.0.0.1:${port}`;
+  let stopping: Promise<void> | undefined;
+  async function api<T>(pathAndQuery: string, params: Record<string, string | string[]>): Promise<T> {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) {
+      for (const one of Array.isArray(v) ? v : [v]) qs.append(k, one);
     }
-    const self: PrometheusProcess = {
-      url, port, dir: tmp, dataDir: data,
-      output: () => child.output.toString(),
-      stop(signal: NodeJS.Signals = 'SIGTERM') {
-        stopping ??= (async () => {
-          await child.stop(signal);
-          await rm(tmp, { recursive: true, force: true });
-        })();
-        return stopping;
-      },
-      query(promql, timeSec) {
-        return api<QueryData>('/api/v1/query', { query: promql, ...(timeSec === undefined ? {} : { time: String(timeSec) }) });
-      },
-      queryRange(promql, startSec, endSec, stepSec) {
-        return api<{ resultType: 'matrix'; result: MatrixItem[] }>('/api/v1/query_range', {
-          query: promql, start: String(startSec), end: String(endSec), step: String(stepSec),
-        }).then((d) => d.result);
-      },
-      series(match, startSec, endSec) {
-        return api<Array<Record<string, string>>>('/api/v1/series', {
-          'match[]': [...match],
-          ...(startSec === undefined ? {} : { start: String(startSec) }),
-          ...(endSec === undefined ? {} : { end: String(endSec) }),
-        });
-      },
-      async rawSamples(selector, startMs, endMs) {
-        // A range selector evaluated at the window's end returns the raw samples of the range.
-        const rangeMs = Math.max(1, endMs - startMs + 1);
-        const data = await self.query(`${selector}[${rangeMs}ms]`, endMs / 1000);
-        if (data.resultType !== 'matrix') throw new Error(`expected a matrix for ${selector}, got ${data.resultType}`);
-        return data.result.map((item) => ({
-          labels: item.metric,
-          samples: item.values
-            .map(([t, v]) => ({ timeMs: Math.round(t * 1000), value: parsePromValue(v) }))
-            .filter((s) => s.timeMs >= startMs && s.timeMs <= endMs),
-        }));
-      },
-    };
-    return self;
+    const res = await fetch(`${url}${pathAndQuery}?${qs.toString()}`, { signal: AbortSignal.timeout(10_000) });
+    const body = (await res.json()) as { status: string; data?: T; error?: string; errorType?: string };
+    if (body.status !== 'success' || body.data === undefined) {
+      throw new Error(`prometheus ${pathAndQuery} ${JSON.stringify(params)}: ${res.status} ${body.errorType ?? ''} ${body.error ?? ''}`);
+    }
+    return body.data;
   }
+  const self: PrometheusProcess = {
+    url, port, dir: tmp, dataDir: data,
+    output: () => child.output.toString(),
+    stop(signal: NodeJS.Signals = 'SIGTERM') {
+      stopping ??= (async () => {
+        await child.stop(signal);
+        await rm(tmp, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+    query(promql, timeSec) {
+      return api<QueryData>('/api/v1/query', { query: promql, ...(timeSec === undefined ? {} : { time: String(timeSec) }) });
+    },
+    queryRange(promql, startSec, endSec, stepSec) {
+      return api<{ resultType: 'matrix'; result: MatrixItem[] }>('/api/v1/query_range', {
+        query: promql, start: String(startSec), end: String(endSec), step: String(stepSec),
+      }).then((d) => d.result);
+    },
+    series(match, startSec, endSec) {
+      return api<Array<Record<string, string>>>('/api/v1/series', {
+        'match[]': [...match],
+        ...(startSec === undefined ? {} : { start: String(startSec) }),
+        ...(endSec === undefined ? {} : { end: String(endSec) }),
+      });
+    },
+    async rawSamples(selector, startMs, endMs) {
+      // A range selector evaluated at the window's end returns the raw samples of the range.
+      const rangeMs = Math.max(1, endMs - startMs + 1);
+      const data = await self.query(`${selector}[${rangeMs}ms]`, endMs / 1000);
+      if (data.resultType !== 'matrix') throw new Error(`expected a matrix for ${selector}, got ${data.resultType}`);
+      return data.result.map((item) => ({
+        labels: item.metric,
+        samples: item.values
+          .map(([t, v]) => ({ timeMs: Math.round(t * 1000), value: parsePromValue(v) }))
+          .filter((s) => s.timeMs >= startMs && s.timeMs <= endMs),
+      }));
+    },
+  };
+  return self;
 }
