@@ -71,6 +71,7 @@ export class Consumer {
   }
 
   start(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     this.loop ??= this.redis.connect().then(() => {
       void this.run(this.abort.signal);
     });

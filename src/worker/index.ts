@@ -105,6 +105,8 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     start() {
       started ??= (async () => {
         await opts.migrate();
+        // stop() may have come while migrations ran: start nothing then.
+        if (abort.signal.aborted) return;
         migrated = true;
         void maintain(abort.signal);
         await consumer.start();
