@@ -47,6 +47,8 @@ export class Elector {
   private readonly now: () => number;
   private client: pg.Client | undefined;
   private nextConnectMs = 0;
+  /** After losing its session, this process stays out of elections until then (see lost()). */
+  private rejoinAtMs = 0;
   private loop: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private stopped: Promise<void> | undefined;
@@ -139,7 +141,7 @@ export class Elector {
         candidate = replica;
       }
     }
-    if (candidate === undefined) return;
+    if (candidate === undefined || this.now() < this.rejoinAtMs) return;
     g.id ??= await this.leadership.groupId(client, group);
     if (!(await this.leadership.tryLock(client, g.id))) return;
     try {
@@ -187,6 +189,9 @@ export class Elector {
     const dead = this.client;
     this.client = undefined;
     this.nextConnectMs = this.now() + this.backoff.next();
+    // A leader whose session died must not win the lock straight back on reconnect: every live
+    // replica elsewhere tries once per interval, so staying out for two intervals lets them go first.
+    this.rejoinAtMs = this.now() + 2 * this.opts.intervalMs;
     this.opts.log.error({ err: (err as Error).message }, 'election session lost');
     for (const [group, g] of this.groups) this.stepDown(group, g, 'election session lost');
     dead?.end().catch(() => undefined);
