@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { PromfleetError, isPromfleetError } from '../errors.js';
 import {
-  decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest,
+  decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest, withoutLabel,
 } from '../protocol/index.js';
 import type { OutgoingBatch, Producer, QueueIdentity } from '../queue/index.js';
 import type { Logger } from '../observability/log.js';
@@ -61,10 +61,13 @@ export function writeHandler(deps: WriteDeps) {
       validateWriteRequest(request, { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs });
       const tagged = tagRequest(request, deps.ha);
       for (const b of tagged.batches) deps.observe(b.identity);
+      // The usual request (one group, one replica) travels as the bytes Prometheus sent, with
+      // the worker told which label to strip: no re-encode, no re-compress on the hot path.
+      const single = tagged.batches.length === 1;
       const batches: OutgoingBatch[] = tagged.batches.map((b) => ({
         identity: b.identity,
-        // Untouched requests travel as the bytes Prometheus sent: no re-encode, no re-compress.
-        payload: tagged.unchanged ? body : snappyCompress(encodeWriteRequest(b.request)),
+        payload: single ? body : snappyCompress(encodeWriteRequest({ timeseries: withoutLabel(b.series, deps.ha.replicaLabel), metadata: b.metadata })),
+        stripLabel: single && tagged.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
         summary: { samples: b.samples, minTs: b.minTs, maxTs: b.maxTs },
       }));
       if (batches.length > 0) {

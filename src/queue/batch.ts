@@ -20,6 +20,8 @@ export interface BatchJob {
   readonly at: number;
   /** snappy(prometheus.WriteRequest), base64. */
   readonly b: string;
+  /** A label to remove from every series before writing (the HA replica label), when still in b. */
+  readonly s?: string;
 }
 
 export interface BatchSummary {
@@ -28,8 +30,8 @@ export interface BatchSummary {
   readonly maxTs: number;
 }
 
-export function makeBatchJob(id: QueueIdentity, payload: Uint8Array, summary: BatchSummary, receivedAtMs: number): BatchJob {
-  return {
+export function makeBatchJob(id: QueueIdentity, payload: Uint8Array, summary: BatchSummary, receivedAtMs: number, stripLabel?: string): BatchJob {
+  const job: BatchJob = {
     v: 1,
     g: id.group ?? null,
     r: id.replica ?? null,
@@ -39,6 +41,7 @@ export function makeBatchJob(id: QueueIdentity, payload: Uint8Array, summary: Ba
     at: receivedAtMs,
     b: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64'),
   };
+  return stripLabel === undefined ? job : { ...job, s: stripLabel };
 }
 
 /**

@@ -20,6 +20,8 @@ export interface OutgoingBatch {
   /** snappy(prometheus.WriteRequest) */
   readonly payload: Uint8Array;
   readonly summary: BatchSummary;
+  /** A label the worker removes from every series before writing (the HA replica label). */
+  readonly stripLabel?: string;
 }
 
 export interface EnqueuedBatch {
@@ -100,7 +102,7 @@ export class Producer {
     const name = queueName(b.identity);
     await this.registry.register(name);
     const id = batchId(name, b.payload);
-    await this.queue(name).add('batch', makeBatchJob(b.identity, b.payload, b.summary, receivedAtMs), { ...JOB_OPTIONS, jobId: id });
+    await this.queue(name).add('batch', makeBatchJob(b.identity, b.payload, b.summary, receivedAtMs, b.stripLabel), { ...JOB_OPTIONS, jobId: id });
     return { id, queue: name };
   }
 

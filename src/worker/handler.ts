@@ -1,4 +1,4 @@
-import { snappyDecompress, decodeWriteRequest } from '../protocol/index.js';
+import { snappyDecompress, decodeWriteRequest, withoutLabel } from '../protocol/index.js';
 import { PermanentError, TransientError, type BatchHandler } from '../queue/index.js';
 import { classifyPgError, type BatchWriter, type Leadership } from '../storage/index.js';
 import type { BatchJob } from '../queue/index.js';
@@ -45,6 +45,7 @@ export class WriteBatchHandler implements BatchHandler {
     let request;
     try {
       request = decodeWriteRequest(snappyDecompress(job.payload, this.opts.maxDecompressedBytes));
+      if (job.data.s !== undefined) request = { ...request, timeseries: withoutLabel(request.timeseries, job.data.s) };
     } catch (err) {
       this.opts.metrics.deadLetters.inc({ queue: job.queue });
       throw new PermanentError(`batch does not decode: ${(err as Error).message}`);

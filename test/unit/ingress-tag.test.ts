@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { tagRequest, type HaLabels } from '../../src/ingress/tag.js';
 import type { TimeSeries } from '../../src/protocol/types.js';
+import { withoutLabel } from '../../src/protocol/index.js';
 
 const ha: HaLabels = { clusterLabel: 'cluster', replicaLabel: '__replica__', defaultGroup: undefined, defaultReplica: undefined };
 
@@ -14,21 +15,28 @@ function series(labels: Record<string, string>, ts: number[]): TimeSeries {
 }
 
 describe('tagging a write request by HA group and replica', () => {
-  it('strips the replica label, keeps the cluster label and names the identity', () => {
+  it('names the identity from the cluster and replica labels and says the replica label must go', () => {
     const req = { timeseries: [series({ __name__: 'up', cluster: 'demo', __replica__: 'a', job: 'x' }, [1000, 2000])], metadata: [] };
-    const { batches, unchanged } = tagRequest(req, ha);
-    expect(unchanged).toBe(false);
+    const { batches, replicaLabelSeen } = tagRequest(req, ha);
+    expect(replicaLabelSeen).toBe(true);
     expect(batches).toHaveLength(1);
     expect(batches[0].identity).toEqual({ group: 'demo', replica: 'a' });
-    expect(batches[0].request.timeseries[0].labels.map((l) => l.name)).toEqual(['__name__', 'cluster', 'job']);
     expect(batches[0]).toMatchObject({ samples: 2, minTs: 1000, maxTs: 2000 });
-    // The caller's request is not modified.
+    // Tagging copies nothing: the series are the request's own.
+    expect(batches[0].series[0]).toBe(req.timeseries[0]);
+  });
+
+  it('strips the replica label (and only it) with withoutLabel, leaving the input untouched', () => {
+    const req = { timeseries: [series({ __name__: 'up', cluster: 'demo', __replica__: 'a', job: 'x' }, [1]), series({ __name__: 'up' }, [2])], metadata: [] };
+    const out = withoutLabel(req.timeseries, '__replica__');
+    expect(out[0].labels.map((l) => l.name)).toEqual(['__name__', 'cluster', 'job']);
+    expect(out[1]).toBe(req.timeseries[1]);
     expect(req.timeseries[0].labels.map((l) => l.name)).toContain('__replica__');
   });
 
-  it('marks requests without a replica label unchanged so their bytes can be queued as sent', () => {
-    const { batches, unchanged } = tagRequest({ timeseries: [series({ __name__: 'up' }, [5])], metadata: [] }, ha);
-    expect(unchanged).toBe(true);
+  it('sees no replica label in requests without one', () => {
+    const { batches, replicaLabelSeen } = tagRequest({ timeseries: [series({ __name__: 'up' }, [5])], metadata: [] }, ha);
+    expect(replicaLabelSeen).toBe(false);
     expect(batches[0].identity).toEqual({ group: undefined, replica: undefined });
   });
 
@@ -48,21 +56,21 @@ describe('tagging a write request by HA group and replica', () => {
     };
     const { batches } = tagRequest(req, ha);
     expect(batches.map((b) => b.identity.group)).toEqual(['one', 'two']);
-    expect(batches[0].request.timeseries).toHaveLength(2);
-    expect(batches[0].request.metadata).toHaveLength(1);
-    expect(batches[1].request.metadata).toHaveLength(0);
+    expect(batches[0].series).toHaveLength(2);
+    expect(batches[0].metadata).toHaveLength(1);
+    expect(batches[1].metadata).toHaveLength(0);
   });
 
-  it('writes a replica label without a group unconditionally, still stripped', () => {
-    const { batches } = tagRequest({ timeseries: [series({ __name__: 'up', __replica__: 'a' }, [1])], metadata: [] }, ha);
+  it('writes a replica label without a group unconditionally, still marked for stripping', () => {
+    const { batches, replicaLabelSeen } = tagRequest({ timeseries: [series({ __name__: 'up', __replica__: 'a' }, [1])], metadata: [] }, ha);
     expect(batches[0].identity).toEqual({ group: undefined, replica: undefined });
-    expect(batches[0].request.timeseries[0].labels.map((l) => l.name)).toEqual(['__name__']);
+    expect(replicaLabelSeen).toBe(true);
   });
 
   it('puts a metadata-only request on the default identity', () => {
     const { batches } = tagRequest({ timeseries: [], metadata: [{ type: 'counter', metricFamilyName: 'x', help: '', unit: '' }] }, ha);
     expect(batches).toHaveLength(1);
     expect(batches[0]).toMatchObject({ samples: 0, minTs: 0, maxTs: 0 });
-    expect(batches[0].request.metadata).toHaveLength(1);
+    expect(batches[0].metadata).toHaveLength(1);
   });
 });
