@@ -83,11 +83,17 @@ export class Consumer {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
+    let failingSince: number | undefined;
     while (!signal.aborted) {
       try {
         await this.scan();
+        if (failingSince !== undefined) this.opts.log.info({ failedForMs: Date.now() - failingSince }, 'queue scan works again');
+        failingSince = undefined;
       } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, 'queue scan failed; retrying');
+        // Once when it starts failing, then at debug: a database outage must not flood the log.
+        if (failingSince === undefined) this.opts.log.warn({ err: (err as Error).message }, 'queue scan failed; retrying');
+        else this.opts.log.debug({ err: (err as Error).message }, 'queue scan still failing');
+        failingSince ??= Date.now();
       }
       await sleep(this.opts.pollIntervalMs, signal);
     }
