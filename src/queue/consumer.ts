@@ -1,4 +1,5 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import { openQueue } from './open.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
 import { sleep } from '../lib/sleep.js';
@@ -130,8 +131,7 @@ export class Consumer {
   private idleQueue(name: string): Queue {
     let q = this.idle.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.redis, prefix: this.opts.prefix, skipVersionCheck: true });
-      q.on('error', (err: Error) => this.opts.log.debug({ err: err.message, queue: name }, 'queue error'));
+      q = openQueue(name, this.redis, this.opts.prefix, this.opts.log);
       this.idle.set(name, q);
     }
     return q;

@@ -1,4 +1,5 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
+import { openQueue } from './open.js';
 import type { Redis } from 'ioredis';
 import { PromfleetError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
@@ -109,8 +110,7 @@ export class Producer {
   private queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: this.redis, prefix: this.opts.prefix, skipVersionCheck: true });
-      q.on('error', (err: Error) => this.opts.log.debug({ err: err.message, queue: name }, 'queue error'));
+      q = openQueue(name, this.redis, this.opts.prefix, this.opts.log);
       this.queues.set(name, q);
     }
     return q;
