@@ -12,6 +12,8 @@ export interface IngressOptions {
   readonly server: HttpServer;
   readonly redisUrl: string;
   readonly queuePrefix: string;
+  /** Per-group backlog bound in samples (0: none). */
+  readonly maxBacklogSamples?: number;
   readonly limits: WriteLimits;
   readonly ha: HaLabels;
   readonly log: Logger;
@@ -30,7 +32,10 @@ export interface Ingress {
 
 /** The ingress role: POST /write and /api/v1/write → decode, validate, tag, enqueue, 204. */
 export function createIngress(opts: IngressOptions): Ingress {
-  const producer = new Producer({ redisUrl: opts.redisUrl, prefix: opts.queuePrefix, log: opts.log.child({ component: 'producer' }) });
+  const producer = new Producer({
+    redisUrl: opts.redisUrl, prefix: opts.queuePrefix, log: opts.log.child({ component: 'producer' }),
+    maxBacklogSamples: opts.maxBacklogSamples, now: opts.now,
+  });
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;
   const handler = writeHandler({

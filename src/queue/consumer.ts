@@ -5,6 +5,7 @@ import type { Logger } from '../observability/log.js';
 import { sleep } from '../lib/sleep.js';
 import { workerConnection } from './redis.js';
 import { QueueRegistry } from './registry.js';
+import { Backlog } from './backlog.js';
 import { parseQueueName, type QueueIdentity } from './names.js';
 import { isBatchJob, batchPayload, type BatchJob } from './batch.js';
 import { sweepFollowerQueue, type SweepResult } from './retention.js';
@@ -59,6 +60,7 @@ export interface ConsumerOptions {
 export class Consumer {
   private readonly redis: Redis;
   private readonly registry: QueueRegistry;
+  private readonly backlog: Backlog;
   private readonly workers = new Map<string, Worker>();
   private readonly idle = new Map<string, Queue>();
   private readonly abort = new AbortController();
@@ -69,6 +71,7 @@ export class Consumer {
     this.redis = workerConnection(opts.redisUrl);
     this.redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis consumer connection error'));
     this.registry = new QueueRegistry(this.redis, opts.prefix);
+    this.backlog = new Backlog(this.redis, opts.prefix);
   }
 
   start(): Promise<void> {
@@ -120,11 +123,15 @@ export class Consumer {
           watermarkMs: r.watermarkMs(identity.group), marginMs: r.marginMs, maxAgeMs: r.maxAgeMs, nowMs: r.now(),
         });
         r.onSweep(name, result);
+        await this.backlog.remove(name, result.removedSamples);
       }
       if (this.opts.onDepth) {
         const w = this.workers.get(name);
         if (w) this.opts.onDepth(name, await this.counts(name));
       }
+      // Nothing waiting or in flight: whatever the backlog count says is drift (crashes between
+      // a queue operation and its count); start again from zero.
+      if (running && (await this.isEmpty(name))) await this.backlog.reset(name);
     }
   }
 
@@ -135,6 +142,14 @@ export class Consumer {
       this.idle.set(name, q);
     }
     return q;
+  }
+
+  private async isEmpty(name: string): Promise<boolean> {
+    const key = (s: string) => `${this.opts.prefix}:${name}:${s}`;
+    const [wait, active, delayed, prioritized] = await Promise.all([
+      this.redis.llen(key('wait')), this.redis.llen(key('active')), this.redis.zcard(key('delayed')), this.redis.zcard(key('prioritized')),
+    ]);
+    return wait + active + delayed + prioritized === 0;
   }
 
   private async counts(name: string): Promise<Record<string, number>> {
@@ -154,6 +169,7 @@ export class Consumer {
       const jobSignal = signal ?? this.abort.signal;
       try {
         await this.opts.handler.handle({ id: job.id, queue: name, data: job.data, payload: batchPayload(job.data) }, jobSignal);
+        await this.backlog.remove(name, job.data.n).catch(() => undefined);
       } catch (err) {
         if (err instanceof TransientError) {
           // Put the job back and pause this queue; no attempt is consumed.
@@ -162,6 +178,7 @@ export class Consumer {
         }
         if (err instanceof PermanentError) {
           log.error({ batch: job.id, err: err.message }, 'batch can never be written; moved to the dead-letter set');
+          await this.backlog.remove(name, job.data.n).catch(() => undefined);
           throw new UnrecoverableError(err.message);
         }
         throw err;

@@ -5,3 +5,4 @@ export { queueName, parseQueueName, DEFAULT_QUEUE, type QueueIdentity } from './
 export { batchId, type BatchJob, type BatchSummary } from './batch.js';
 export { sweepFollowerQueue, type RetentionPolicy, type SweepResult } from './retention.js';
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
+export { Backlog, BacklogGate } from './backlog.js';

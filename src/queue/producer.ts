@@ -7,6 +7,7 @@ import { producerConnection } from './redis.js';
 import { batchId, makeBatchJob, type BatchSummary } from './batch.js';
 import { queueName, type QueueIdentity } from './names.js';
 import { QueueRegistry } from './registry.js';
+import { Backlog, BacklogGate } from './backlog.js';
 
 export interface ProducerOptions {
   readonly redisUrl: string;
@@ -14,6 +15,9 @@ export interface ProducerOptions {
   readonly log: Logger;
   /** How long one enqueue may take before the request is answered 503 (ms). Default 5000. */
   readonly enqueueTimeoutMs?: number;
+  /** Samples a group may have waiting before writes get 503 QUEUE_FULL; 0 for no bound. */
+  readonly maxBacklogSamples?: number;
+  readonly now?: () => number;
 }
 
 export interface OutgoingBatch {
@@ -48,6 +52,8 @@ export class Producer {
   private readonly queues = new Map<string, Queue>();
   private readonly registry: QueueRegistry;
   private readonly timeoutMs: number;
+  private readonly backlog: Backlog;
+  private readonly gate: BacklogGate;
   private started: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -57,6 +63,8 @@ export class Producer {
     this.redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis producer connection error'));
     this.registry = new QueueRegistry(this.redis, opts.prefix);
     this.timeoutMs = opts.enqueueTimeoutMs ?? 5000;
+    this.backlog = new Backlog(this.redis, opts.prefix);
+    this.gate = new BacklogGate(this.backlog, this.registry, opts.maxBacklogSamples ?? 0, opts.now ?? Date.now);
   }
 
   start(): Promise<void> {
@@ -92,7 +100,15 @@ export class Producer {
   async enqueue(batches: readonly OutgoingBatch[], receivedAtMs: number): Promise<EnqueuedBatch[]> {
     if (this.stopped) throw new PromfleetError('SHUTTING_DOWN', 'producer is stopped');
     try {
-      return await this.withTimeout(Promise.all(batches.map((b) => this.add(b, receivedAtMs))));
+      return await this.withTimeout((async () => {
+        for (const b of batches) {
+          const over = await this.gate.over(b.identity.group, b.summary.samples);
+          if (over !== undefined) {
+            throw new PromfleetError('QUEUE_FULL', `group ${JSON.stringify(b.identity.group ?? '')} has ${over} samples waiting; the bound is ${this.opts.maxBacklogSamples}`);
+          }
+        }
+        return Promise.all(batches.map((b) => this.add(b, receivedAtMs)));
+      })());
     } catch (err) {
       if (err instanceof PromfleetError) throw err;
       throw new PromfleetError('QUEUE_UNAVAILABLE', `queue did not acknowledge: ${(err as Error).message}`, { cause: err });
@@ -104,6 +120,7 @@ export class Producer {
     await this.registry.register(name);
     const id = batchId(name, b.payload);
     await this.queue(name).add('batch', makeBatchJob(b.identity, b.payload, b.summary, receivedAtMs, b.stripLabel), { ...JOB_OPTIONS, jobId: id });
+    await this.backlog.add(name, b.summary.samples);
     return { id, queue: name };
   }
 

@@ -15,6 +15,8 @@ export interface SweepResult {
   readonly redundant: number;
   readonly expired: number;
   readonly remaining: number;
+  /** Samples in the removed batches (for backlog accounting). */
+  readonly removedSamples: number;
 }
 
 /** How many of the oldest waiting batches one sweep looks at (a sweep runs every scan). */
@@ -29,6 +31,7 @@ const PAGE = 200;
 export async function sweepFollowerQueue(queue: Queue, policy: RetentionPolicy): Promise<SweepResult> {
   let redundant = 0;
   let expired = 0;
+  let removedSamples = 0;
   const jobs = await queue.getJobs(['wait', 'prioritized', 'delayed'], 0, PAGE - 1, true);
   for (const job of jobs) {
     if (!isBatchJob(job.data)) continue;
@@ -40,10 +43,11 @@ export async function sweepFollowerQueue(queue: Queue, policy: RetentionPolicy):
       await job.remove();
       if (isRedundant) redundant++;
       else expired++;
+      removedSamples += d.n;
     } catch {
       // Taken or removed meanwhile (by a worker that just became its consumer, or another sweeper).
     }
   }
   const remaining = await queue.getJobCountByTypes('wait', 'prioritized', 'delayed');
-  return { redundant, expired, remaining };
+  return { redundant, expired, remaining, removedSamples };
 }

@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import { parseQueueName } from './names.js';
+import type { QueueRegistry } from './registry.js';
+
+/**
+ * Samples waiting per queue, counted beside the queue in Redis (same hash slot): ingress adds
+ * what it enqueued, workers subtract what they wrote, dead-lettered or dropped. A crash between
+ * a queue operation and its count makes the count drift, so a consumer that finds a queue empty
+ * resets it to zero.
+ */
+export class Backlog {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  private key(queue: string): string {
+    return `${this.prefix}:${queue}:backlog-samples`;
+  }
+
+  async add(queue: string, samples: number): Promise<void> {
+    if (samples > 0) await this.redis.incrby(this.key(queue), samples);
+  }
+
+  async remove(queue: string, samples: number): Promise<void> {
+    if (samples <= 0) return;
+    const left = await this.redis.decrby(this.key(queue), samples);
+    if (left < 0) await this.redis.set(this.key(queue), '0');
+  }
+
+  async reset(queue: string): Promise<void> {
+    await this.redis.set(this.key(queue), '0');
+  }
+
+  async total(queues: readonly string[]): Promise<number> {
+    if (queues.length === 0) return 0;
+    let sum = 0;
+    // One key per call: queues of one group live in different hash slots on a Redis Cluster.
+    for (const q of queues) sum += Number((await this.redis.get(this.key(q))) ?? 0);
+    return sum;
+  }
+}
+
+/**
+ * The per-group bound behind 503 QUEUE_FULL. The group's total is re-read at most every
+ * refreshMs, so the check costs no Redis round trip on most requests; being a little late is
+ * fine for a bound meant to protect Redis memory during a long database outage.
+ */
+export class BacklogGate {
+  private readonly cache = new Map<string, { total: number; at: number }>();
+
+  constructor(
+    private readonly backlog: Backlog,
+    private readonly registry: QueueRegistry,
+    private readonly maxSamples: number,
+    private readonly now: () => number,
+    private readonly refreshMs = 250,
+  ) {}
+
+  /** The group's backlog in samples if admitting `samples` more would pass the bound; undefined when admitted. */
+  async over(group: string | undefined, samples: number): Promise<number | undefined> {
+    if (this.maxSamples <= 0) return undefined;
+    const key = group ?? '';
+    const now = this.now();
+    let entry = this.cache.get(key);
+    if (!entry || now - entry.at > this.refreshMs) {
+      entry = { total: await this.backlog.total(await this.queuesOf(group)), at: now };
+      this.cache.set(key, entry);
+    }
+    if (entry.total + samples <= this.maxSamples) {
+      entry.total += samples;
+      return undefined;
+    }
+    return entry.total;
+  }
+
+  private async queuesOf(group: string | undefined): Promise<string[]> {
+    return (await this.registry.list()).filter((name) => {
+      const id = parseQueueName(name);
+      return id !== undefined && id.group === group;
+    });
+  }
+}
