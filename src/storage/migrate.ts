@@ -14,6 +14,17 @@ export interface MigrateOptions {
   readonly timescaledb: boolean;
   /** Partition or chunk width, milliseconds, a whole number of minutes (e.g. 3_600_000). */
   readonly partitionIntervalMs: number;
+  /**
+   * TimescaleDB only: compress chunks whose data is older than this many ms (segmented by
+   * series_id, ordered by time). 0 removes promfleet's compression policy; absent leaves the
+   * hypertable's policy as it is. Ignored on native partitions.
+   */
+  readonly compressAfterMs?: number;
+  /**
+   * TimescaleDB only: drop chunks whose data is older than this many ms. 0 removes the
+   * retention policy; absent leaves it as it is. Ignored on native partitions.
+   */
+  readonly retentionMs?: number;
   readonly log: Logger;
 }
 
@@ -35,6 +46,8 @@ export interface MigrateResult {
 export async function migrate(pool: pg.Pool, opts: MigrateOptions): Promise<MigrateResult> {
   assertSchemaName(opts.schema);
   assertPartitionInterval(opts.partitionIntervalMs);
+  assertPolicyAge('compressAfterMs', opts.compressAfterMs);
+  assertPolicyAge('retentionMs', opts.retentionMs);
   const s = quoteIdent(opts.schema);
   const log = opts.log;
   const client = await pool.connect();
@@ -56,7 +69,10 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions): Promise<Migr
       const newer = [...have].filter((v) => !known.has(v));
       if (newer.length > 0) log.warn({ versions: newer }, 'schema has migrations this version does not know (a newer promfleet ran)');
 
-      const useTimescale = pending.length > 0 && (await prepareTimescale(client, opts));
+      // The kind of samples is chosen once, when the migration creating it runs; later
+      // migrations are told the kind it has, whatever the server offers by then.
+      const kind = pending.length > 0 ? await samplesKind(client, opts.schema) : undefined;
+      const useTimescale = pending.length > 0 && (kind === undefined ? await prepareTimescale(client, opts) : kind === 'hypertable');
       const applied: number[] = [];
       for (const m of pending) {
         for (const sql of m.up(opts.schema, { timescaledb: useTimescale, partitionIntervalMs: opts.partitionIntervalMs })) {
@@ -67,6 +83,7 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions): Promise<Migr
         log.info({ schema: opts.schema, version: m.version, migration: m.name }, 'migration applied');
       }
       const timescaledb = await isHypertable(client, opts.schema);
+      if (timescaledb) await applyTimescalePolicies(client, opts);
       await client.query('COMMIT');
       return { applied, timescaledb };
     } catch (err) {
@@ -81,7 +98,38 @@ export async function migrate(pool: pg.Pool, opts: MigrateOptions): Promise<Migr
   }
 }
 
-/** Creates the extension when asked for and available; says whether to use it. */
+function assertPolicyAge(name: string, ms: number | undefined): void {
+  if (ms !== undefined && !(Number.isSafeInteger(ms) && ms >= 0)) {
+    throw new TypeError(`${name} must be a whole number of milliseconds >= 0, got ${ms}`);
+  }
+}
+
+async function samplesKind(client: pg.ClientBase, schema: string): Promise<'hypertable' | 'partitioned' | undefined> {
+  const r = await client.query<{ relkind: string }>('SELECT relkind FROM pg_class WHERE oid = to_regclass($1)', [qualified(schema, 'samples')]);
+  const kind = r.rows[0]?.relkind;
+  if (kind === undefined) return undefined;
+  return kind === 'p' ? 'partitioned' : 'hypertable';
+}
+
+/**
+ * Whether TimescaleDB's loader runs in this server: it defines `timescaledb.disable_load` (a
+ * bool anyone may read) when shared_preload_libraries has timescaledb. Without the loader,
+ * CREATE EXTENSION (and any use of an extension created earlier) ends the session with a FATAL
+ * "must be preloaded", which no savepoint survives: it has to be known before. A placeholder
+ * from a configuration file without the library is not listed in pg_settings.
+ */
+async function timescaleLoaderActive(client: pg.ClientBase): Promise<boolean> {
+  const r = await client.query<{ setting: string }>(
+    `SELECT setting FROM pg_settings WHERE name = 'timescaledb.disable_load' AND vartype = 'bool'`);
+  return r.rows[0]?.setting === 'off';
+}
+
+/**
+ * Creates the extension when asked for and usable; says whether to use it. Not usable (not
+ * installed on the server, or installed but not preloaded): samples gets native partitions,
+ * with a warning. CREATE EXTENSION failing otherwise (e.g. refused for want of privilege) fails
+ * the migration: the kind of samples is permanent and must not depend on a passing condition.
+ */
 async function prepareTimescale(client: pg.PoolClient, opts: MigrateOptions): Promise<boolean> {
   if (!opts.timescaledb) return false;
   const avail = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`);
@@ -89,11 +137,97 @@ async function prepareTimescale(client: pg.PoolClient, opts: MigrateOptions): Pr
     opts.log.warn({ schema: opts.schema }, 'timescaledb requested but not available on the server; using native partitions');
     return false;
   }
+  if (!(await timescaleLoaderActive(client))) {
+    opts.log.warn({ schema: opts.schema },
+      'timescaledb is installed on the server but not in shared_preload_libraries (or timescaledb.disable_load is on); using native partitions');
+    return false;
+  }
   // The extension is per database while our lock is per schema: two schemas migrating at once
   // would both try CREATE EXTENSION and one would fail on pg_extension's unique index.
   await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', ['promfleet.migrate.extension.timescaledb']);
   await client.query('CREATE EXTENSION IF NOT EXISTS timescaledb');
   return true;
+}
+
+interface Policy {
+  readonly label: 'compression' | 'retention';
+  /** TimescaleDB's job procedure, and the key of its config holding the age. */
+  readonly proc: string;
+  readonly key: 'compress_after' | 'drop_after';
+  readonly add: string;
+  readonly remove: string;
+}
+
+const COMPRESSION: Policy = {
+  label: 'compression', proc: 'policy_compression', key: 'compress_after', add: 'add_compression_policy', remove: 'remove_compression_policy',
+};
+const RETENTION: Policy = {
+  label: 'retention', proc: 'policy_retention', key: 'drop_after', add: 'add_retention_policy', remove: 'remove_retention_policy',
+};
+
+/**
+ * Brings the hypertable's compression and retention policies to the configured ages, on every
+ * migrate (the options may change between runs), under the migration lock. A policy the
+ * server cannot provide (an Apache-only build has neither) is logged as an error and skipped:
+ * ingestion goes on without it.
+ */
+async function applyTimescalePolicies(client: pg.PoolClient, opts: MigrateOptions): Promise<void> {
+  if (opts.compressAfterMs === undefined && opts.retentionMs === undefined) return;
+  const ext = await client.query<{ schema: string }>(
+    `SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'timescaledb'`);
+  const extSchema = ext.rows[0]?.schema;
+  if (extSchema === undefined) throw new Error(`${opts.schema}.samples is not natively partitioned but the timescaledb extension is missing`);
+  const table = qualified(opts.schema, 'samples');
+  if (opts.compressAfterMs !== undefined) {
+    await setPolicy(client, opts, extSchema, COMPRESSION, opts.compressAfterMs, async () => {
+      const r = await client.query<{ enabled: boolean }>(
+        `SELECT compression_enabled AS enabled FROM timescaledb_information.hypertables WHERE hypertable_schema = $1 AND hypertable_name = 'samples'`,
+        [opts.schema]);
+      // Settings an operator changed by hand are kept; promfleet only turns compression on.
+      if (r.rows[0]?.enabled !== true) {
+        await client.query(`ALTER TABLE ${table} SET (timescaledb.compress, timescaledb.compress_segmentby = 'series_id', timescaledb.compress_orderby = 'time')`);
+      }
+    });
+  }
+  if (opts.retentionMs !== undefined) await setPolicy(client, opts, extSchema, RETENTION, opts.retentionMs);
+}
+
+/**
+ * Replaces the policy when its age differs from ageMs, removes it for 0, leaves it when equal.
+ * An error rolls back this policy's statements only (a savepoint) and is logged.
+ */
+async function setPolicy(
+  client: pg.PoolClient, opts: MigrateOptions, extSchema: string, policy: Policy, ageMs: number, beforeAdd?: () => Promise<void>,
+): Promise<void> {
+  const table = qualified(opts.schema, 'samples');
+  const fn = (name: string) => `${quoteIdent(extSchema)}.${name}`;
+  const savepoint = `promfleet_${policy.label}_policy`;
+  await client.query(`SAVEPOINT ${savepoint}`);
+  try {
+    const current = await client.query<{ same: boolean }>(
+      `SELECT (config->>'${policy.key}')::interval = $2::bigint * interval '1 millisecond' AS same
+       FROM timescaledb_information.jobs WHERE proc_name = '${policy.proc}' AND hypertable_schema = $1 AND hypertable_name = 'samples'`,
+      [opts.schema, ageMs]);
+    const existing = current.rows[0];
+    const unchanged = ageMs > 0 ? existing?.same === true : existing === undefined;
+    if (!unchanged) {
+      if (existing !== undefined) await client.query(`SELECT ${fn(policy.remove)}($1::regclass, if_exists => true)`, [table]);
+      if (ageMs > 0) {
+        if (beforeAdd) await beforeAdd();
+        await client.query(`SELECT ${fn(policy.add)}($1::regclass, ${policy.key} => $2::bigint * interval '1 millisecond')`, [table, ageMs]);
+      }
+    }
+    await client.query(`RELEASE SAVEPOINT ${savepoint}`);
+    if (!unchanged) {
+      opts.log.info({ schema: opts.schema, policy: policy.label, afterMs: ageMs > 0 ? ageMs : null },
+        ageMs > 0 ? 'timescaledb policy set' : 'timescaledb policy removed');
+    }
+  } catch (err) {
+    await client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+    const e = err as { code?: unknown; message?: unknown };
+    opts.log.error({ schema: opts.schema, policy: policy.label, afterMs: ageMs, code: e.code, err: e.message },
+      `timescaledb ${policy.label} policy could not be set; continuing without it`);
+  }
 }
 
 /** relkind 'p' is a native partitioned table; our migrations create a plain 'r' only as a hypertable. */
