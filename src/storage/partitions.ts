@@ -103,6 +103,40 @@ export class Partitions {
   }
 
   /**
+   * Retention on native partitions: drops every partition whose whole range is older than
+   * cutoffMs (a partition still holding newer samples stays). Returns the names dropped. On a
+   * hypertable this does nothing (TimescaleDB's retention policy drops chunks there).
+   * Other processes still caching a dropped partition find out at their next COPY and re-read.
+   */
+  async dropBefore(cutoffMs: number): Promise<string[]> {
+    const st = await this.load();
+    if (st.hypertable) return [];
+    return this.withClient(undefined, async (c) => {
+      await c.query('BEGIN');
+      try {
+        await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`promfleet.partitions.${this.schema}`]);
+        const parts = await c.query<{ name: string }>(
+          `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass($1)`,
+          [qualified(this.schema, 'samples')]);
+        const dropped: string[] = [];
+        for (const p of parts.rows) {
+          const start = partitionStartFromName(p.name, st.intervalMs);
+          if (start === undefined || start + st.intervalMs > cutoffMs) continue;
+          await c.query(`DROP TABLE ${quoteIdent(this.schema)}.${quoteIdent(p.name)}`);
+          this.known.delete(start);
+          dropped.push(p.name);
+        }
+        await c.query('COMMIT');
+        if (dropped.length) this.log.info({ schema: this.schema, partitions: dropped }, 'sample partitions dropped by retention');
+        return dropped;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /**
    * Forgets what is cached: call when a write found no partition for a row (someone dropped
    * one, e.g. a retention job), so the next ensure re-reads the catalog.
    */
