@@ -1,0 +1,123 @@
+/**
+ * A database outage under an HA pair (issue 3 acceptance 7). Two ingress processes (replicas a
+ * and b of group g, at different phases) and one worker write to a PostgreSQL of the test's own;
+ * it is stopped for 20 s while both replicas keep writing, then started again. Every write is
+ * answered 2xx throughout (the queue holds the data), and once the backlog is drained, whichever
+ * replica leads afterwards, every stored series is continuous across the outage: consecutive
+ * samples at most 1.5 scrape intervals apart (no gap) and never closer than a quarter interval
+ * (no overlap of the two replicas, no duplicate).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { redisUrl, uniqueName } from '../helpers/services.js';
+import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
+import { deleteRedisPrefix } from '../helpers/app.js';
+import { waitFor } from '../helpers/ports.js';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-pg.js';
+import {
+  continuityProblems, haArgs, leaderRow, startAllInto, replicaIndexOf, replicaWriter, saveOutputs, storedHaSamples, waitForLeader,
+  type ReplicaWriter,
+} from '../helpers/ha-load.js';
+
+const GROUP = 'g';
+const SERIES = 8;
+const INTERVAL = 1000;
+const OUTAGE_MS = 20_000;
+
+let server: ThrowawayPostgres;
+let prefix: string;
+let pool: pg.Pool;
+const procs: Record<string, PromfleetProcess> = {};
+const writers: ReplicaWriter[] = [];
+let passed = false;
+
+beforeAll(async () => {
+  server = await startThrowawayPostgres();
+  prefix = uniqueName('pfha7');
+  const args = haArgs({ pgUrl: server.url, redisUrl: redisUrl(), prefix });
+  await startAllInto(procs, {
+    'ingress a': () => startPromfleet('ingress', args),
+    'ingress b': () => startPromfleet('ingress', args),
+    worker: () => startPromfleet('worker', args),
+  });
+  // A pool, not a client: the outage cuts its connections, and a pool just opens new ones.
+  pool = new pg.Pool({ connectionString: server.url, max: 2 });
+  pool.on('error', () => undefined);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.allSettled(writers.map((w) => w.kill()));
+  await pool?.end().catch(() => undefined);
+  if (!passed && Object.keys(procs).length > 0) {
+    const outputs = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.output()]));
+    outputs.postgres = server ? await server.log() : '';
+    console.error(`ha-db-outage failed; process output in ${saveOutputs('ha-db-outage', outputs)}`);
+  }
+  await Promise.allSettled(Object.values(procs).map((p) => p.stop('SIGTERM', 15_000)));
+  if (prefix) await deleteRedisPrefix(prefix);
+  await server?.destroy();
+}, 60_000);
+
+describe('the database goes away for 20 s under an HA pair', () => {
+  it('every write is answered 2xx, and afterwards every series is continuous across the outage: no gap, no overlap', async () => {
+    const a = replicaWriter({ url: procs['ingress a'].url, group: GROUP, replica: 'a', index: 1, series: SERIES, intervalMs: INTERVAL, phaseMs: 0, spreadMs: 800 });
+    const b = replicaWriter({ url: procs['ingress b'].url, group: GROUP, replica: 'b', index: 2, series: SERIES, intervalMs: INTERVAL, phaseMs: 500, spreadMs: 800 });
+    writers.push(a, b);
+    a.start();
+    await waitForLeader(pool, GROUP, 'a', 30_000);
+    b.start();
+    await new Promise((r) => setTimeout(r, 4_000));
+
+    const outageStart = Date.now();
+    await server.stop();
+    await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    await server.start();
+    const outageEnd = Date.now();
+
+    // Someone leads again, and the group's series are written past the outage.
+    await waitFor('a leader and the backlog written', async () => {
+      const row = await leaderRow(pool, GROUP);
+      if (!row?.leader) return false;
+      const stored = await storedHaSamples(pool);
+      for (let i = 0; i < SERIES; i++) {
+        const list = stored.get(i) ?? [];
+        if (list.length === 0 || list[list.length - 1].ts < outageEnd + 3 * INTERVAL) return false;
+      }
+      return true;
+    }, 90_000, 500);
+    await Promise.all([a.stop(), b.stop()]);
+
+    const row = await leaderRow(pool, GROUP);
+    const stored = await storedHaSamples(pool);
+    let from = Infinity;
+    let to = Infinity;
+    for (let i = 0; i < SERIES; i++) {
+      const list = stored.get(i) ?? [];
+      from = Math.min(from, list[0]?.ts ?? Infinity);
+      to = Math.min(to, list[list.length - 1]?.ts ?? -Infinity);
+    }
+    expect(from, 'stored data begins before the outage').toBeLessThan(outageStart - 2 * INTERVAL);
+    expect(to, 'stored data goes on after the outage').toBeGreaterThan(outageEnd + 2 * INTERVAL);
+    const problems = continuityProblems(stored, SERIES, from, to, 1.5 * INTERVAL, INTERVAL / 4);
+    expect(problems, `leader after the outage: ${row?.leader} (epoch ${row?.epoch})`).toEqual([]);
+
+    // Every stored sample is one a replica had accepted.
+    for (let i = 0; i < SERIES; i++) {
+      const sent = new Set([...a.acceptedOf(i), ...b.acceptedOf(i)].map((s) => `${s.ts}=${s.value}`));
+      const foreign = (stored.get(i) ?? []).filter((s) => !sent.has(`${s.ts}=${s.value}`));
+      expect(foreign, `series ${i}: stored samples nobody sent`).toEqual([]);
+      expect((stored.get(i) ?? []).every((s) => [1, 2].includes(replicaIndexOf(s.value)))).toBe(true);
+    }
+
+    // The ownership log is one unbroken chain of data-time ranges.
+    const own = await pool.query<{ replica: string; from_ms: string | null; to_ms: string | null }>(
+      'SELECT replica, from_ms, to_ms FROM prom.ha_ownership WHERE group_name = $1 ORDER BY epoch', [GROUP]);
+    expect(own.rows.length).toBeGreaterThanOrEqual(2);
+    expect(own.rows[0].from_ms).toBeNull();
+    expect(own.rows[own.rows.length - 1].to_ms).toBeNull();
+    for (let k = 1; k < own.rows.length; k++) expect(own.rows[k].from_ms, JSON.stringify(own.rows)).toBe(own.rows[k - 1].to_ms);
+
+    for (const w of [a, b]) expect(w.failed().map((r) => `tick ${r.tick}: ${r.statuses.join(',')}`), `${w.replica}'s writes all 2xx`).toEqual([]);
+    passed = true;
+  }, 180_000);
+});

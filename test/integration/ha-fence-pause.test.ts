@@ -1,0 +1,134 @@
+/**
+ * The fence is inside the write transaction (DESIGN §2.1, issue 3 acceptance 5). An in-process
+ * worker holds the first batch of replica a, the leader, between dequeue and fence (the
+ * pauseBeforeFence seam) while the test moves the leadership to b (a's Prometheus goes quiet, b
+ * writes). Released, that batch is not committed (its id is not in the ledger, none of its
+ * samples are stored) and is still in a's queue afterwards, untouched.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { Queue } from 'bullmq';
+import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
+import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
+import { waitFor } from '../helpers/ports.js';
+import { queueName } from '../../src/queue/index.js';
+import { isBatchJob, type BatchJob } from '../../src/queue/batch.js';
+import { replicaWriter, storedHaSamples, waitForLeader, type ReplicaWriter } from '../helpers/ha-load.js';
+
+const GROUP = 'g';
+const SERIES = 5;
+const INTERVAL = 1000;
+const FLAGS = [
+  '--leader-election.pg-advisory-lock.prometheus-timeout=2s',
+  '--election.interval=250ms',
+  '--worker.queue-poll-interval=250ms',
+  // Nothing leaves a's queue by retention while the test looks at it.
+  '--ha.follower-margin=1h',
+  '--worker.concurrency=1',
+  '--shutdown.timeout=5s',
+  '--storage.timescaledb=false',
+];
+
+let db: TestDatabase;
+let prefix: string;
+let client: pg.Client;
+let redis: Redis;
+let queueA: Queue;
+const apps: TestApp[] = [];
+const writers: ReplicaWriter[] = [];
+let passed = false;
+
+// The seam: the first batch of replica a waits here until the test releases it.
+let release: () => void = () => undefined;
+const released = new Promise<void>((r) => { release = r; });
+let reached: () => void = () => undefined;
+const pauseReached = new Promise<void>((r) => { reached = r; });
+let paused = 0;
+const pauseBeforeFence = async (batch: { group: string; replica: string }): Promise<void> => {
+  if (batch.group !== GROUP || batch.replica !== 'a' || paused++ > 0) return;
+  reached();
+  await released;
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase('ha_fence_pause');
+  prefix = uniqueName('pfha5');
+  const worker = await startApp('worker', { pgUrl: db.url, prefix, args: FLAGS, seams: { pauseBeforeFence } });
+  apps.push(worker);
+  apps.push(await startApp('ingress', { pgUrl: db.url, prefix, args: FLAGS }));
+  apps.push(await startApp('ingress', { pgUrl: db.url, prefix, args: FLAGS }));
+  client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
+  queueA = new Queue(queueName({ group: GROUP, replica: 'a' }), { connection: redis, prefix });
+});
+
+afterAll(async () => {
+  release();
+  await Promise.allSettled(writers.map((w) => w.kill()));
+  await client?.end().catch(() => undefined);
+  await queueA?.close().catch(() => undefined);
+  redis?.disconnect();
+  await Promise.allSettled(apps.map((a) => a.stop()));
+  if (prefix) await deleteRedisPrefix(prefix);
+  if (passed) await db.drop();
+});
+
+async function jobsOfA(): Promise<Map<string, BatchJob>> {
+  const jobs = await queueA.getJobs(['wait', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'], 0, -1);
+  const out = new Map<string, BatchJob>();
+  for (const j of jobs) if (j.id !== undefined && isBatchJob(j.data)) out.set(j.id, j.data);
+  return out;
+}
+
+describe('a batch whose replica loses the leadership between dequeue and commit', () => {
+  it('is not committed and is still in its queue afterwards', async () => {
+    const [worker, ingA, ingB] = apps;
+    const a = replicaWriter({ url: ingA.url, group: GROUP, replica: 'a', index: 1, series: SERIES, intervalMs: INTERVAL, phaseMs: 0 });
+    const b = replicaWriter({ url: ingB.url, group: GROUP, replica: 'b', index: 2, series: SERIES, intervalMs: INTERVAL, phaseMs: 500 });
+    writers.push(a, b);
+    a.start();
+    await waitForLeader(client, GROUP, 'a', 15_000);
+    await Promise.race([pauseReached, new Promise((_, rej) => setTimeout(() => rej(new Error('no batch of a reached the fence')), 15_000))]);
+
+    // The held batch is the one job active in a's queue (concurrency 1).
+    const active = await queueA.getJobs(['active'], 0, -1);
+    expect(active).toHaveLength(1);
+    const heldId = active[0].id as string;
+    const held = active[0].data as BatchJob;
+    expect(isBatchJob(held)).toBe(true);
+
+    // Move the leadership while the batch is held: a goes quiet, b writes and takes over.
+    b.start();
+    await a.stop();
+    const lead = await waitForLeader(client, GROUP, 'b', 15_000);
+    expect(lead.handoffMs === null || lead.handoffMs < held.t0, 'the held batch is newer than the handoff').toBe(true);
+
+    release();
+    // The worker refuses it at the fence and puts it back.
+    await waitFor('the held batch to be fenced', async () => {
+      const text = await (await fetch(`${worker.url}/metrics`)).text();
+      return /^promfleet_ha_fenced_batches_total\{queue="\{w\.g\.ra\}"\} [1-9]/m.test(text);
+    }, 15_000, 100);
+    await waitFor('the held batch to leave the active list', async () => !(await queueA.getJobs(['active'], 0, -1)).some((j) => j.id === heldId), 15_000, 100);
+
+    // b's data flows meanwhile, so the worker is past the fenced batch.
+    await waitFor('b\'s samples written', async () => [...(await storedHaSamples(client)).values()].some((l) => l.some((s) => s.value >= 2_000_000)), 15_000, 200);
+    await new Promise((r) => setTimeout(r, 1_000));
+
+    const ledger = await client.query('SELECT id FROM prom.batches WHERE id = $1', [heldId]);
+    expect(ledger.rowCount, 'the held batch is in the ledger').toBe(0);
+    const stored = await storedHaSamples(client);
+    const heldTimes = new Set(a.requests.filter((r) => r.samples.some((s) => s.ts >= held.t0 && s.ts <= held.t1)).flatMap((r) => r.samples.map((s) => `${s.ts}=${s.value}`)));
+    const leaked = [...stored.values()].flat().filter((s) => heldTimes.has(`${s.ts}=${s.value}`));
+    expect(leaked, 'samples of the held batch stored').toEqual([]);
+
+    const still = await jobsOfA();
+    expect([...still.keys()], 'the held batch is still in a\'s queue').toContain(heldId);
+    expect(still.get(heldId)).toEqual(held);
+
+    await b.stop();
+    passed = true;
+  }, 90_000);
+});
