@@ -33,11 +33,17 @@ export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: s
   let done = false;
   void exited.then(() => { done = true; });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(`promfleet ${role} on ${url}/healthz`, async () => {
-    if (done) throw new Error(`promfleet exited early:\n${out}`);
-    const res = await fetch(`${url}/healthz`);
-    return res.ok;
-  }, 30_000);
+  try {
+    await waitFor(`promfleet ${role} on ${url}/healthz`, async () => {
+      if (done) throw new Error(`promfleet exited early:\n${out}`);
+      const res = await fetch(`${url}/healthz`);
+      return res.ok;
+    }, 30_000);
+  } catch (err) {
+    // A process that never became healthy must not outlive the test.
+    if (!done) proc.kill('SIGKILL');
+    throw err;
+  }
   return {
     url, port, proc,
     output: () => out,
