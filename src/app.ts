@@ -140,6 +140,8 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       redisUrl: config['redis.url'],
       queuePrefix: config['queue.prefix'],
       concurrency: config['worker.concurrency'],
+      batchMaxSamples: config['worker.batch-max-samples'],
+      batchWaitMs: config['worker.batch-wait'],
       queuePollIntervalMs: config['worker.queue-poll-interval'],
       maxDecompressedBytes: config['web.max-decompressed-bytes'],
       partitionIntervalMs: config['storage.partition-interval'],

@@ -32,6 +32,13 @@ function oneOf<T extends string>(values: readonly T[]): (raw: string) => T {
 
 const optionalString = (raw: string): string => raw;
 
+/** A group-commit wait adds its length to every batch's latency when traffic is light: at most a second. */
+function parseBatchWait(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms > 1000) throw new Error('expected at most 1s');
+  return ms;
+}
+
 /**
  * Every setting promfleet reads. The README's configuration reference is generated from this
  * table, and each flag has the environment variable PROMFLEET_<NAME> (dots and dashes → _).
@@ -88,8 +95,12 @@ export const FLAGS = {
     'Follower batches older than this are dropped even if the leader has not caught up (counted and logged).'),
   'ha.mark-lookback': flag<number>('duration', '1h', parseDuration,
     'At a handoff, how far back each series\' last committed sample is looked for (at least --ha.follower-retention).'),
-  'worker.concurrency': flag<number>('int', '4', (raw) => parseInteger(raw, 1, 64),
-    'Batches one worker process writes at once.'),
+  'worker.concurrency': flag<number>('int', '32', (raw) => parseInteger(raw, 1, 256),
+    'Batches a worker takes from each queue at once; those that arrive together are written in one transaction.'),
+  'worker.batch-max-samples': flag<number>('int', '20000', (raw) => parseInteger(raw, 1, 10_000_000),
+    'Group commit: a transaction takes batches of one queue until they hold this many samples (1: one batch per transaction).'),
+  'worker.batch-wait': flag<number>('duration', '2ms', parseBatchWait,
+    'Group commit: how long a batch waits for more of its queue before its transaction starts (0: the next event-loop turn).'),
   'worker.queue-poll-interval': flag<number>('duration', '500ms', parseDuration,
     'How often a worker looks for new queues and follows leadership changes.'),
   'storage.partition-interval': flag<number>('duration', '1d', parseDuration,

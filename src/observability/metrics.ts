@@ -49,9 +49,18 @@ export class Metrics {
     labelNames: ['result'], registers: [this.registry],
   });
   readonly batchWriteSeconds = new Histogram({
-    name: 'promfleet_batch_write_seconds', help: 'Time to write one batch to PostgreSQL, resolve to commit.',
+    name: 'promfleet_batch_write_seconds', help: 'Time from a batch\'s dequeue to the commit of the transaction that wrote it (group-commit wait included).',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
+  });
+  readonly workerTransactions = new Counter({
+    name: 'promfleet_worker_transactions_total',
+    help: 'Write transactions run by the worker, each for one or more batches of one queue, by outcome (committed, failed).',
+    labelNames: ['queue', 'outcome'], registers: [this.registry],
+  });
+  readonly transactionBatches = new Histogram({
+    name: 'promfleet_worker_transaction_batches', help: 'Batches written together in one transaction (group commit).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [this.registry],
   });
   readonly enqueueSeconds = new Histogram({
     name: 'promfleet_write_request_seconds', help: 'Time from a write request\'s end of body to its answer.',

@@ -6,7 +6,8 @@ export { SeriesResolver, type SeriesResolverOptions, type ResolveResult, type Qu
 export { seriesKey, type SeriesKey } from './labels.js';
 export { copySamples, encodeSamples, type SampleRows } from './copy-samples.js';
 export {
-  BatchWriter, type BatchWriterOptions, type WriteBatch, type WriteBatchResult, type WriteHooks, type BatchWriteSummary,
+  BatchWriter, type BatchWriterOptions, type WriteBatch, type WriteBatchResult, type WriteManyResult, type BatchOutcome, type WriteHooks,
+  type BatchWriteSummary,
 } from './write-batch.js';
 export { classifyPgError, pgErrorClassLabel, toPromfleetError, type PgErrorClass } from './errors.js';
 export { Leadership, lockNamespace, type LeaderRecord, type LeaderVia, type Takeover } from './leadership.js';

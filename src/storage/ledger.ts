@@ -19,3 +19,27 @@ export async function pruneLedger(pool: pg.Pool, schema: string, retentionMs: nu
   }
   return total;
 }
+
+export interface LedgerEntry {
+  readonly id: string;
+  readonly queue: string;
+  /** Sample rows the batch writes. */
+  readonly samples: number;
+}
+
+/**
+ * Records batch ids in the ledger, inside the caller's transaction, and returns the ids that
+ * were not there yet: only those batches may be written. Ids must be distinct (a repeated id
+ * would come back once and let both copies through).
+ */
+export async function recordBatches(client: pg.ClientBase, schema: string, entries: readonly LedgerEntry[]): Promise<Set<string>> {
+  assertSchemaName(schema);
+  if (entries.length === 0) return new Set();
+  const r = await client.query<{ id: string }>(
+    `INSERT INTO ${quoteIdent(schema)}.batches (id, queue, samples)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[])
+     ON CONFLICT (id) DO NOTHING RETURNING id`,
+    [entries.map((e) => e.id), entries.map((e) => e.queue), entries.map((e) => e.samples)],
+  );
+  return new Set(r.rows.map((row) => row.id));
+}

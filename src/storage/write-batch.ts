@@ -1,9 +1,11 @@
 import type pg from 'pg';
 import type { Logger } from '../observability/log.js';
-import type { Label, MetricMetadata, TimeSeries } from '../protocol/types.js';
+import type { MetricMetadata, TimeSeries } from '../protocol/types.js';
 import { copySamples } from './copy-samples.js';
-import { assertSchemaName, quoteIdent } from './ident.js';
+import { assertSchemaName } from './ident.js';
+import { recordBatches } from './ledger.js';
 import type { Partitions } from './partitions.js';
+import { allRows, concatRows, flatten, selectRows, type Flattened, type Rows } from './sample-rows.js';
 import type { SeriesResolver } from './series.js';
 import { insertExemplars, insertHistograms, upsertMetadata, type SeriesExemplar, type SeriesHistogram } from './write-extras.js';
 
@@ -26,29 +28,45 @@ export interface WriteBatch {
   readonly group?: string;
 }
 
-export interface WriteBatchResult {
-  /** The ledger already had the id: nothing was written. */
+/** What one batch of a write contributed. */
+export interface BatchOutcome {
+  /** The ledger already had the id (or an earlier batch of the same call had it): nothing was written. */
   readonly duplicate: boolean;
   readonly samples: number;
+  /** Metric families in the batch's metadata (counted once per family). */
   readonly metadata: number;
   readonly exemplars: number;
   readonly histograms: number;
+}
+
+export interface WriteBatchResult extends BatchOutcome {
   readonly cacheHits: number;
   readonly cacheMisses: number;
 }
 
-/** What the batch holds, for the afterWrite hook (e.g. advancing a watermark). */
+export interface WriteManyResult {
+  /** One outcome per input batch, in input order. */
+  readonly batches: readonly BatchOutcome[];
+  /** Sample rows copied by the transaction (0 when every batch was a duplicate). */
+  readonly samples: number;
+  /** Metric families upserted (a family sent by several batches counts once). */
+  readonly metadata: number;
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
+}
+
+/** What the transaction writes, for the afterWrite hook (e.g. advancing a watermark). */
 export interface BatchWriteSummary {
   readonly samples: number;
-  /** Oldest and newest sample time, Unix ms; NaN when the batch has no samples. */
+  /** Oldest and newest sample time written, Unix ms; NaN when no sample is written. */
   readonly minTimeMs: number;
   readonly maxTimeMs: number;
 }
 
 /**
- * Statements the caller runs inside the batch transaction on the same connection: the worker
- * fences (re-checks leadership) in beforeWrite and moves its watermark in afterWrite. A hook
- * that throws rolls the whole batch back.
+ * Statements the caller runs inside the write transaction on the same connection: the worker
+ * fences (re-checks leadership) in beforeWrite and moves its watermark in afterWrite, once per
+ * transaction however many batches it holds. A hook that throws rolls the whole transaction back.
  */
 export interface WriteHooks {
   /**
@@ -60,107 +78,44 @@ export interface WriteHooks {
   afterWrite?(client: pg.PoolClient, summary: BatchWriteSummary): Promise<void>;
 }
 
-/** Sample columns of a batch, in the order COPY sends them. */
-interface Flattened {
-  readonly labels: Label[][];
-  readonly timestampsMs: Float64Array;
-  readonly values: Float64Array;
-  /** Index into `labels` for every sample row. */
-  readonly seriesOfRow: Uint32Array;
-  readonly exemplars: { readonly series: number; readonly exemplar: TimeSeries['exemplars'][number] }[];
-  readonly histograms: { readonly series: number; readonly histogram: TimeSeries['histograms'][number] }[];
-  readonly minTimeMs: number;
-  readonly maxTimeMs: number;
-}
-
-/** Beyond this many partition widths between a batch's oldest and newest sample, ensure only the partitions its samples touch. */
+/** Beyond this many partition widths between the oldest and newest sample, ensure only the partitions the samples touch. */
 const RANGE_ENSURE_MAX_PARTITIONS = 64;
-
-function flatten(timeseries: readonly TimeSeries[]): Flattened {
-  let total = 0;
-  for (const ts of timeseries) total += ts.samples.length;
-  // Float64Array, not number[]: a V8 double array would quiet the stale-marker NaN.
-  const timestampsMs = new Float64Array(total);
-  const values = new Float64Array(total);
-  const seriesOfRow = new Uint32Array(total);
-  const labels: Label[][] = [];
-  const exemplars: Flattened['exemplars'] = [];
-  const histograms: Flattened['histograms'] = [];
-  let row = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  for (const ts of timeseries) {
-    // A series with nothing to write is not resolved (no series row for an empty series).
-    if (ts.samples.length === 0 && ts.exemplars.length === 0 && ts.histograms.length === 0) continue;
-    const s = labels.length;
-    labels.push(ts.labels);
-    for (const sample of ts.samples) {
-      const t = sample.timestamp;
-      timestampsMs[row] = t;
-      values[row] = sample.value;
-      seriesOfRow[row] = s;
-      if (t < min) min = t;
-      if (t > max) max = t;
-      row++;
-    }
-    for (const exemplar of ts.exemplars) exemplars.push({ series: s, exemplar });
-    for (const histogram of ts.histograms) histograms.push({ series: s, histogram });
-  }
-  return { labels, timestampsMs, values, seriesOfRow, exemplars, histograms, minTimeMs: total ? min : NaN, maxTimeMs: total ? max : NaN };
-}
-
-/** The sample rows that will be copied, with their series ids. */
-interface Rows {
-  readonly seriesIds: Float64Array;
-  readonly timestampsMs: Float64Array;
-  readonly values: Float64Array;
-  readonly minTimeMs: number;
-  readonly maxTimeMs: number;
-}
-
-function allRows(flat: Flattened, ids: readonly number[]): Rows {
-  const n = flat.timestampsMs.length;
-  const seriesIds = new Float64Array(n);
-  for (let i = 0; i < n; i++) seriesIds[i] = ids[flat.seriesOfRow[i]];
-  return { seriesIds, timestampsMs: flat.timestampsMs, values: flat.values, minTimeMs: flat.minTimeMs, maxTimeMs: flat.maxTimeMs };
-}
-
-function select(flat: Flattened, ids: readonly number[], keep: (seriesId: number, timestampMs: number) => boolean): Rows {
-  const n = flat.timestampsMs.length;
-  const seriesIds = new Float64Array(n);
-  const timestampsMs = new Float64Array(n);
-  const values = new Float64Array(n);
-  let m = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const id = ids[flat.seriesOfRow[i]];
-    const t = flat.timestampsMs[i];
-    if (!keep(id, t)) continue;
-    seriesIds[m] = id;
-    timestampsMs[m] = t;
-    values[m] = flat.values[i];
-    if (t < min) min = t;
-    if (t > max) max = t;
-    m++;
-  }
-  return {
-    seriesIds: seriesIds.subarray(0, m), timestampsMs: timestampsMs.subarray(0, m), values: values.subarray(0, m),
-    minTimeMs: m ? min : NaN, maxTimeMs: m ? max : NaN,
-  };
-}
 
 function isMissingPartition(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
   return e.code === '23514' && typeof e.message === 'string' && e.message.includes('no partition of relation');
 }
 
+/** One batch on its way into the transaction: its rows (after `keep`) and the series ids of its label sets. */
+interface Prepared {
+  readonly batch: WriteBatch;
+  readonly flat: Flattened;
+  readonly ids: readonly number[];
+  readonly rows: Rows;
+}
+
+/** A batch id twice in one call (a redelivery met its original): only the first copy goes to the ledger. */
+function firstOfEachId(prepared: readonly Prepared[]): Prepared[] {
+  const seen = new Set<string>();
+  const out: Prepared[] = [];
+  for (const p of prepared) {
+    if (seen.has(p.batch.id)) continue;
+    seen.add(p.batch.id);
+    out.push(p);
+  }
+  return out;
+}
+
+const DUPLICATE: BatchOutcome = { duplicate: true, samples: 0, metadata: 0, exemplars: 0, histograms: 0 };
+
 /**
- * Writes one batch exactly once: series ids are resolved and partitions ensured first, each
- * committing on its own, then one transaction records the batch id in the ledger, copies the
- * samples and writes exemplars, histograms and metadata. A batch whose id is already in the
- * ledger writes nothing and reports `duplicate`. Errors are rethrown as they come from pg
- * (classify them with classifyPgError).
+ * Writes batches exactly once. Series ids are resolved (in bulk, for all batches of a call) and
+ * partitions ensured first, each committing on its own; then one transaction runs the
+ * beforeWrite hook, records every batch id in the ledger, copies the samples of the batches
+ * whose id was new in one binary COPY, writes their exemplars, histograms and metadata, runs
+ * afterWrite and commits. A batch whose id is already in the ledger writes nothing and reports
+ * `duplicate`. Errors are rethrown as they come from pg (classify them with classifyPgError);
+ * nothing of a failed call is committed.
  */
 export class BatchWriter {
   private readonly pool: pg.Pool;
@@ -168,7 +123,6 @@ export class BatchWriter {
   private readonly partitions: Partitions;
   private readonly series: SeriesResolver;
   private readonly log: Logger;
-  private readonly ledgerSql: string;
 
   constructor(opts: BatchWriterOptions) {
     assertSchemaName(opts.schema);
@@ -177,61 +131,101 @@ export class BatchWriter {
     this.partitions = opts.partitions;
     this.series = opts.series;
     this.log = opts.log;
-    this.ledgerSql = `INSERT INTO ${quoteIdent(opts.schema)}.batches (id, queue, samples) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`;
   }
 
+  /** One batch, one transaction. */
   async write(batch: WriteBatch, hooks: WriteHooks = {}): Promise<WriteBatchResult> {
-    const flat = flatten(batch.timeseries);
+    const r = await this.writeMany([batch], hooks);
+    return { ...r.batches[0], cacheHits: r.cacheHits, cacheMisses: r.cacheMisses };
+  }
+
+  /**
+   * Several batches in one transaction (group commit). They must share their HA group: new
+   * series are recorded with it and the hooks are the group's.
+   */
+  async writeMany(batches: readonly WriteBatch[], hooks: WriteHooks = {}): Promise<WriteManyResult> {
+    if (batches.length === 0) return { batches: [], samples: 0, metadata: 0, cacheHits: 0, cacheMisses: 0 };
+    const group = batches[0].group;
+    if (batches.some((b) => b.group !== group)) throw new RangeError('writeMany: the batches of one transaction must share their HA group');
+    const flats = batches.map((b) => flatten(b.timeseries));
     try {
-      return await this.writeOnce(batch, flat, hooks);
+      return await this.writeOnce(batches, flats, hooks);
     } catch (err) {
       // Our partition cache said a partition existed but COPY found none: someone dropped it
-      // (a retention job). Forget the cache and try once more; the ledger made the first
-      // attempt a no-op.
+      // (a retention job). Forget the cache and try once more; the rollback left nothing behind.
       if (!isMissingPartition(err)) throw err;
-      this.log.warn({ batch: batch.id }, 'a cached sample partition is gone; re-reading partitions and retrying');
+      this.log.warn({ batches: batches.map((b) => b.id) }, 'a cached sample partition is gone; re-reading partitions and retrying');
       this.partitions.reset();
-      return this.writeOnce(batch, flat, hooks);
+      return this.writeOnce(batches, flats, hooks);
     }
   }
 
-  private async ensurePartitions(client: pg.PoolClient, flat: Rows): Promise<void> {
-    if (flat.timestampsMs.length === 0) return;
-    const span = (flat.maxTimeMs - flat.minTimeMs) / this.partitions.intervalMs;
-    if (span <= RANGE_ENSURE_MAX_PARTITIONS) await this.partitions.ensure(flat.minTimeMs, flat.maxTimeMs, client);
-    else await this.partitions.ensureTimes(flat.timestampsMs, client);
+  private async ensurePartitions(client: pg.PoolClient, rows: Rows): Promise<void> {
+    if (rows.timestampsMs.length === 0) return;
+    const span = (rows.maxTimeMs - rows.minTimeMs) / this.partitions.intervalMs;
+    if (span <= RANGE_ENSURE_MAX_PARTITIONS) await this.partitions.ensure(rows.minTimeMs, rows.maxTimeMs, client);
+    else await this.partitions.ensureTimes(rows.timestampsMs, client);
   }
 
-  private async writeOnce(batch: WriteBatch, flat: Flattened, hooks: WriteHooks): Promise<WriteBatchResult> {
+  /** Series ids for every batch (one bulk resolution), then each batch's rows after `keep`. */
+  private async prepare(
+    client: pg.PoolClient, batches: readonly WriteBatch[], flats: readonly Flattened[], hooks: WriteHooks,
+  ): Promise<{ prepared: Prepared[]; hits: number; misses: number }> {
+    const labels = flats.length === 1 ? flats[0].labels : flats.flatMap((f) => f.labels);
+    const resolved = await this.series.resolveWithStats(client, labels, batches[0].group);
+    const prepared: Prepared[] = [];
+    let at = 0;
+    for (let i = 0; i < batches.length; i++) {
+      const flat = flats[i];
+      const ids = flats.length === 1 ? resolved.ids : resolved.ids.slice(at, at + flat.labels.length);
+      at += flat.labels.length;
+      prepared.push({ batch: batches[i], flat, ids, rows: hooks.keep ? selectRows(flat, ids, hooks.keep) : allRows(flat, ids) });
+    }
+    return { prepared, hits: resolved.hits, misses: resolved.misses };
+  }
+
+  private async writeOnce(batches: readonly WriteBatch[], flats: readonly Flattened[], hooks: WriteHooks): Promise<WriteManyResult> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       // Outside the transaction, on this same connection: taking a second pooled connection
       // while holding this one could exhaust the pool with every writer waiting on another.
-      const resolved = await this.series.resolveWithStats(client, flat.labels, batch.group);
-      const rows = hooks.keep ? select(flat, resolved.ids, hooks.keep) : allRows(flat, resolved.ids);
-      await this.ensurePartitions(client, rows);
-      const n = rows.timestampsMs.length;
-      const seriesIds = rows.seriesIds;
+      const { prepared, hits, misses } = await this.prepare(client, batches, flats, hooks);
+      const unique = firstOfEachId(prepared);
+      const all = concatRows(unique.map((p) => p.rows));
+      await this.ensurePartitions(client, all);
 
       await client.query('BEGIN');
       try {
         if (hooks.beforeWrite) await hooks.beforeWrite(client);
-        const ledger = await client.query(this.ledgerSql, [batch.id, batch.queue, n]);
-        if (ledger.rowCount === 0) {
+        const fresh = await recordBatches(client, this.schema, unique.map((p) => ({ id: p.batch.id, queue: p.batch.queue, samples: p.rows.timestampsMs.length })));
+        const written = unique.filter((p) => fresh.has(p.batch.id));
+        if (written.length === 0) {
           await client.query('ROLLBACK');
-          this.log.debug({ batch: batch.id, queue: batch.queue }, 'batch already written; skipped');
-          return { duplicate: true, samples: 0, metadata: 0, exemplars: 0, histograms: 0, cacheHits: resolved.hits, cacheMisses: resolved.misses };
+          this.log.debug({ batches: batches.map((b) => b.id), queue: batches[0].queue }, 'batches already written; skipped');
+          return { batches: batches.map(() => DUPLICATE), samples: 0, metadata: 0, cacheHits: hits, cacheMisses: misses };
         }
-        const samples = n === 0 ? 0 : await copySamples(client, this.schema, { seriesIds, timestampsMs: rows.timestampsMs, values: rows.values });
-        const exemplars = await insertExemplars(client, this.schema, flat.exemplars.map(
-          (e): SeriesExemplar => ({ seriesId: resolved.ids[e.series], exemplar: e.exemplar })));
-        const histograms = await insertHistograms(client, this.schema, flat.histograms.map(
-          (h): SeriesHistogram => ({ seriesId: resolved.ids[h.series], histogram: h.histogram })));
-        const metadata = await upsertMetadata(client, this.schema, batch.metadata);
+        const rows = written.length === unique.length ? all : concatRows(written.map((p) => p.rows));
+        const samples = await copySamples(client, this.schema, rows);
+        await insertExemplars(client, this.schema, written.flatMap((p) => p.flat.exemplars.map(
+          (e): SeriesExemplar => ({ seriesId: p.ids[e.series], exemplar: e.exemplar }))));
+        await insertHistograms(client, this.schema, written.flatMap((p) => p.flat.histograms.map(
+          (h): SeriesHistogram => ({ seriesId: p.ids[h.series], histogram: h.histogram }))));
+        const metadata = await upsertMetadata(client, this.schema, written.flatMap((p) => p.batch.metadata));
         if (hooks.afterWrite) await hooks.afterWrite(client, { samples, minTimeMs: rows.minTimeMs, maxTimeMs: rows.maxTimeMs });
         await client.query('COMMIT');
-        return { duplicate: false, samples, metadata, exemplars, histograms, cacheHits: resolved.hits, cacheMisses: resolved.misses };
+        const done = new Set(written);
+        const outcomes = prepared.map((p): BatchOutcome => (done.has(p) ? {
+          duplicate: false,
+          samples: p.rows.timestampsMs.length,
+          metadata: new Set(p.batch.metadata.map((m) => m.metricFamilyName)).size,
+          exemplars: p.flat.exemplars.length,
+          histograms: p.flat.histograms.length,
+        } : DUPLICATE));
+        if (written.length < prepared.length) {
+          this.log.debug({ batches: prepared.filter((p) => !done.has(p)).map((p) => p.batch.id), queue: batches[0].queue }, 'batches already written; skipped');
+        }
+        return { batches: outcomes, samples, metadata, cacheHits: hits, cacheMisses: misses };
       } catch (err) {
         await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
           broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));

@@ -1,9 +1,10 @@
 import { snappyDecompress, decodeWriteRequest, withoutLabel } from '../protocol/index.js';
 import { PermanentError, TransientError, type BatchHandler } from '../queue/index.js';
-import { classifyPgError, type BatchWriter, type Leadership } from '../storage/index.js';
+import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type WriteBatch } from '../storage/index.js';
 import type { BatchJob } from '../queue/index.js';
 import type { LeaderView } from './leaders.js';
 import { FencedError, haWrite, type HaWrite } from './fence.js';
+import { GroupCommit } from './group-commit.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { PromfleetError } from '../errors.js';
@@ -15,6 +16,12 @@ export interface WriteHandlerOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly backoff?: Backoff;
+  /** Group commit: batches of one queue written together, up to this many samples a transaction. */
+  readonly batchMaxSamples: number;
+  /** Group commit: how long (ms) a batch waits for others of its queue before it is written alone. */
+  readonly batchWaitMs: number;
+  /** Jobs the consumer runs at once per queue: once that many wait, no more can come, so they are written. */
+  readonly concurrency: number;
   /** HA: who leads, and the SQL to fence with; batches of a (group, replica) are fenced. */
   readonly ha?: {
     readonly view: LeaderView;
@@ -25,14 +32,32 @@ export interface WriteHandlerOptions {
   readonly now?: () => number;
 }
 
+/** Where a batch goes: its queue and its HA identity, shared by every batch written with it. */
+interface Destination {
+  readonly queue: string;
+  readonly group: string | undefined;
+  readonly replica: string | undefined;
+}
+
 /**
- * Turns one queued batch into one database transaction. Database trouble that passes
- * (connection loss, restarts, serialization failures) puts the batch back and backs off with
- * jitter; data the database refuses sends it to the dead-letter set.
+ * A failure the batches themselves may have caused (the database refused data, a bug met an
+ * unexpected value): the group is written again one batch per transaction to find the culprit.
+ * Transient failures (database away, fence refusal) send every batch back to its queue instead.
+ */
+function mayBeOneBatch(err: unknown): boolean {
+  return !(err instanceof TransientError);
+}
+
+/**
+ * Turns queued batches into database transactions, several batches of one queue per
+ * transaction (group commit). Database trouble that passes (connection loss, restarts,
+ * serialization failures) puts every batch of the transaction back and backs off with jitter;
+ * data the database refuses sends the batch at fault to the dead-letter set, and only it.
  */
 export class WriteBatchHandler implements BatchHandler {
   private readonly backoff: Backoff;
   private readonly now: () => number;
+  private readonly groups = new Map<string, GroupCommit<WriteBatch, BatchOutcome>>();
   /** Why the worker is not writing right now, for /readyz; undefined while healthy. */
   waitingReason: string | undefined;
 
@@ -41,6 +66,7 @@ export class WriteBatchHandler implements BatchHandler {
     this.now = opts.now ?? Date.now;
   }
 
+  /** Resolves once the transaction holding the batch committed. */
   async handle(job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }): Promise<void> {
     let request;
     try {
@@ -51,47 +77,87 @@ export class WriteBatchHandler implements BatchHandler {
       throw new PermanentError(`batch does not decode: ${(err as Error).message}`);
     }
     const started = this.now();
-    const group = job.data.g ?? undefined;
-    const replica = job.data.r ?? undefined;
+    const to: Destination = { queue: job.queue, group: job.data.g ?? undefined, replica: job.data.r ?? undefined };
+    let samples = 0;
+    for (const ts of request.timeseries) samples += ts.samples.length;
+    const m = this.opts.metrics;
+    try {
+      const outcome = await this.groupOf(to).add(
+        { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group: to.group }, samples);
+      m.batchWriteSeconds.observe((this.now() - started) / 1000);
+      m.writtenBatches.inc({ queue: job.queue, outcome: outcome.duplicate ? 'duplicate' : 'written' });
+      if (!outcome.duplicate) m.writtenSamples.inc({ queue: job.queue }, outcome.samples);
+    } catch (err) {
+      if (err instanceof TransientError && err.cause instanceof FencedError) m.fencedBatches.inc({ queue: job.queue });
+      if (err instanceof PermanentError) m.deadLetters.inc({ queue: job.queue });
+      throw err;
+    }
+  }
+
+  private groupOf(to: Destination): GroupCommit<WriteBatch, BatchOutcome> {
+    const key = `${to.queue}\u0000${to.group ?? ''}\u0000${to.replica ?? ''}`;
+    let g = this.groups.get(key);
+    if (!g) {
+      g = new GroupCommit<WriteBatch, BatchOutcome>({
+        maxSamples: this.opts.batchMaxSamples,
+        maxItems: this.opts.concurrency,
+        waitMs: this.opts.batchWaitMs,
+        write: (batches) => this.writeGroup(to, batches),
+        isolate: mayBeOneBatch,
+      });
+      this.groups.set(key, g);
+    }
+    return g;
+  }
+
+  /** One transaction for the batches; any error comes out as the queue should see it (Transient, Permanent or as is). */
+  private async writeGroup(to: Destination, batches: readonly WriteBatch[]): Promise<readonly BatchOutcome[]> {
+    const m = this.opts.metrics;
     let ha: HaWrite | undefined;
     try {
-      if (this.opts.ha && group !== undefined && replica !== undefined) ha = await haWrite(this.opts.ha.view, this.opts.ha.leadership, group, replica, this.opts.ha.pauseBeforeFence);
-      const result = await this.opts.writer.write(
-        { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group }, ha?.hooks);
-      if (ha && group !== undefined && ha.filtered() > 0) this.opts.metrics.handoffFilteredSamples.inc({ group }, ha.filtered());
-      const m = this.opts.metrics;
-      m.batchWriteSeconds.observe((this.now() - started) / 1000);
-      m.writtenBatches.inc({ queue: job.queue, outcome: result.duplicate ? 'duplicate' : 'written' });
-      if (!result.duplicate) {
-        m.writtenSamples.inc({ queue: job.queue }, result.samples);
-        m.writtenMetadata.inc(result.metadata);
+      if (this.opts.ha && to.group !== undefined && to.replica !== undefined) {
+        ha = await haWrite(this.opts.ha.view, this.opts.ha.leadership, to.group, to.replica, this.opts.ha.pauseBeforeFence);
       }
+      const result = await this.opts.writer.writeMany(batches, ha?.hooks);
+      m.workerTransactions.inc({ queue: to.queue, outcome: 'committed' });
+      m.transactionBatches.observe(batches.length);
+      if (ha && to.group !== undefined && ha.filtered() > 0) m.handoffFilteredSamples.inc({ group: to.group }, ha.filtered());
+      m.writtenMetadata.inc(result.metadata);
       m.seriesCache.inc({ result: 'hit' }, result.cacheHits);
       m.seriesCache.inc({ result: 'miss' }, result.cacheMisses);
       if (this.backoff.failing) this.opts.log.info('database answers again; writing');
       this.backoff.reset();
       this.waitingReason = undefined;
+      return result.batches;
     } catch (err) {
-      if (err instanceof FencedError) {
-        this.opts.metrics.fencedBatches.inc({ queue: job.queue });
-        this.opts.log.info({ batch: job.id, queue: job.queue, why: err.message }, 'batch fenced; it stays in its queue');
-        throw new TransientError(err.message, 1000, { cause: err });
+      m.workerTransactions.inc({ queue: to.queue, outcome: 'failed' });
+      const out = this.asQueueError(err, to, batches);
+      if (batches.length > 1 && mayBeOneBatch(out)) {
+        this.opts.log.warn({ queue: to.queue, batches: batches.length, err: (err as Error).message },
+          'a transaction of several batches failed; writing them one per transaction so only the faulty one fails');
       }
-      const kind = classifyPgError(err);
-      const code = (err as { code?: unknown }).code;
-      this.opts.metrics.databaseErrors.inc({ class: typeof code === 'string' ? code.slice(0, 2) : 'connection' });
-      if (kind === 'retryable') {
-        const wait = this.backoff.next();
-        this.waitingReason = `database unavailable (${(err as Error).message}); retrying in ${wait} ms`;
-        this.opts.log.warn({ batch: job.id, err: (err as Error).message, retryInMs: wait }, 'database unavailable; batch returns to its queue');
-        throw new TransientError(this.waitingReason, wait, { cause: err });
-      }
-      if (kind === 'data') {
-        this.opts.metrics.deadLetters.inc({ queue: job.queue });
-        throw new PermanentError(`database rejected the batch: ${(err as Error).message}`);
-      }
-      if (err instanceof PromfleetError && err.retryable) throw new TransientError(err.message, this.backoff.next(), { cause: err });
-      throw err;
+      throw out;
     }
+  }
+
+  /** Maps a write failure once per transaction (one backoff step, one log line), whatever the number of batches. */
+  private asQueueError(err: unknown, to: Destination, batches: readonly WriteBatch[]): unknown {
+    const ids = batches.length === 1 ? { batch: batches[0].id } : { batches: batches.length };
+    if (err instanceof FencedError) {
+      this.opts.log.info({ ...ids, queue: to.queue, why: err.message }, 'fenced; the batches stay in their queue');
+      return new TransientError(err.message, 1000, { cause: err });
+    }
+    const kind = classifyPgError(err);
+    const code = (err as { code?: unknown }).code;
+    this.opts.metrics.databaseErrors.inc({ class: typeof code === 'string' ? code.slice(0, 2) : 'connection' });
+    if (kind === 'retryable') {
+      const wait = this.backoff.next();
+      this.waitingReason = `database unavailable (${(err as Error).message}); retrying in ${wait} ms`;
+      this.opts.log.warn({ ...ids, queue: to.queue, err: (err as Error).message, retryInMs: wait }, 'database unavailable; the batches return to their queue');
+      return new TransientError(this.waitingReason, wait, { cause: err });
+    }
+    if (kind === 'data') return new PermanentError(`database rejected the batch: ${(err as Error).message}`);
+    if (err instanceof PromfleetError && err.retryable) return new TransientError(err.message, this.backoff.next(), { cause: err });
+    return err;
   }
 }

@@ -14,8 +14,12 @@ export interface WorkerOptions {
   readonly schema: string;
   readonly redisUrl: string;
   readonly queuePrefix: string;
-  /** Batches written at once per queue. */
+  /** Jobs taken at once per queue (BullMQ concurrency); they are written together when they arrive together. */
   readonly concurrency: number;
+  /** Group commit: most samples one transaction gathers from a queue's batches. */
+  readonly batchMaxSamples: number;
+  /** Group commit: how long (ms) a batch waits for others of its queue before it is written alone. */
+  readonly batchWaitMs: number;
   readonly queuePollIntervalMs: number;
   readonly maxDecompressedBytes: number;
   readonly partitionIntervalMs: number;
@@ -41,7 +45,7 @@ export interface WorkerRole {
   stop(): Promise<void>;
 }
 
-/** The worker role: consume every write queue, one transaction per batch. */
+/** The worker role: consume every write queue, several batches of a queue per transaction (group commit). */
 export function createWorker(opts: WorkerOptions): WorkerRole {
   const now = opts.now ?? Date.now;
   const log = opts.log;
@@ -51,7 +55,9 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const leadership = new Leadership(opts.schema);
   const view = new LeaderView(opts.pool, leadership);
   const handler = new WriteBatchHandler({
-    writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now, ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
+    writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now,
+    concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs,
+    ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
   });
   const consumer = new Consumer({
     redisUrl: opts.redisUrl,

@@ -1,0 +1,114 @@
+/**
+ * Group commit for one queue: batches handed in one by one (the queue's consumer runs several
+ * jobs at once) are written together in one transaction, and each caller learns its own batch's
+ * fate only once that transaction is over.
+ */
+
+export interface GroupCommitOptions<T, R> {
+  /** Write what is pending once it holds this many samples (a soft bound: the batch that crosses it goes along). */
+  readonly maxSamples: number;
+  /**
+   * Write what is pending once pending and in-flight items reach this many: the queue's consumer
+   * runs no more jobs at once (its concurrency), so nothing else can arrive until a write ends.
+   */
+  readonly maxItems: number;
+  /** Write what is pending this long (ms) after the first of it arrived; 0: on the next turn of the event loop. */
+  readonly waitMs: number;
+  /** Writes the items in one transaction; resolves with one result per item, in order, or rejects for all. */
+  readonly write: (items: readonly T[]) => Promise<readonly R[]>;
+  /**
+   * Whether a failed write may be the fault of one of its items (a data error). Then each item is
+   * written again in a transaction of its own, so that only the culprit fails; otherwise (the
+   * database is away, the fence refused) every item gets the error.
+   */
+  readonly isolate: (err: unknown) => boolean;
+}
+
+interface Entry<T, R> {
+  readonly item: T;
+  readonly samples: number;
+  readonly resolve: (result: R) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class GroupCommit<T, R> {
+  private pending: Entry<T, R>[] = [];
+  private pendingSamples = 0;
+  private inFlight = 0;
+  private timer: { cancel(): void } | undefined;
+
+  constructor(private readonly opts: GroupCommitOptions<T, R>) {
+    if (!(opts.maxSamples >= 1 && opts.maxItems >= 1 && opts.waitMs >= 0)) {
+      throw new RangeError(`group commit: maxSamples ${opts.maxSamples} and maxItems ${opts.maxItems} must be >= 1, waitMs ${opts.waitMs} >= 0`);
+    }
+  }
+
+  /** Items waiting for a transaction, and items whose transaction is running. */
+  get size(): { pending: number; inFlight: number } {
+    return { pending: this.pending.length, inFlight: this.inFlight };
+  }
+
+  /** Resolves with the item's result once the transaction that wrote it committed; rejects with its error. */
+  add(item: T, samples: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.pending.push({ item, samples, resolve, reject });
+      this.pendingSamples += samples;
+      if (this.pendingSamples >= this.opts.maxSamples || this.pending.length + this.inFlight >= this.opts.maxItems) {
+        this.flush();
+      } else {
+        this.timer ??= this.schedule(() => this.flush());
+      }
+    });
+  }
+
+  /** Starts a transaction for everything pending now. */
+  flush(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const entries = this.pending;
+    this.pending = [];
+    this.pendingSamples = 0;
+    this.inFlight += entries.length;
+    void this.commit(entries).finally(() => {
+      this.inFlight -= entries.length;
+    });
+  }
+
+  private schedule(fn: () => void): { cancel(): void } {
+    if (this.opts.waitMs === 0) {
+      const i = setImmediate(fn);
+      return { cancel: () => clearImmediate(i) };
+    }
+    const t = setTimeout(fn, this.opts.waitMs);
+    return { cancel: () => clearTimeout(t) };
+  }
+
+  /** Never rejects: every entry is settled. */
+  private async commit(entries: readonly Entry<T, R>[]): Promise<void> {
+    try {
+      const results = await this.writeAll(entries);
+      entries.forEach((e, i) => e.resolve(results[i]));
+    } catch (err) {
+      if (entries.length === 1 || !this.opts.isolate(err)) {
+        for (const e of entries) e.reject(err);
+        return;
+      }
+      // The rollback left nothing behind: write each item alone, one after the other, so the
+      // innocent ones commit and only the culprit gets its own error.
+      for (const e of entries) {
+        try {
+          e.resolve((await this.writeAll([e]))[0]);
+        } catch (alone) {
+          e.reject(alone);
+        }
+      }
+    }
+  }
+
+  private async writeAll(entries: readonly Entry<T, R>[]): Promise<readonly R[]> {
+    const results = await this.opts.write(entries.map((e) => e.item));
+    if (results.length !== entries.length) throw new Error(`group commit: ${results.length} results for ${entries.length} items`);
+    return results;
+  }
+}
