@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { PromfleetError } from '../errors.js';
 import type { Label } from '../protocol/types.js';
 
@@ -59,6 +59,37 @@ export function seriesKey(labels: readonly Label[]): SeriesKey {
   const json = labelsToJson(others);
   const hash = createHash('sha256').update(canonicalLabelString(metric, others), 'utf8').digest();
   return { metric, labelsJson: json, hash };
+}
+
+/** sha256 of a string's UTF-8 bytes as a latin1 string; one call, no Hash object (Node 20.12+; older: the Hash object). */
+const sha256Latin1: (s: string) => string = typeof oneShotHash === 'function'
+  ? (s) => oneShotHash('sha256', s, 'binary')
+  : (s) => createHash('sha256').update(s, 'utf8').digest('binary');
+
+/**
+ * `seriesKey(labels).hash` as a latin1 string, the series cache's key, computed for every series
+ * of every batch: so without the JSON, without copying the labels, with one hashing call (a
+ * Hash object per series costs the garbage collector more than the hashing). Label sets that
+ * are not strictly sorted, or lack a metric name, take seriesKey's path (same errors, same key).
+ */
+export function seriesCacheKey(labels: readonly Label[]): string {
+  let metric: string | undefined;
+  let prev: string | undefined;
+  let rest = '';
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (l.name === '__name__') {
+      if (metric !== undefined) return seriesKey(labels).hash.toString('latin1');
+      metric = l.value;
+      continue;
+    }
+    // Strictly increasing names: sorted, and no name twice.
+    if (prev !== undefined && prev >= l.name) return seriesKey(labels).hash.toString('latin1');
+    prev = l.name;
+    rest += `${Buffer.byteLength(l.name)}:${l.name}${Buffer.byteLength(l.value)}:${l.value}`;
+  }
+  if (metric === undefined || metric === '') return seriesKey(labels).hash.toString('latin1');
+  return sha256Latin1(`${Buffer.byteLength(metric)}:${metric}${rest}`);
 }
 
 /** A JSON object of labels, written by hand so that a label named __proto__ survives. */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Label } from '../protocol/types.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
-import { seriesKey, type SeriesKey } from './labels.js';
+import { seriesCacheKey, seriesKey, type SeriesKey } from './labels.js';
 
 export type Queryable = pg.PoolClient | pg.Client;
 
@@ -21,7 +21,7 @@ export interface ResolveResult {
 }
 
 interface Miss {
-  readonly key: SeriesKey;
+  readonly labels: readonly Label[];
   readonly cacheKey: string;
   readonly positions: number[];
 }
@@ -85,8 +85,8 @@ export class SeriesResolver {
     const misses = new Map<string, Miss>();
     let hits = 0;
     for (let i = 0; i < series.length; i++) {
-      const key = seriesKey(series[i]);
-      const cacheKey = key.hash.toString('latin1');
+      // The hash only: the stored form (metric, JSON labels) is built for misses alone.
+      const cacheKey = seriesCacheKey(series[i]);
       const id = this.cache.get(cacheKey);
       if (id !== undefined) {
         // Move to the end: Map iteration order is insertion order, so the first key is the
@@ -99,18 +99,18 @@ export class SeriesResolver {
       }
       const miss = misses.get(cacheKey);
       if (miss) miss.positions.push(i);
-      else misses.set(cacheKey, { key, cacheKey, positions: [i] });
+      else misses.set(cacheKey, { labels: series[i], cacheKey, positions: [i] });
     }
     if (misses.size > 0) await this.fetch(client, misses, ids, group ?? null);
     return { ids, hits, misses: series.length - hits };
   }
 
   private async fetch(client: Queryable, misses: Map<string, Miss>, ids: number[], group: string | null): Promise<void> {
-    const list = [...misses.values()].sort((a, b) => Buffer.compare(a.key.hash, b.key.hash));
+    const list: SeriesKey[] = [...misses.values()].map((m) => seriesKey(m.labels)).sort((a, b) => Buffer.compare(a.hash, b.hash));
     const found = await client.query<{ id: string; labels_hash: Buffer }>(this.insertSql, [
-      list.map((m) => m.key.metric),
-      list.map((m) => m.key.labelsJson),
-      list.map((m) => m.key.hash),
+      list.map((k) => k.metric),
+      list.map((k) => k.labelsJson),
+      list.map((k) => k.hash),
       group,
     ]);
     const apply = (rows: { id: string; labels_hash: Buffer }[]): void => {
@@ -127,7 +127,7 @@ export class SeriesResolver {
     if (misses.size === 0) return;
     // Inserted concurrently by another process after our statement's snapshot (see above).
     const late = await client.query<{ id: string; labels_hash: Buffer }>(this.selectSql, [
-      [...misses.values()].map((m) => m.key.hash),
+      [...misses.values()].map((m) => Buffer.from(m.cacheKey, 'latin1')),
     ]);
     apply(late.rows);
     if (misses.size > 0) throw new Error(`${misses.size} series could not be resolved after insert`);
