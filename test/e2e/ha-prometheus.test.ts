@@ -24,7 +24,7 @@ import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { startNodeExporter, startPrometheus, type NodeExporter, type PrometheusProcess, type RawSeries } from '../helpers/prometheus.js';
 import { checkHandoff, maxGapAround, metricSum, type HandoffReport, type TimedSample } from '../helpers/series-checks.js';
 import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
-import { deleteRedisPrefix, sleep, tail } from './support.js';
+import { dropOrKeep, sleep, storedInWindow, tail } from './support.js';
 
 const GROUP = 'e2eha';
 const REPLICAS = ['replica-a', 'replica-b'] as const;
@@ -163,17 +163,16 @@ describe('HA pair of Prometheus 2.42 servers → two ingresses → one worker: l
     await exporter?.stop();
     const codes = await Promise.all([...ingress.values(), ...(worker ? [worker] : [])].map((p) => p.stop('SIGTERM', 20_000)));
     await client?.end().catch(() => undefined);
-    if (!passed) {
-      console.error(`ha-prometheus failed; database ${db?.name} and queue prefix ${prefix} kept (exit codes ${codes.map(String).join(', ')})`);
-      for (const r of REPLICAS) {
-        console.error(`ingress ${r}:\n${tail(ingress.get(r)?.output() ?? '', 6000)}`);
-        console.error(`prometheus ${r}:\n${tail(proms.get(r)?.output() ?? '', 3000)}`);
-      }
-      console.error(`worker:\n${tail(worker?.output() ?? '', 6000)}`);
-      return;
-    }
-    await db?.drop();
-    await deleteRedisPrefix(prefix);
+    await dropOrKeep(passed, {
+      name: 'ha-prometheus', db, prefix, detail: `exit codes ${codes.map(String).join(', ')}`,
+      outputs: [
+        ...REPLICAS.flatMap((r) => [
+          [`ingress ${r}`, tail(ingress.get(r)?.output() ?? '', 6000)],
+          [`prometheus ${r}`, tail(proms.get(r)?.output() ?? '', 3000)],
+        ] as const),
+        ['worker', tail(worker?.output() ?? '', 6000)],
+      ],
+    });
   }, 90_000);
 
   it('per series, the old leader\'s samples then the survivor\'s, no loss, no overlap, no gap over 2 scrape intervals; all writes 2xx', async () => {
@@ -267,17 +266,7 @@ describe('HA pair of Prometheus 2.42 servers → two ingresses → one worker: l
 
     async function storedSamples(labels: Record<string, string>): Promise<TimedSample[]> {
       const id = storedIdentity(labels);
-      const res = await c.query<{ ms: string; value: number }>(
-        `SELECT round(extract(epoch FROM time) * 1000)::bigint AS ms, value
-           FROM prom.metrics
-          WHERE name = $1 AND labels = $2::jsonb
-            AND time BETWEEN to_timestamp($3::float8 / 1000) AND to_timestamp($4::float8 / 1000)
-          ORDER BY time`,
-        [id.name, JSON.stringify(id.labels), windowStartMs - 1_000, windowEndMs + 1_000],
-      );
-      return res.rows
-        .map((r) => ({ timeMs: Number(r.ms), value: r.value }))
-        .filter((r) => r.timeMs >= windowStartMs && r.timeMs <= windowEndMs);
+      return storedInWindow(c, id.name, id.labels, windowStartMs, windowEndMs);
     }
 
     interface Result { series: string; stored: TimedSample[]; report: HandoffReport }

@@ -11,7 +11,7 @@ import { waitFor } from '../helpers/ports.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { startNodeExporter, startPrometheus, type NodeExporter, type PrometheusProcess, type RawSeries } from '../helpers/prometheus.js';
 import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
-import { deleteRedisPrefix, sleep, tail, valueKey } from './support.js';
+import { dropOrKeep, sleep, storedInWindow, tail, valueKey } from './support.js';
 
 const RUN_MS = 40_000;
 /** Series compared; each selector must match at least one series. */
@@ -57,15 +57,11 @@ describe('Prometheus 2.42 remote_write → promfleet all → PostgreSQL', () => 
     await exporter?.stop();
     const code = await promfleet?.stop('SIGTERM');
     await client?.end();
-    if (!passed) {
-      // Kept for inspection: the database, the Redis keys, and the processes' last words.
-      console.error(`prometheus-write failed; database ${db?.name} and queue prefix ${prefix} kept`);
-      console.error(`promfleet (exit ${String(code)}):\n${tail(promfleet?.output() ?? '')}`);
-      console.error(`prometheus:\n${tail(prom?.output() ?? '')}`);
-      return;
-    }
-    await db?.drop();
-    await deleteRedisPrefix(prefix);
+    // Kept for inspection when it failed: the database, the Redis keys, and the processes' last words.
+    await dropOrKeep(passed, {
+      name: 'prometheus-write', db, prefix,
+      outputs: [[`promfleet (exit ${String(code)})`, tail(promfleet?.output() ?? '')], ['prometheus', tail(prom?.output() ?? '')]],
+    });
   }, 60_000);
 
   it('stores exactly what Prometheus scraped, over a window of at least 25 s', async () => {
@@ -105,17 +101,7 @@ describe('Prometheus 2.42 remote_write → promfleet all → PostgreSQL', () => 
         const { __name__: name, ...rest } = s.labels;
         // Prometheus's API shows series without external labels; promfleet keeps `cluster`.
         const labels = { ...rest, cluster: 'e2e' };
-        const res = await c.query<{ ms: string; value: number }>(
-          `SELECT round(extract(epoch FROM time) * 1000)::bigint AS ms, value
-             FROM prom.metrics
-            WHERE name = $1 AND labels = $2::jsonb
-              AND time BETWEEN to_timestamp($3::float8 / 1000) AND to_timestamp($4::float8 / 1000)
-            ORDER BY time`,
-          [name, JSON.stringify(labels), windowStart - 1_000, windowEnd + 1_000],
-        );
-        const samples = res.rows
-          .map((r) => ({ timeMs: Number(r.ms), value: r.value }))
-          .filter((r) => r.timeMs >= windowStart && r.timeMs <= windowEnd)
+        const samples = (await storedInWindow(c, name, labels, windowStart, windowEnd))
           .map((r) => `${r.timeMs} ${valueKey(r.value)}`);
         out.push({ name: name ?? '', labels, samples });
       }

@@ -14,7 +14,7 @@ import type { TimeSeries } from '../../src/protocol/index.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
-import { deleteRedisPrefix, sleep, tail } from './support.js';
+import { dropOrKeep, sleep, tail } from './support.js';
 
 const METRIC = 'e2e_restart_probe';
 const REQUESTS = 300;
@@ -68,14 +68,13 @@ describe('SIGTERM and restart of promfleet all mid-stream', () => {
     await agent.close();
     const codes = [await first?.stop('SIGTERM'), await second?.stop('SIGTERM')];
     await client?.end();
-    if (!passed) {
-      console.error(`sigterm-restart failed; database ${db?.name} and queue prefix ${prefix} kept`);
-      console.error(`first promfleet (exit ${String(codes[0])}):\n${tail(first?.output() ?? '')}`);
-      console.error(`second promfleet (exit ${String(codes[1])}):\n${tail(second?.output() ?? '')}`);
-      return;
-    }
-    await db?.drop();
-    await deleteRedisPrefix(prefix);
+    await dropOrKeep(passed, {
+      name: 'sigterm-restart', db, prefix,
+      outputs: [
+        [`first promfleet (exit ${String(codes[0])})`, tail(first?.output() ?? '')],
+        [`second promfleet (exit ${String(codes[1])})`, tail(second?.output() ?? '')],
+      ],
+    });
   }, 60_000);
 
   it('loses no 2xx-answered sample and stores none twice', async () => {

@@ -13,9 +13,16 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type pg from 'pg';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { sleep } from '../../src/lib/sleep.js';
 import { encodeWriteRequest, snappyCompress, type TimeSeries } from '../../src/protocol/index.js';
 import { lockNamespace } from '../../src/storage/index.js';
+import { deleteRedisPrefix } from './app.js';
+import { waitFor } from './ports.js';
+import { startPromfleet, type PromfleetProcess } from './promfleet.js';
+import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from './services.js';
+import { startThrowawayPostgres, type ThrowawayPostgres } from './throwaway-pg.js';
 
 export const HA_METRIC = 'ha_test';
 /** Replica k (1-based) writes values in [k * VALUE_STEP, (k + 1) * VALUE_STEP). */
@@ -84,17 +91,9 @@ function isAccepted(status: number): boolean {
   return status >= 200 && status < 300;
 }
 
+/** sleep(), resolving at once when the time is already up. */
 function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return ms > 0 ? sleep(ms, signal) : Promise.resolve();
 }
 
 export class ReplicaWriter {
@@ -309,6 +308,18 @@ export async function waitForLeader(c: Queryable, group: string, replica: string
   throw new Error(`replica ${replica} did not lead group ${group} within ${timeoutMs} ms; last row: ${JSON.stringify(last)}`);
 }
 
+/** Waits (up to 20 s) until the newest stored sample of each of the first `series` series is the last one `w` got accepted. */
+export async function waitForLastSamples(c: Queryable, w: ReplicaWriter, series: number): Promise<void> {
+  await waitFor(`${w.replica}'s last samples written`, async () => {
+    const stored = await storedHaSamples(c);
+    for (let i = 0; i < series; i++) {
+      const got = stored.get(i) ?? [];
+      if (got.length === 0 || got[got.length - 1].ts !== w.lastAcceptedTs(i)) return false;
+    }
+    return true;
+  }, 20_000, 200);
+}
+
 /** Granted advisory-lock rows of a group's election lock (namespace, group id), one per holder. */
 export async function groupLockHolders(c: Queryable, groupId: number, schema = 'prom'): Promise<number[]> {
   const r = await c.query<{ pid: number }>(
@@ -437,4 +448,121 @@ export async function startAllInto<T>(into: Record<string, T>, starters: Readonl
     else failure ??= r.reason;
   });
   if (failure !== undefined) throw failure;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The set-up the HA tests share: two ingress processes and one worker on one database and one
+// queue prefix, the test's own connection to that database, and replica writers a and b.
+// ---------------------------------------------------------------------------------------------
+
+export interface HaPairOptions {
+  /** The test's name: names its database and the file its processes' output is saved to when it failed. */
+  readonly name: string;
+  /** Stem of the queue prefix (a unique suffix is added). */
+  readonly prefix: string;
+  /** Database name stem (default: the name with `-` as `_`). */
+  readonly database?: string;
+  /**
+   * A PostgreSQL server of the test's own (startThrowawayPostgres) that the test may stop and
+   * start, reached through a pool (an outage cuts a client for good); default false: a database
+   * of its own on the test server, reached through one client.
+   */
+  readonly throwawayServer?: boolean;
+}
+
+export interface HaPair {
+  /** `ingress a`, `ingress b` and `worker`. */
+  readonly procs: Record<string, PromfleetProcess>;
+  /** The test's connection to the database (a client, or a pool with a throwaway server). */
+  readonly db: Queryable;
+  readonly dbUrl: string;
+  /** The throwaway server (throwawayServer only). */
+  readonly server: ThrowawayPostgres;
+  /** Writers of replicas a (phase 0) and b (phase 500 ms) of `group`, through ingress a and b; not started. Killed after the file. */
+  writers(w: { group: string; series: number; intervalMs: number; spreadMs: number }): [ReplicaWriter, ReplicaWriter];
+}
+
+/**
+ * Registers the file's hooks: before its tests the database, the three processes (flags from
+ * haArgs) and the connection; after them the writers are killed, the processes stopped (their
+ * output saved when a test failed), the queue prefix removed, and the database dropped when
+ * every test passed (kept for inspection otherwise) or the throwaway server destroyed.
+ */
+export function useHaPair(opts: HaPairOptions): HaPair {
+  const procs: Record<string, PromfleetProcess> = {};
+  const writers: ReplicaWriter[] = [];
+  let testDb: TestDatabase | undefined;
+  let server: ThrowawayPostgres | undefined;
+  let url: string | undefined;
+  let prefix: string | undefined;
+  let client: pg.Client | undefined;
+  let pool: pg.Pool | undefined;
+  let failed = false;
+
+  beforeAll(async () => {
+    try {
+      if (opts.throwawayServer) {
+        server = await startThrowawayPostgres();
+        url = server.url;
+      } else {
+        testDb = await createTestDatabase(opts.database ?? opts.name.replace(/-/g, '_'));
+        url = testDb.url;
+      }
+      prefix = uniqueName(opts.prefix);
+      const args = haArgs({ pgUrl: url, redisUrl: redisUrl(), prefix });
+      await startAllInto(procs, {
+        'ingress a': () => startPromfleet('ingress', args),
+        'ingress b': () => startPromfleet('ingress', args),
+        worker: () => startPromfleet('worker', args),
+      });
+      if (opts.throwawayServer) {
+        // A pool, not a client: the outage cuts its connections, and a pool just opens new ones.
+        pool = new pg.Pool({ connectionString: url, max: 2 });
+        pool.on('error', () => undefined);
+      } else {
+        client = new pg.Client({ connectionString: url });
+        await client.connect();
+      }
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  }, opts.throwawayServer ? 120_000 : undefined);
+
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') failed = true;
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(writers.map((w) => w.kill()));
+    await client?.end().catch(() => undefined);
+    await pool?.end().catch(() => undefined);
+    if (failed && Object.keys(procs).length > 0) {
+      const outputs = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.output()]));
+      if (opts.throwawayServer) outputs.postgres = server ? await server.log() : '';
+      console.error(`${opts.name} failed; process output in ${saveOutputs(opts.name, outputs)}`);
+    }
+    await Promise.allSettled(Object.values(procs).map((p) => p.stop('SIGTERM', 15_000)));
+    if (prefix) await deleteRedisPrefix(prefix);
+    if (!failed) await testDb?.drop();
+    await server?.destroy();
+  }, opts.throwawayServer ? 60_000 : undefined);
+
+  function ready<T>(v: T | undefined, what: string): T {
+    if (v === undefined) throw new Error(`${opts.name}: no ${what} (set-up did not run or failed)`);
+    return v;
+  }
+
+  return {
+    procs,
+    get db(): Queryable { return ready<Queryable>(client ?? pool, 'database connection'); },
+    get dbUrl() { return ready(url, 'database'); },
+    get server() { return ready(server, 'throwaway server'); },
+    writers({ group, series, intervalMs, spreadMs }) {
+      const a = replicaWriter({ url: procs['ingress a'].url, group, replica: 'a', index: 1, series, intervalMs, phaseMs: 0, spreadMs });
+      const b = replicaWriter({ url: procs['ingress b'].url, group, replica: 'b', index: 2, series, intervalMs, phaseMs: 500, spreadMs });
+      writers.push(a, b);
+      return [a, b];
+    },
+  };
 }

@@ -29,23 +29,23 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database on the test server, one per test file. */
-export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+/** A fresh, empty database on the test server (or on `server`), one per test file. */
+export async function createTestDatabase(prefix: string, server: string = pgUrl()): Promise<TestDatabase> {
   const name = uniqueName(`pft_${prefix}`.toLowerCase().replace(/[^a-z0-9_]/g, '_'));
-  const admin = new pg.Client({ connectionString: pgUrl() });
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
-  const u = new URL(pgUrl());
+  const u = new URL(server);
   u.pathname = `/${name}`;
   return {
     name,
     url: u.toString(),
     async drop() {
-      const c = new pg.Client({ connectionString: pgUrl() });
+      const c = new pg.Client({ connectionString: server });
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

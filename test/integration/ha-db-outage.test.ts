@@ -7,78 +7,36 @@
  * samples at most 1.5 scrape intervals apart (no gap) and never closer than a quarter interval
  * (no overlap of the two replicas, no duplicate).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { redisUrl, uniqueName } from '../helpers/services.js';
-import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
-import { deleteRedisPrefix } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ports.js';
-import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-pg.js';
-import {
-  continuityProblems, haArgs, leaderRow, startAllInto, replicaIndexOf, replicaWriter, saveOutputs, storedHaSamples, waitForLeader,
-  type ReplicaWriter,
-} from '../helpers/ha-load.js';
+import { continuityProblems, leaderRow, replicaIndexOf, storedHaSamples, useHaPair, waitForLeader } from '../helpers/ha-load.js';
 
 const GROUP = 'g';
 const SERIES = 8;
 const INTERVAL = 1000;
 const OUTAGE_MS = 20_000;
 
-let server: ThrowawayPostgres;
-let prefix: string;
-let pool: pg.Pool;
-const procs: Record<string, PromfleetProcess> = {};
-const writers: ReplicaWriter[] = [];
-let passed = false;
-
-beforeAll(async () => {
-  server = await startThrowawayPostgres();
-  prefix = uniqueName('pfha7');
-  const args = haArgs({ pgUrl: server.url, redisUrl: redisUrl(), prefix });
-  await startAllInto(procs, {
-    'ingress a': () => startPromfleet('ingress', args),
-    'ingress b': () => startPromfleet('ingress', args),
-    worker: () => startPromfleet('worker', args),
-  });
-  // A pool, not a client: the outage cuts its connections, and a pool just opens new ones.
-  pool = new pg.Pool({ connectionString: server.url, max: 2 });
-  pool.on('error', () => undefined);
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.allSettled(writers.map((w) => w.kill()));
-  await pool?.end().catch(() => undefined);
-  if (!passed && Object.keys(procs).length > 0) {
-    const outputs = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.output()]));
-    outputs.postgres = server ? await server.log() : '';
-    console.error(`ha-db-outage failed; process output in ${saveOutputs('ha-db-outage', outputs)}`);
-  }
-  await Promise.allSettled(Object.values(procs).map((p) => p.stop('SIGTERM', 15_000)));
-  if (prefix) await deleteRedisPrefix(prefix);
-  await server?.destroy();
-}, 60_000);
+const ha = useHaPair({ name: 'ha-db-outage', prefix: 'pfha7', throwawayServer: true });
 
 describe('the database goes away for 20 s under an HA pair', () => {
   it('every write is answered 2xx, and afterwards every series is continuous across the outage: no gap, no overlap', async () => {
-    const a = replicaWriter({ url: procs['ingress a'].url, group: GROUP, replica: 'a', index: 1, series: SERIES, intervalMs: INTERVAL, phaseMs: 0, spreadMs: 800 });
-    const b = replicaWriter({ url: procs['ingress b'].url, group: GROUP, replica: 'b', index: 2, series: SERIES, intervalMs: INTERVAL, phaseMs: 500, spreadMs: 800 });
-    writers.push(a, b);
+    const [a, b] = ha.writers({ group: GROUP, series: SERIES, intervalMs: INTERVAL, spreadMs: 800 });
     a.start();
-    await waitForLeader(pool, GROUP, 'a', 30_000);
+    await waitForLeader(ha.db, GROUP, 'a', 30_000);
     b.start();
     await new Promise((r) => setTimeout(r, 4_000));
 
     const outageStart = Date.now();
-    await server.stop();
+    await ha.server.stop();
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
-    await server.start();
+    await ha.server.start();
     const outageEnd = Date.now();
 
     // Someone leads again, and the group's series are written past the outage.
     await waitFor('a leader and the backlog written', async () => {
-      const row = await leaderRow(pool, GROUP);
+      const row = await leaderRow(ha.db, GROUP);
       if (!row?.leader) return false;
-      const stored = await storedHaSamples(pool);
+      const stored = await storedHaSamples(ha.db);
       for (let i = 0; i < SERIES; i++) {
         const list = stored.get(i) ?? [];
         if (list.length === 0 || list[list.length - 1].ts < outageEnd + 3 * INTERVAL) return false;
@@ -87,8 +45,8 @@ describe('the database goes away for 20 s under an HA pair', () => {
     }, 90_000, 500);
     await Promise.all([a.stop(), b.stop()]);
 
-    const row = await leaderRow(pool, GROUP);
-    const stored = await storedHaSamples(pool);
+    const row = await leaderRow(ha.db, GROUP);
+    const stored = await storedHaSamples(ha.db);
     let from = Infinity;
     let to = Infinity;
     for (let i = 0; i < SERIES; i++) {
@@ -110,7 +68,7 @@ describe('the database goes away for 20 s under an HA pair', () => {
     }
 
     // The ownership log is one unbroken chain of data-time ranges.
-    const own = await pool.query<{ replica: string; from_ms: string | null; to_ms: string | null }>(
+    const own = await ha.db.query<{ replica: string; from_ms: string | null; to_ms: string | null }>(
       'SELECT replica, from_ms, to_ms FROM prom.ha_ownership WHERE group_name = $1 ORDER BY epoch', [GROUP]);
     expect(own.rows.length).toBeGreaterThanOrEqual(2);
     expect(own.rows[0].from_ms).toBeNull();
@@ -118,6 +76,5 @@ describe('the database goes away for 20 s under an HA pair', () => {
     for (let k = 1; k < own.rows.length; k++) expect(own.rows[k].from_ms, JSON.stringify(own.rows)).toBe(own.rows[k - 1].to_ms);
 
     for (const w of [a, b]) expect(w.failed().map((r) => `tick ${r.tick}: ${r.statuses.join(',')}`), `${w.replica}'s writes all 2xx`).toEqual([]);
-    passed = true;
   }, 180_000);
 });

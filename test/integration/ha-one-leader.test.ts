@@ -4,56 +4,19 @@
  * replica leads (one row, one lock holder, no flapping), every stored sample comes from it (all
  * of its samples, once), and every write of both replicas, the follower's included, is answered 2xx.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
-import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
-import { deleteRedisPrefix } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ports.js';
-import {
-  groupLockHolders, haArgs, startAllInto, leaderRow, replicaIndexOf, replicaWriter, saveOutputs, storedHaSamples, type ReplicaWriter,
-} from '../helpers/ha-load.js';
+import { groupLockHolders, leaderRow, replicaIndexOf, storedHaSamples, useHaPair } from '../helpers/ha-load.js';
 
 const GROUP = 'g';
 const SERIES = 10;
 const INTERVAL = 1000;
 
-let db: TestDatabase;
-let prefix: string;
-let client: pg.Client;
-const procs: Record<string, PromfleetProcess> = {};
-const writers: ReplicaWriter[] = [];
-let passed = false;
-
-beforeAll(async () => {
-  db = await createTestDatabase('ha_one_leader');
-  prefix = uniqueName('pfha1');
-  const args = haArgs({ pgUrl: db.url, redisUrl: redisUrl(), prefix });
-  await startAllInto(procs, {
-    'ingress a': () => startPromfleet('ingress', args),
-    'ingress b': () => startPromfleet('ingress', args),
-    worker: () => startPromfleet('worker', args),
-  });
-  client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-});
-
-afterAll(async () => {
-  await Promise.allSettled(writers.map((w) => w.kill()));
-  await client?.end().catch(() => undefined);
-  if (!passed && Object.keys(procs).length > 0) {
-    console.error(`ha-one-leader failed; process output in ${saveOutputs('ha-one-leader', Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p.output()])))}`);
-  }
-  await Promise.allSettled(Object.values(procs).map((p) => p.stop('SIGTERM', 15_000)));
-  if (prefix) await deleteRedisPrefix(prefix);
-  if (passed) await db.drop();
-});
+const ha = useHaPair({ name: 'ha-one-leader', prefix: 'pfha1' });
 
 describe('two replicas of one HA group writing at once', () => {
   it('have exactly one leader, whose samples (all of them) are the only ones stored; every write is answered 2xx', async () => {
-    const a = replicaWriter({ url: procs['ingress a'].url, group: GROUP, replica: 'a', index: 1, series: SERIES, intervalMs: INTERVAL, phaseMs: 0, spreadMs: 300 });
-    const b = replicaWriter({ url: procs['ingress b'].url, group: GROUP, replica: 'b', index: 2, series: SERIES, intervalMs: INTERVAL, phaseMs: 500, spreadMs: 300 });
-    writers.push(a, b);
+    const [a, b] = ha.writers({ group: GROUP, series: SERIES, intervalMs: INTERVAL, spreadMs: 300 });
     a.start();
     b.start();
 
@@ -62,10 +25,10 @@ describe('two replicas of one HA group writing at once', () => {
     const observations: string[] = [];
     const until = Date.now() + 8_000;
     for (let i = 0; i < 400 && Date.now() < until; i++) {
-      const row = await leaderRow(client, GROUP);
+      const row = await leaderRow(ha.db, GROUP);
       if (row?.leader) {
         first ??= { leader: row.leader, epoch: row.epoch, groupId: row.groupId };
-        const holders = await groupLockHolders(client, row.groupId);
+        const holders = await groupLockHolders(ha.db, row.groupId);
         const seen = `${row.leader}@${row.epoch} pid ${row.pid} holders [${holders.join(',')}]`;
         if (observations[observations.length - 1] !== seen) observations.push(seen);
         expect(row.leader, observations.join(' → ')).toBe(first.leader);
@@ -87,11 +50,11 @@ describe('two replicas of one HA group writing at once', () => {
     const expected = leader.accepted().length;
     expect(expected).toBeGreaterThanOrEqual(SERIES * 6);
     await waitFor('the leader\'s samples written', async () => {
-      const r = await client.query<{ n: string }>(`SELECT count(*) AS n FROM prom.metrics WHERE name = 'ha_test'`);
+      const r = await ha.db.query<{ n: string }>(`SELECT count(*) AS n FROM prom.metrics WHERE name = 'ha_test'`);
       return Number(r.rows[0].n) >= expected;
     }, 20_000, 200);
 
-    const stored = await storedHaSamples(client);
+    const stored = await storedHaSamples(ha.db);
     for (let i = 0; i < SERIES; i++) {
       const got = stored.get(i) ?? [];
       const owners = new Set(got.map((s) => replicaIndexOf(s.value)));
@@ -105,9 +68,8 @@ describe('two replicas of one HA group writing at once', () => {
       expect(w.requests.length).toBeGreaterThanOrEqual(7);
       expect(w.failed().map((r) => `tick ${r.tick}: ${r.statuses.join(',')}`), `${w.replica}'s writes all 2xx`).toEqual([]);
     }
-    const own = await client.query<{ replica: string; from_ms: string | null; to_ms: string | null }>(
+    const own = await ha.db.query<{ replica: string; from_ms: string | null; to_ms: string | null }>(
       'SELECT replica, from_ms, to_ms FROM prom.ha_ownership WHERE group_name = $1 ORDER BY epoch', [GROUP]);
     expect(own.rows).toEqual([{ replica: leaderName, from_ms: null, to_ms: null }]);
-    passed = true;
   }, 60_000);
 });

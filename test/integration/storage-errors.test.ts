@@ -1,38 +1,20 @@
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { pino } from 'pino';
 import { PromfleetError } from '../../src/errors.js';
 import { classifyPgError, createPool, toPromfleetError } from '../../src/storage/index.js';
 import { pgErrorClassLabel } from '../../src/storage/errors.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { useTestDatabase } from '../helpers/database.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 
 const silent = pino({ level: 'silent' });
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let failed = false;
-
-beforeAll(async () => {
-  db = await createTestDatabase('storage_errors');
-  pool = createPool({ connectionString: db.url, max: 4, applicationName: 'storage-errors-test' }, silent);
-});
-
-afterEach((ctx) => {
-  const checkedOut = pool.totalCount - pool.idleCount;
-  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
-  expect(checkedOut, 'pool clients not released').toBe(0);
-});
-
-afterAll(async () => {
-  await pool?.end();
-  if (!failed) await db?.drop();
-});
+const db = useTestDatabase('storage_errors', { max: 4, applicationName: 'storage-errors-test', log: silent });
 
 async function serverError(sql: string): Promise<unknown> {
   try {
-    await pool.query(sql);
+    await db.pool.query(sql);
   } catch (err) {
     return err;
   }
@@ -52,8 +34,8 @@ function capture(): { log: pino.Logger; lines: { msg: string }[] } {
 
 describe('classifyPgError', () => {
   it('calls a real unique violation (23505) and a bad input syntax (22P02) data errors', async () => {
-    await pool.query('CREATE TABLE uniq (k int PRIMARY KEY)');
-    await pool.query('INSERT INTO uniq VALUES (1)');
+    await db.pool.query('CREATE TABLE uniq (k int PRIMARY KEY)');
+    await db.pool.query('INSERT INTO uniq VALUES (1)');
     const dup = await serverError('INSERT INTO uniq VALUES (1)');
     expect((dup as { code?: string }).code).toBe('23505');
     expect(classifyPgError(dup)).toBe('data');
@@ -117,9 +99,9 @@ describe('classifyPgError', () => {
     try {
       const idle = await p.connect();
       idle.release();
-      const pids = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'killed-pool'`);
+      const pids = await db.pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'killed-pool'`);
       expect(pids.rows).toHaveLength(2);
-      await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', ['killed-pool']);
+      await db.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', ['killed-pool']);
       await waitFor('both errors logged', async () => lines.length >= 2, 5000, 20);
       const err = await held.query('SELECT 1').then(() => undefined, (e: unknown) => e);
       expect(classifyPgError(err)).toBe('retryable');

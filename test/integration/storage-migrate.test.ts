@@ -1,35 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { MIGRATIONS, createPool, migrate } from '../../src/storage/index.js';
 import { v001Initial } from '../../src/storage/migrations/v001-initial.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { useTestDatabase } from '../helpers/database.js';
 
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let failed = false;
-
-beforeAll(async () => {
-  db = await createTestDatabase('storage_migrate');
-  pool = createPool({ connectionString: db.url, max: 4, applicationName: 'storage-migrate-test' }, log);
-});
-
-afterEach((ctx) => {
-  const checkedOut = pool.totalCount - pool.idleCount;
-  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
-  expect(checkedOut, 'pool clients not released').toBe(0);
-});
-
-afterAll(async () => {
-  await pool?.end();
-  if (!failed) await db?.drop();
-});
+const db = useTestDatabase('storage_migrate', { max: 4, applicationName: 'storage-migrate-test', log });
 
 async function relkind(schema: string, name: string): Promise<string | undefined> {
-  const r = await pool.query<{ relkind: string }>('SELECT relkind FROM pg_class WHERE oid = to_regclass($1)', [`"${schema}".${name}`]);
+  const r = await db.pool.query<{ relkind: string }>('SELECT relkind FROM pg_class WHERE oid = to_regclass($1)', [`"${schema}".${name}`]);
   return r.rows[0]?.relkind;
 }
 
@@ -43,7 +24,7 @@ describe('migrate', () => {
       const all = MIGRATIONS.map((m) => m.version);
       expect(results.map((r) => r.applied).sort()).toEqual([[], [], [], all]);
       expect(results.every((r) => r.timescaledb === false)).toBe(true);
-      const rows = await pool.query('SELECT version, name FROM prom.schema_migrations ORDER BY version');
+      const rows = await db.pool.query('SELECT version, name FROM prom.schema_migrations ORDER BY version');
       expect(rows.rows).toHaveLength(all.length);
       expect(rows.rows[0]).toMatchObject({ version: 1, name: v001Initial.name });
     } finally {
@@ -52,22 +33,22 @@ describe('migrate', () => {
   });
 
   it('is idempotent: a second run applies nothing and keeps the data', async () => {
-    await migrate(pool, { schema: 'prom_idem', timescaledb: false, partitionIntervalMs: HOUR, log });
-    await pool.query(`INSERT INTO prom_idem.batches (id, queue, samples) VALUES ('b1', 'q', 0)`);
-    const again = await migrate(pool, { schema: 'prom_idem', timescaledb: false, partitionIntervalMs: HOUR, log });
+    await migrate(db.pool, { schema: 'prom_idem', timescaledb: false, partitionIntervalMs: HOUR, log });
+    await db.pool.query(`INSERT INTO prom_idem.batches (id, queue, samples) VALUES ('b1', 'q', 0)`);
+    const again = await migrate(db.pool, { schema: 'prom_idem', timescaledb: false, partitionIntervalMs: HOUR, log });
     expect(again).toEqual({ applied: [], timescaledb: false });
-    const n = await pool.query('SELECT count(*)::int AS n FROM prom_idem.batches');
+    const n = await db.pool.query('SELECT count(*)::int AS n FROM prom_idem.batches');
     expect(n.rows[0].n).toBe(1);
   });
 
   it('creates the v1 objects: partitioned samples, series indexes, ledger, metrics view', async () => {
-    await migrate(pool, { schema: 'prom_objs', timescaledb: false, partitionIntervalMs: HOUR, log });
+    await migrate(db.pool, { schema: 'prom_objs', timescaledb: false, partitionIntervalMs: HOUR, log });
     expect(await relkind('prom_objs', 'samples')).toBe('p');
     for (const t of ['series', 'metadata', 'batches', 'exemplars', 'histograms', 'schema_migrations']) {
       expect(await relkind('prom_objs', t), t).toBe('r');
     }
     expect(await relkind('prom_objs', 'metrics')).toBe('v');
-    const idx = await pool.query<{ indexname: string; indexdef: string }>(
+    const idx = await db.pool.query<{ indexname: string; indexdef: string }>(
       `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'prom_objs' ORDER BY indexname`);
     const defs = new Map(idx.rows.map((r) => [r.indexname, r.indexdef]));
     expect(defs.get('series_labels_idx')).toMatch(/USING gin \(labels jsonb_path_ops\)/);
@@ -75,7 +56,7 @@ describe('migrate', () => {
     expect(defs.get('samples_series_id_time_idx')).toMatch(/ON ONLY prom_objs\.samples USING btree \(series_id, "time"\)/);
     expect(defs.get('batches_written_at_idx')).toMatch(/\(written_at\)/);
     expect([...defs.values()].some((d) => /UNIQUE INDEX .* ON prom_objs\.series .*\(labels_hash\)/.test(d))).toBe(true);
-    const cols = await pool.query<{ column_name: string; data_type: string }>(
+    const cols = await db.pool.query<{ column_name: string; data_type: string }>(
       `SELECT column_name, data_type FROM information_schema.columns
        WHERE table_schema = 'prom_objs' AND table_name = 'metrics' ORDER BY ordinal_position`);
     expect(cols.rows).toEqual([
@@ -87,10 +68,10 @@ describe('migrate', () => {
   });
 
   it('falls back to native partitions when timescaledb is requested but not installed or not preloaded', async () => {
-    const avail = await pool.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`);
-    const loaded = await pool.query(`SELECT 1 FROM pg_settings WHERE name = 'timescaledb.disable_load' AND vartype = 'bool'`);
+    const avail = await db.pool.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`);
+    const loaded = await db.pool.query(`SELECT 1 FROM pg_settings WHERE name = 'timescaledb.disable_load' AND vartype = 'bool'`);
     const usable = avail.rowCount === 1 && loaded.rowCount === 1;
-    const result = await migrate(pool, { schema: 'prom_ts', timescaledb: true, partitionIntervalMs: HOUR, log });
+    const result = await migrate(db.pool, { schema: 'prom_ts', timescaledb: true, partitionIntervalMs: HOUR, log });
     expect(result.timescaledb).toBe(usable);
     expect(await relkind('prom_ts', 'samples')).toBe(usable ? 'r' : 'p');
   });
@@ -104,13 +85,13 @@ describe('migrate', () => {
 
   it('refuses schema names that are not plain lower-case identifiers, before any SQL', async () => {
     for (const schema of ['Prom', 'prom;drop schema public', '"x"', '1prom', '', 'a'.repeat(64)]) {
-      await expect(migrate(pool, { schema, timescaledb: false, partitionIntervalMs: HOUR, log })).rejects.toThrow(/invalid schema name/);
+      await expect(migrate(db.pool, { schema, timescaledb: false, partitionIntervalMs: HOUR, log })).rejects.toThrow(/invalid schema name/);
     }
-    const r = await pool.query(`SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('public', 'information_schema') ORDER BY 1`);
+    const r = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname NOT IN ('public', 'information_schema') ORDER BY 1`);
     expect(r.rows.map((x: { nspname: string }) => x.nspname)).toEqual(['prom', 'prom_idem', 'prom_objs', 'prom_ts']);
   });
 
   it('refuses a partition interval that is not a whole number of minutes', async () => {
-    await expect(migrate(pool, { schema: 'prom_bad', timescaledb: false, partitionIntervalMs: 90_500, log })).rejects.toThrow(/whole number of minutes/);
+    await expect(migrate(db.pool, { schema: 'prom_bad', timescaledb: false, partitionIntervalMs: 90_500, log })).rejects.toThrow(/whole number of minutes/);
   });
 });

@@ -1,34 +1,15 @@
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createPool, migrate, Partitions } from '../../src/storage/index.js';
 import { partitionName, partitionStartFromName } from '../../src/storage/partition-names.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { useTestDatabase } from '../helpers/database.js';
 
 const silent = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let failed = false;
-
-beforeAll(async () => {
-  db = await createTestDatabase('storage_partitions');
-  pool = createPool({ connectionString: db.url, max: 4, applicationName: 'storage-partitions-test' }, silent);
-});
-
-afterEach((ctx) => {
-  const checkedOut = pool.totalCount - pool.idleCount;
-  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
-  expect(checkedOut, 'pool clients not released').toBe(0);
-});
-
-afterAll(async () => {
-  await pool?.end();
-  if (!failed) await db?.drop();
-});
+const db = useTestDatabase('storage_partitions', { max: 4, applicationName: 'storage-partitions-test', log: silent });
 
 function capture(): { log: pino.Logger; lines: { msg: string; partitions?: string[] }[] } {
   const lines: { msg: string; partitions?: string[] }[] = [];
@@ -42,11 +23,11 @@ function capture(): { log: pino.Logger; lines: { msg: string; partitions?: strin
 }
 
 async function fresh(schema: string, intervalMs = HOUR): Promise<void> {
-  await migrate(pool, { schema, timescaledb: false, partitionIntervalMs: intervalMs, log: silent });
+  await migrate(db.pool, { schema, timescaledb: false, partitionIntervalMs: intervalMs, log: silent });
 }
 
 async function partitionsOf(schema: string): Promise<{ name: string; bound: string }[]> {
-  const r = await pool.query<{ name: string; bound: string }>(
+  const r = await db.pool.query<{ name: string; bound: string }>(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
      WHERE i.inhparent = to_regclass($1) ORDER BY c.relname`, [`"${schema}".samples`]);
@@ -70,7 +51,7 @@ describe('partition names', () => {
 describe('Partitions', () => {
   it('creates partitions on demand for old (2001) and future data, and rows land in them', async () => {
     await fresh('p_old');
-    const parts = new Partitions({ pool, schema: 'p_old', intervalMs: HOUR, log: silent });
+    const parts = new Partitions({ pool: db.pool, schema: 'p_old', intervalMs: HOUR, log: silent });
     const old = Date.parse('2001-09-09T01:46:40Z');
     const future = Date.now() + 30 * DAY;
     await parts.ensure(old, old + HOUR); // two partitions: 01:00 and 02:00
@@ -80,8 +61,8 @@ describe('Partitions', () => {
     expect(names.slice(0, 2)).toEqual(['samples_2001090901', 'samples_2001090902']);
     const bound = (await partitionsOf('p_old'))[0].bound;
     expect(bound).toMatch(/^FOR VALUES FROM \('2001-09-09 01:00:00\+00'\) TO \('2001-09-09 02:00:00\+00'\)$/);
-    await pool.query(`INSERT INTO p_old.samples VALUES (to_timestamp($1 / 1000.0), 1, 1), (to_timestamp($2 / 1000.0), 1, 2)`, [old, future]);
-    const n = await pool.query('SELECT count(*)::int AS n FROM ONLY p_old.samples_2001090901');
+    await db.pool.query(`INSERT INTO p_old.samples VALUES (to_timestamp($1 / 1000.0), 1, 1), (to_timestamp($2 / 1000.0), 1, 2)`, [old, future]);
+    const n = await db.pool.query('SELECT count(*)::int AS n FROM ONLY p_old.samples_2001090901');
     expect(n.rows[0].n).toBe(1);
   });
 
@@ -89,7 +70,7 @@ describe('Partitions', () => {
     await fresh('p_race');
     const other = createPool({ connectionString: db.url, max: 2, applicationName: 'other-process' }, silent);
     try {
-      const a = new Partitions({ pool, schema: 'p_race', intervalMs: HOUR, log: silent });
+      const a = new Partitions({ pool: db.pool, schema: 'p_race', intervalMs: HOUR, log: silent });
       const b = new Partitions({ pool: other, schema: 'p_race', intervalMs: HOUR, log: silent });
       const from = Date.parse('2020-01-01T00:00:00Z');
       const to = from + 47 * HOUR;
@@ -103,9 +84,9 @@ describe('Partitions', () => {
   it('a new instance reads the existing partitions and creates nothing; only missing ones are created', async () => {
     await fresh('p_reload');
     const start = Date.parse('2022-06-01T00:00:00Z');
-    await new Partitions({ pool, schema: 'p_reload', intervalMs: HOUR, log: silent }).ensure(start, start + 3 * HOUR);
+    await new Partitions({ pool: db.pool, schema: 'p_reload', intervalMs: HOUR, log: silent }).ensure(start, start + 3 * HOUR);
     const { log, lines } = capture();
-    const again = new Partitions({ pool, schema: 'p_reload', intervalMs: HOUR, log });
+    const again = new Partitions({ pool: db.pool, schema: 'p_reload', intervalMs: HOUR, log });
     await again.ensure(start, start + 3 * HOUR);
     expect(lines.filter((l) => l.msg === 'sample partitions ensured')).toHaveLength(0);
     await again.ensure(start, start + 4 * HOUR);
@@ -116,14 +97,14 @@ describe('Partitions', () => {
   it('ensureAhead creates the current partition and the given number after it', async () => {
     await fresh('p_ahead', DAY);
     const now = Date.parse('2030-05-05T12:00:00Z');
-    await new Partitions({ pool, schema: 'p_ahead', intervalMs: DAY, log: silent }).ensureAhead(now, 2);
+    await new Partitions({ pool: db.pool, schema: 'p_ahead', intervalMs: DAY, log: silent }).ensureAhead(now, 2);
     expect((await partitionsOf('p_ahead')).map((p) => p.name)).toEqual(['samples_20300505', 'samples_20300506', 'samples_20300507']);
   });
 
   it('keeps the interval recorded at migration when the configured one differs', async () => {
     await fresh('p_interval', HOUR);
     const { log, lines } = capture();
-    const parts = new Partitions({ pool, schema: 'p_interval', intervalMs: DAY, log });
+    const parts = new Partitions({ pool: db.pool, schema: 'p_interval', intervalMs: DAY, log });
     await parts.ensure(Date.parse('2024-01-01T05:30:00Z'), Date.parse('2024-01-01T05:30:00Z'));
     expect((await partitionsOf('p_interval')).map((p) => p.name)).toEqual(['samples_2024010105']);
     expect(parts.intervalMs).toBe(HOUR);
@@ -132,7 +113,7 @@ describe('Partitions', () => {
 
   it('refuses ranges that would create too many partitions and times it cannot store', async () => {
     await fresh('p_limits');
-    const parts = new Partitions({ pool, schema: 'p_limits', intervalMs: HOUR, log: silent, maxCreatePerCall: 10 });
+    const parts = new Partitions({ pool: db.pool, schema: 'p_limits', intervalMs: HOUR, log: silent, maxCreatePerCall: 10 });
     const t = Date.parse('2024-01-01T00:00:00Z');
     await expect(parts.ensure(t, t + 20 * HOUR)).rejects.toThrow(/more than 10 partitions/);
     await expect(parts.ensure(Number.NaN, t)).rejects.toMatchObject({ code: 'INVALID_SAMPLE' });
@@ -144,11 +125,11 @@ describe('Partitions', () => {
   });
 
   it('is a no-op for a table that is not natively partitioned (a hypertable)', async () => {
-    await pool.query('CREATE SCHEMA p_plain');
-    await pool.query('CREATE TABLE p_plain.samples (time timestamptz NOT NULL, series_id bigint NOT NULL, value double precision NOT NULL)');
-    const parts = new Partitions({ pool, schema: 'p_plain', intervalMs: HOUR, log: silent });
+    await db.pool.query('CREATE SCHEMA p_plain');
+    await db.pool.query('CREATE TABLE p_plain.samples (time timestamptz NOT NULL, series_id bigint NOT NULL, value double precision NOT NULL)');
+    const parts = new Partitions({ pool: db.pool, schema: 'p_plain', intervalMs: HOUR, log: silent });
     await parts.ensure(0, 10 * HOUR);
-    const r = await pool.query(`SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'p_plain'::regnamespace AND relname LIKE 'samples\\_%'`);
+    const r = await db.pool.query(`SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'p_plain'::regnamespace AND relname LIKE 'samples\\_%'`);
     expect(r.rows[0].n).toBe(0);
   });
 });

@@ -1,28 +1,18 @@
 /** Retention on vanilla PostgreSQL: partitions wholly older than the cutoff are dropped, newer ones kept. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import type pg from 'pg';
-import { createPool, migrate, Partitions } from '../../src/storage/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { Partitions } from '../../src/storage/index.js';
+import { useTestDatabase } from '../helpers/database.js';
 
 const DAY = 86_400_000;
 const log = pino({ level: 'silent' });
-let db: TestDatabase;
-let pool: pg.Pool;
-let passed = false;
-
-beforeAll(async () => {
-  db = await createTestDatabase('retention');
-  pool = createPool({ connectionString: db.url, max: 2 }, log);
-  await migrate(pool, { schema: 'prom', timescaledb: false, partitionIntervalMs: DAY, log });
-});
-afterAll(async () => {
-  await pool?.end();
-  if (passed) await db.drop();
+const db = useTestDatabase('retention', {
+  max: 2, log, checkReleased: false,
+  migrate: { schema: 'prom', timescaledb: false, partitionIntervalMs: DAY },
 });
 
 async function partitions(): Promise<string[]> {
-  const r = await pool.query<{ name: string }>(
+  const r = await db.pool.query<{ name: string }>(
     `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'prom.samples'::regclass ORDER BY 1`);
   return r.rows.map((x) => x.name);
 }
@@ -30,7 +20,7 @@ async function partitions(): Promise<string[]> {
 describe('retention on native partitions', () => {
   it('drops the partitions wholly older than the cutoff and keeps the rest', async () => {
     const now = Date.parse('2026-11-25T12:00:00Z');
-    const p = new Partitions({ pool, schema: 'prom', intervalMs: DAY, log });
+    const p = new Partitions({ pool: db.pool, schema: 'prom', intervalMs: DAY, log });
     await p.ensure(Date.parse('2001-03-04T05:00:00Z'), Date.parse('2001-03-04T06:00:00Z'));
     await p.ensure(now - 3 * DAY, now + DAY);
     expect(await partitions()).toEqual(['samples_20010304', 'samples_20261122', 'samples_20261123', 'samples_20261124', 'samples_20261125', 'samples_20261126']);
@@ -44,6 +34,5 @@ describe('retention on native partitions', () => {
     // A late sample for a dropped day gets its partition again when written.
     await p.ensure(Date.parse('2001-03-04T05:00:00Z'), Date.parse('2001-03-04T05:00:00Z'));
     expect(await partitions()).toContain('samples_20010304');
-    passed = true;
   });
 });

@@ -1,32 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type pg from 'pg';
 import { pino } from 'pino';
-import { createPool, migrate, SeriesResolver, seriesKey } from '../../src/storage/index.js';
+import { createPool, SeriesResolver, seriesKey } from '../../src/storage/index.js';
 import type { Label } from '../../src/protocol/types.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { useTestDatabase } from '../helpers/database.js';
 
 const log = pino({ level: 'silent' });
 const SCHEMA = 'prom';
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let failed = false;
-
-beforeAll(async () => {
-  db = await createTestDatabase('storage_series');
-  pool = createPool({ connectionString: db.url, max: 4, applicationName: 'storage-series-test' }, log);
-  await migrate(pool, { schema: SCHEMA, timescaledb: false, partitionIntervalMs: 3_600_000, log });
-});
-
-afterEach((ctx) => {
-  const checkedOut = pool.totalCount - pool.idleCount;
-  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
-  expect(checkedOut, 'pool clients not released').toBe(0);
-});
-
-afterAll(async () => {
-  await pool?.end();
-  if (!failed) await db?.drop();
+const db = useTestDatabase('storage_series', {
+  max: 4, applicationName: 'storage-series-test', log,
+  migrate: { schema: SCHEMA, timescaledb: false, partitionIntervalMs: 3_600_000 },
 });
 
 function series(name: string, extra: Record<string, string> = {}): Label[] {
@@ -35,7 +19,7 @@ function series(name: string, extra: Record<string, string> = {}): Label[] {
 }
 
 async function withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
+  const c = await db.pool.connect();
   try {
     return await fn(c);
   } finally {
@@ -58,7 +42,7 @@ describe('SeriesResolver', () => {
     const labels = series('http_requests_total', { cluster: 'eu1', code: '200', __proto__x: 'p' });
     labels.push({ name: '__proto__', value: 'kept' });
     const [id] = await withClient((c) => new SeriesResolver({ schema: SCHEMA }).resolve(c, [labels]));
-    const r = await pool.query('SELECT metric, labels, labels_hash FROM prom.series WHERE id = $1', [id]);
+    const r = await db.pool.query('SELECT metric, labels, labels_hash FROM prom.series WHERE id = $1', [id]);
     expect(r.rows[0].metric).toBe('http_requests_total');
     expect(r.rows[0].labels).toEqual(JSON.parse('{"cluster":"eu1","code":"200","__proto__x":"p","__proto__":"kept"}'));
     expect(Buffer.compare(r.rows[0].labels_hash as Buffer, seriesKey(labels).hash)).toBe(0);
@@ -80,7 +64,7 @@ describe('SeriesResolver', () => {
       expect(hit.ids).toEqual(miss.ids);
       spy.mockRestore();
     });
-    const r = await pool.query(`SELECT count(*)::int AS n FROM prom.series WHERE metric = 'bulk_metric'`);
+    const r = await db.pool.query(`SELECT count(*)::int AS n FROM prom.series WHERE metric = 'bulk_metric'`);
     expect(r.rows[0].n).toBe(1000);
   });
 
@@ -125,11 +109,11 @@ describe('SeriesResolver', () => {
             c.release();
           }
         };
-        const [x, y, z] = await Promise.all([run(pool, input), run(other, reversed), run(other, input)]);
+        const [x, y, z] = await Promise.all([run(db.pool, input), run(other, reversed), run(other, input)]);
         expect([...y].reverse()).toEqual(x);
         expect(z).toEqual(x);
       }
-      const r = await pool.query(`SELECT count(*)::int AS n FROM prom.series WHERE metric = 'race_metric'`);
+      const r = await db.pool.query(`SELECT count(*)::int AS n FROM prom.series WHERE metric = 'race_metric'`);
       expect(r.rows[0].n).toBe(1500);
     } finally {
       await other.end();
@@ -138,7 +122,7 @@ describe('SeriesResolver', () => {
   it('finds a series another process committed while our insert waited on it (second query)', async () => {
     const labels = series('late_metric', { job: 'x' });
     const key = seriesKey(labels);
-    const other = await pool.connect();
+    const other = await db.pool.connect();
     try {
       await other.query('BEGIN');
       await other.query('INSERT INTO prom.series (metric, labels, labels_hash) VALUES ($1, $2, $3)', [key.metric, key.labelsJson, key.hash]);
@@ -153,7 +137,7 @@ describe('SeriesResolver', () => {
         const [id] = await pending;
         expect(spy).toHaveBeenCalledTimes(2);
         spy.mockRestore();
-        const r = await pool.query('SELECT id FROM prom.series WHERE labels_hash = $1', [key.hash]);
+        const r = await db.pool.query('SELECT id FROM prom.series WHERE labels_hash = $1', [key.hash]);
         expect(id).toBe(Number(r.rows[0].id));
       });
     } finally {

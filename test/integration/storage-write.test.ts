@@ -1,53 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { pino } from 'pino';
 import { BatchWriter, Partitions, SeriesResolver, createPool, migrate, type WriteBatch } from '../../src/storage/index.js';
 import type { Histogram, Label, TimeSeries } from '../../src/protocol/types.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { useTestDatabase } from '../helpers/database.js';
+import { fromBits, toBits } from '../helpers/float-bits.js';
 
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let failed = false;
+const db = useTestDatabase('storage_write', { max: 4, applicationName: 'storage-write-test', log });
 
-beforeAll(async () => {
-  db = await createTestDatabase('storage_write');
-  pool = createPool({ connectionString: db.url, max: 4, applicationName: 'storage-write-test' }, log);
-});
-
-afterEach((ctx) => {
-  const checkedOut = pool.totalCount - pool.idleCount;
-  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
-  expect(checkedOut, 'pool clients not released').toBe(0);
-});
-
-afterAll(async () => {
-  await pool?.end();
-  if (!failed) await db?.drop();
-});
-
-async function writerFor(schema: string, p: pg.Pool = pool): Promise<BatchWriter> {
+async function writerFor(schema: string, p: pg.Pool = db.pool): Promise<BatchWriter> {
   await migrate(p, { schema, timescaledb: false, partitionIntervalMs: HOUR, log });
   return new BatchWriter({
     pool: p, schema, log,
     partitions: new Partitions({ pool: p, schema, intervalMs: HOUR, log }),
     series: new SeriesResolver({ schema }),
   });
-}
-
-/** A double with exactly these bits, kept out of V8 double arrays (which quiet NaNs). */
-function fromBits(hex: string): number {
-  const dv = new DataView(new ArrayBuffer(8));
-  dv.setBigUint64(0, BigInt(`0x${hex}`));
-  return dv.getFloat64(0);
-}
-
-function toBits(v: number): string {
-  const dv = new DataView(new ArrayBuffer(8));
-  dv.setFloat64(0, v);
-  return dv.getBigUint64(0).toString(16).padStart(16, '0');
 }
 
 function ts(name: string, extra: Record<string, string>, samples: [number, number][], more: Partial<TimeSeries> = {}): TimeSeries {
@@ -61,7 +31,7 @@ function batch(id: string, timeseries: TimeSeries[], metadata: WriteBatch['metad
 }
 
 async function count(sql: string): Promise<number> {
-  const r = await pool.query<{ n: number }>(sql);
+  const r = await db.pool.query<{ n: number }>(sql);
   return r.rows[0].n;
 }
 
@@ -86,13 +56,13 @@ describe('BatchWriter', () => {
     samples.push([t0 + 100, quieted[1]]);
     const result = await w.write(batch('bits', [ts('bits_metric', { job: 'j' }, samples)]));
     expect(result).toMatchObject({ duplicate: false, samples: cases.length + 1, cacheMisses: 1, cacheHits: 0 });
-    const r = await pool.query<{ ms: string; bits: string }>(
+    const r = await db.pool.query<{ ms: string; bits: string }>(
       `SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, encode(float8send(value), 'hex') AS bits FROM w_bits.samples ORDER BY time`);
     expect(r.rows).toEqual([
       ...cases.map(([bits], i) => ({ ms: String(t0 + i), bits })),
       { ms: String(t0 + 100), bits: '7ff0000000000002' },
     ]);
-    const stale = await pool.query(`SELECT float8send(value) = '\\x7ff0000000000002'::bytea AS is_stale FROM w_bits.samples WHERE time = to_timestamp($1 / 1000.0)`, [t0]);
+    const stale = await db.pool.query(`SELECT float8send(value) = '\\x7ff0000000000002'::bytea AS is_stale FROM w_bits.samples WHERE time = to_timestamp($1 / 1000.0)`, [t0]);
     expect(stale.rows[0].is_stale).toBe(true);
   });
 
@@ -105,7 +75,7 @@ describe('BatchWriter', () => {
     expect(second).toMatchObject({ duplicate: true, samples: 0, metadata: 0, cacheHits: 1, cacheMisses: 0 });
     expect(await count('SELECT count(*)::int AS n FROM w_dup.samples')).toBe(1);
     expect(await count('SELECT count(*)::int AS n FROM w_dup.batches')).toBe(1);
-    const ledger = await pool.query('SELECT id, queue, samples FROM w_dup.batches');
+    const ledger = await db.pool.query('SELECT id, queue, samples FROM w_dup.batches');
     expect(ledger.rows).toEqual([{ id: 'same-id', queue: 'q:g:r1', samples: 1 }]);
   });
 
@@ -133,7 +103,7 @@ describe('BatchWriter', () => {
     ]));
     const r2 = await w.write(batch('m2', [], [{ metricFamilyName: 'up', type: 'gauge', help: 'newest', unit: 'bool' }]));
     expect(r2.metadata).toBe(1);
-    const r = await pool.query('SELECT metric_family, type, help, unit FROM w_meta.metadata ORDER BY metric_family');
+    const r = await db.pool.query('SELECT metric_family, type, help, unit FROM w_meta.metadata ORDER BY metric_family');
     expect(r.rows).toEqual([
       { metric_family: 'http_requests', type: 'counter', help: 'Requests.', unit: 'requests' },
       { metric_family: 'up', type: 'gauge', help: 'newest', unit: 'bool' },
@@ -144,7 +114,7 @@ describe('BatchWriter', () => {
     const w = await writerFor('w_view');
     const t = Date.parse('2024-05-05T05:05:05Z');
     await w.write(batch('v', [ts('node_load1', { cluster: 'eu1', instance: 'n1:9100' }, [[t, 0.25]])]));
-    const r = await pool.query('SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, name, value, labels FROM w_view.metrics');
+    const r = await db.pool.query('SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, name, value, labels FROM w_view.metrics');
     expect(r.rows).toEqual([{ ms: String(t), name: 'node_load1', value: 0.25, labels: { cluster: 'eu1', instance: 'n1:9100' } }]);
   });
 
@@ -162,11 +132,11 @@ describe('BatchWriter', () => {
       ts('empty_series', {}, []),
     ]));
     expect(result).toMatchObject({ samples: 0, exemplars: 1, histograms: 1, cacheMisses: 2 });
-    const series = await pool.query('SELECT metric FROM w_extra.series ORDER BY metric');
+    const series = await db.pool.query('SELECT metric FROM w_extra.series ORDER BY metric');
     expect(series.rows.map((r: { metric: string }) => r.metric)).toEqual(['with_exemplar', 'with_histogram']);
-    const ex = await pool.query('SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, value, labels FROM w_extra.exemplars');
+    const ex = await db.pool.query('SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, value, labels FROM w_extra.exemplars');
     expect(ex.rows).toEqual([{ ms: String(t), value: 7, labels: { trace_id: 'abc' } }]);
-    const hi = await pool.query(`SELECT histogram FROM w_extra.histograms`);
+    const hi = await db.pool.query(`SELECT histogram FROM w_extra.histograms`);
     expect(hi.rows[0].histogram).toMatchObject({ countInt: 3, sum: 'StaleNaN', positiveDeltas: [1, 0], timestamp: t + 1 });
   });
 
@@ -175,7 +145,7 @@ describe('BatchWriter', () => {
     const times = ['1900-01-01T00:00:00Z', '2001-01-01T00:00:00.001Z', new Date().toISOString(), '2400-12-31T23:59:59.999Z'].map(Date.parse);
     const result = await w.write(batch('ages', [ts('age_metric', {}, times.map((t, i): [number, number] => [t, i]))]));
     expect(result.samples).toBe(4);
-    const r = await pool.query<{ ms: string }>('SELECT (extract(epoch FROM time) * 1000)::bigint AS ms FROM w_ages.samples ORDER BY time');
+    const r = await db.pool.query<{ ms: string }>('SELECT (extract(epoch FROM time) * 1000)::bigint AS ms FROM w_ages.samples ORDER BY time');
     expect(r.rows.map((x) => Number(x.ms))).toEqual(times);
     expect(await count(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'w_ages.samples'::regclass`)).toBe(4);
   });
@@ -184,7 +154,7 @@ describe('BatchWriter', () => {
     const w = await writerFor('w_dropped');
     const t = Date.parse('2023-03-03T03:03:03Z');
     await w.write(batch('d1', [ts('drop_metric', {}, [[t, 1]])]));
-    await pool.query('DROP TABLE w_dropped.samples_2023030303');
+    await db.pool.query('DROP TABLE w_dropped.samples_2023030303');
     const again = await w.write(batch('d2', [ts('drop_metric', {}, [[t + 1, 2]])]));
     expect(again).toMatchObject({ duplicate: false, samples: 1 });
     expect(await count('SELECT count(*)::int AS n FROM w_dropped.samples')).toBe(1);

@@ -9,8 +9,7 @@
  * per run). With the variable set and no usable server, every test fails; without it they
  * are reported as skipped.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { pino } from 'pino';
 import { BatchWriter, Partitions, SeriesResolver, createPool, migrate, MIGRATIONS, type MigrateOptions, type WriteBatch } from '../../src/storage/index.js';
@@ -19,6 +18,8 @@ import type { Label, TimeSeries } from '../../src/protocol/types.js';
 import { deleteRedisPrefix, startApp } from '../helpers/app.js';
 import { capturedRequests } from '../helpers/fixtures.js';
 import { waitFor } from '../helpers/ports.js';
+import { useTestDatabase } from '../helpers/database.js';
+import { fromBits, toBits } from '../helpers/float-bits.js';
 
 const enabled = process.env.PROMFLEET_TEST_TIMESCALEDB === '1';
 if (!enabled) console.warn('TimescaleDB tests did not run: set PROMFLEET_TEST_TIMESCALEDB=1 and PROMFLEET_TEST_TIMESCALEDB_URL');
@@ -27,12 +28,6 @@ const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const STALE = '7ff0000000000002';
-
-let dbName: string;
-let dbUrl: string;
-let adminUrl: string;
-let pool: pg.Pool;
-let failed = false;
 
 /** Fails (never skips) when the variables ask for TimescaleDB and the server cannot give it. */
 async function requireTimescaleServer(url: string): Promise<void> {
@@ -48,54 +43,16 @@ async function requireTimescaleServer(url: string): Promise<void> {
   }
 }
 
-async function setUp(): Promise<void> {
+/** The server PROMFLEET_TEST_TIMESCALEDB_URL names, checked; a problem fails every test, none is skipped. */
+async function timescaleServer(): Promise<string> {
   const url = process.env.PROMFLEET_TEST_TIMESCALEDB_URL;
   if (!url) throw new Error('PROMFLEET_TEST_TIMESCALEDB=1 but PROMFLEET_TEST_TIMESCALEDB_URL is not set');
   await requireTimescaleServer(url);
-  adminUrl = url;
-  dbName = `pft_tsdb_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${dbName}`);
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(adminUrl);
-  u.pathname = `/${dbName}`;
-  dbUrl = u.toString();
-  pool = createPool({ connectionString: dbUrl, max: 4, applicationName: 'timescaledb-test' }, log);
+  return url;
 }
 
-// A set-up error is rethrown by every test, so each one is reported failed, none skipped.
-let setUpError: unknown;
-beforeAll(async () => {
-  if (!enabled) return;
-  await setUp().catch((err: unknown) => { setUpError = err; });
-});
-
-beforeEach(() => {
-  if (setUpError !== undefined) throw setUpError;
-});
-
-afterEach((ctx) => {
-  if (!enabled) return;
-  const checkedOut = pool ? pool.totalCount - pool.idleCount : 0;
-  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
-  expect(checkedOut, 'pool clients not released').toBe(0);
-});
-
-afterAll(async () => {
-  if (!enabled) return;
-  await pool?.end();
-  if (failed || !dbName) return; // kept for inspection
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
+const db = useTestDatabase('tsdb', {
+  enabled, server: timescaleServer, setUpErrorFailsEachTest: true, max: 4, applicationName: 'timescaledb-test', log,
 });
 
 function opts(schema: string, more: Partial<MigrateOptions> = {}): MigrateOptions {
@@ -103,7 +60,7 @@ function opts(schema: string, more: Partial<MigrateOptions> = {}): MigrateOption
 }
 
 async function chunkIntervalMs(schema: string): Promise<number | undefined> {
-  const r = await pool.query<{ ms: string }>(
+  const r = await db.pool.query<{ ms: string }>(
     `SELECT (extract(epoch FROM time_interval) * 1000)::bigint AS ms FROM timescaledb_information.dimensions
      WHERE hypertable_schema = $1 AND hypertable_name = 'samples' AND column_name = 'time'`, [schema]);
   return r.rows[0] ? Number(r.rows[0].ms) : undefined;
@@ -111,33 +68,21 @@ async function chunkIntervalMs(schema: string): Promise<number | undefined> {
 
 /** Policy ages in ms by job procedure, for the schema's samples. */
 async function policies(schema: string): Promise<Record<string, number>> {
-  const r = await pool.query<{ proc: string; ms: string }>(
+  const r = await db.pool.query<{ proc: string; ms: string }>(
     `SELECT proc_name AS proc, (extract(epoch FROM coalesce(config->>'compress_after', config->>'drop_after')::interval) * 1000)::bigint AS ms
      FROM timescaledb_information.jobs WHERE hypertable_schema = $1 AND hypertable_name = 'samples' ORDER BY proc_name`, [schema]);
   return Object.fromEntries(r.rows.map((row) => [row.proc, Number(row.ms)]));
 }
 
 async function relationsIn(schema: string): Promise<string[]> {
-  const r = await pool.query<{ relname: string }>(
+  const r = await db.pool.query<{ relname: string }>(
     `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 ORDER BY 1`, [schema]);
   return r.rows.map((row) => row.relname);
 }
 
 async function chunks(schema: string): Promise<string[]> {
-  const r = await pool.query<{ c: string }>(`SELECT c::text FROM show_chunks($1::regclass) c ORDER BY 1`, [`"${schema}".samples`]);
+  const r = await db.pool.query<{ c: string }>(`SELECT c::text FROM show_chunks($1::regclass) c ORDER BY 1`, [`"${schema}".samples`]);
   return r.rows.map((row) => row.c);
-}
-
-function fromBits(hex: string): number {
-  const dv = new DataView(new ArrayBuffer(8));
-  dv.setBigUint64(0, BigInt(`0x${hex}`));
-  return dv.getFloat64(0);
-}
-
-function toBits(v: number): string {
-  const dv = new DataView(new ArrayBuffer(8));
-  dv.setFloat64(0, v);
-  return dv.getBigUint64(0).toString(16).padStart(16, '0');
 }
 
 function series(name: string, extra: Record<string, string>, samples: [number, number][]): TimeSeries {
@@ -151,18 +96,18 @@ function batch(id: string, timeseries: TimeSeries[]): WriteBatch {
 }
 
 async function writerFor(schema: string): Promise<BatchWriter> {
-  const r = await migrate(pool, opts(schema));
+  const r = await migrate(db.pool, opts(schema));
   expect(r.timescaledb).toBe(true);
   return new BatchWriter({
-    pool, schema, log,
-    partitions: new Partitions({ pool, schema, intervalMs: 2 * HOUR, log }),
+    pool: db.pool, schema, log,
+    partitions: new Partitions({ pool: db.pool, schema, intervalMs: 2 * HOUR, log }),
     series: new SeriesResolver({ schema }),
   });
 }
 
 /** (ms, bits) of every sample of a schema, in time order. */
 async function storedBits(schema: string): Promise<{ ms: string; bits: string }[]> {
-  const r = await pool.query<{ ms: string; bits: string }>(
+  const r = await db.pool.query<{ ms: string; bits: string }>(
     `SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, encode(float8send(value), 'hex') AS bits FROM "${schema}".samples ORDER BY time, series_id`);
   return r.rows;
 }
@@ -173,7 +118,7 @@ const BIT_CASES: string[] = [STALE, '7ff8000000000001', '7ff0000000000000', 'fff
 describe('TimescaleDB storage', () => {
   // First in the file: the database is fresh, the extension is not created yet.
   it.skipIf(!enabled)('concurrent migrations of a fresh database (two of one schema, one of another) create the extension once and two hypertables', async () => {
-    const pools = Array.from({ length: 3 }, (_, i) => createPool({ connectionString: dbUrl, max: 1, applicationName: `tsdb-migrator-${i}` }, log));
+    const pools = Array.from({ length: 3 }, (_, i) => createPool({ connectionString: db.url, max: 1, applicationName: `tsdb-migrator-${i}` }, log));
     try {
       const results = await Promise.all([
         migrate(pools[0], opts('ts_a')),
@@ -187,79 +132,79 @@ describe('TimescaleDB storage', () => {
     } finally {
       await Promise.all(pools.map((p) => p.end()));
     }
-    const ext = await pool.query(`SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'`);
+    const ext = await db.pool.query(`SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'`);
     expect(ext.rowCount).toBe(1);
-    const ht = await pool.query<{ hypertable_schema: string }>(
+    const ht = await db.pool.query<{ hypertable_schema: string }>(
       `SELECT hypertable_schema FROM timescaledb_information.hypertables WHERE hypertable_name = 'samples' ORDER BY 1`);
     expect(ht.rows.map((r) => r.hypertable_schema)).toEqual(['ts_a', 'ts_b']);
-    const versions = await pool.query<{ version: number }>('SELECT version FROM ts_a.schema_migrations ORDER BY version');
+    const versions = await db.pool.query<{ version: number }>('SELECT version FROM ts_a.schema_migrations ORDER BY version');
     expect(versions.rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
   });
 
   it.skipIf(!enabled)('migrate makes samples a hypertable on time with the partition interval as chunk width and the (series_id, time) index', async () => {
-    const first = await migrate(pool, opts('ts_shape', { partitionIntervalMs: 3 * HOUR }));
+    const first = await migrate(db.pool, opts('ts_shape', { partitionIntervalMs: 3 * HOUR }));
     expect(first).toEqual({ applied: MIGRATIONS.map((m) => m.version), timescaledb: true });
-    const ht = await pool.query(
+    const ht = await db.pool.query(
       `SELECT num_dimensions, primary_dimension, primary_dimension_type, compression_enabled FROM timescaledb_information.hypertables
        WHERE hypertable_schema = 'ts_shape' AND hypertable_name = 'samples'`);
     expect(ht.rows).toEqual([{ num_dimensions: 1, primary_dimension: 'time', primary_dimension_type: 'timestamp with time zone', compression_enabled: false }]);
     expect(await chunkIntervalMs('ts_shape')).toBe(3 * HOUR);
-    const idx = await pool.query<{ indexname: string; indexdef: string }>(
+    const idx = await db.pool.query<{ indexname: string; indexdef: string }>(
       `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'ts_shape' AND tablename = 'samples'`);
     // Only ours: create_hypertable's default (time DESC) index is not made.
     expect(idx.rows.map((r) => r.indexname)).toEqual(['samples_series_id_time_idx']);
     expect(idx.rows[0].indexdef).toMatch(/USING btree \(series_id, "time"\)$/);
     // A later run with another interval keeps the table's own (and applies nothing).
-    const again = await migrate(pool, opts('ts_shape', { partitionIntervalMs: HOUR }));
+    const again = await migrate(db.pool, opts('ts_shape', { partitionIntervalMs: HOUR }));
     expect(again).toEqual({ applied: [], timescaledb: true });
     expect(await chunkIntervalMs('ts_shape')).toBe(3 * HOUR);
   });
 
   it.skipIf(!enabled)('a schema created without TimescaleDB keeps native partitions when migrated with it later', async () => {
-    await migrate(pool, opts('ts_native', { timescaledb: false }));
-    const again = await migrate(pool, opts('ts_native'));
+    await migrate(db.pool, opts('ts_native', { timescaledb: false }));
+    const again = await migrate(db.pool, opts('ts_native'));
     expect(again).toEqual({ applied: [], timescaledb: false });
-    const r = await pool.query(`SELECT relkind FROM pg_class WHERE oid = 'ts_native.samples'::regclass`);
+    const r = await db.pool.query(`SELECT relkind FROM pg_class WHERE oid = 'ts_native.samples'::regclass`);
     expect(r.rows[0]).toEqual({ relkind: 'p' });
   });
 
   it.skipIf(!enabled)('compression and retention policies follow the options: set, changed, kept when absent, removed at 0', async () => {
-    await migrate(pool, opts('ts_pol', { compressAfterMs: 7 * DAY, retentionMs: 30 * DAY }));
+    await migrate(db.pool, opts('ts_pol', { compressAfterMs: 7 * DAY, retentionMs: 30 * DAY }));
     expect(await policies('ts_pol')).toEqual({ policy_compression: 7 * DAY, policy_retention: 30 * DAY });
-    const settings = await pool.query(
+    const settings = await db.pool.query(
       `SELECT attname, segmentby_column_index, orderby_column_index FROM timescaledb_information.compression_settings
        WHERE hypertable_schema = 'ts_pol' AND hypertable_name = 'samples' ORDER BY attname`);
     expect(settings.rows).toEqual([
       { attname: 'series_id', segmentby_column_index: 1, orderby_column_index: null },
       { attname: 'time', segmentby_column_index: null, orderby_column_index: 1 },
     ]);
-    const jobIds = async () => (await pool.query<{ job_id: number }>(
+    const jobIds = async () => (await db.pool.query<{ job_id: number }>(
       `SELECT job_id FROM timescaledb_information.jobs WHERE hypertable_schema = 'ts_pol' ORDER BY job_id`)).rows.map((r) => r.job_id);
     const before = await jobIds();
 
-    await migrate(pool, opts('ts_pol', { compressAfterMs: 7 * DAY, retentionMs: 30 * DAY }));
+    await migrate(db.pool, opts('ts_pol', { compressAfterMs: 7 * DAY, retentionMs: 30 * DAY }));
     expect(await jobIds(), 'unchanged ages keep the jobs').toEqual(before);
 
-    await migrate(pool, opts('ts_pol', { compressAfterMs: 2 * DAY, retentionMs: 90 * DAY }));
+    await migrate(db.pool, opts('ts_pol', { compressAfterMs: 2 * DAY, retentionMs: 90 * DAY }));
     expect(await policies('ts_pol')).toEqual({ policy_compression: 2 * DAY, policy_retention: 90 * DAY });
 
-    await migrate(pool, opts('ts_pol'));
+    await migrate(db.pool, opts('ts_pol'));
     expect(await policies('ts_pol'), 'absent options leave the policies').toEqual({ policy_compression: 2 * DAY, policy_retention: 90 * DAY });
 
-    await migrate(pool, opts('ts_pol', { compressAfterMs: 0 }));
+    await migrate(db.pool, opts('ts_pol', { compressAfterMs: 0 }));
     expect(await policies('ts_pol')).toEqual({ policy_retention: 90 * DAY });
-    await migrate(pool, opts('ts_pol', { retentionMs: 0 }));
+    await migrate(db.pool, opts('ts_pol', { retentionMs: 0 }));
     expect(await policies('ts_pol')).toEqual({});
 
-    await expect(migrate(pool, opts('ts_pol', { retentionMs: -1 }))).rejects.toThrow(/retentionMs/);
+    await expect(migrate(db.pool, opts('ts_pol', { retentionMs: -1 }))).rejects.toThrow(/retentionMs/);
   });
 
   it.skipIf(!enabled)('two concurrent migrates of an existing hypertable schema with policies both succeed and leave one job of each', async () => {
-    await migrate(pool, opts('ts_conc'));
-    const p2 = createPool({ connectionString: dbUrl, max: 1, applicationName: 'tsdb-migrator-x' }, log);
+    await migrate(db.pool, opts('ts_conc'));
+    const p2 = createPool({ connectionString: db.url, max: 1, applicationName: 'tsdb-migrator-x' }, log);
     try {
       const results = await Promise.all([
-        migrate(pool, opts('ts_conc', { compressAfterMs: DAY, retentionMs: 10 * DAY })),
+        migrate(db.pool, opts('ts_conc', { compressAfterMs: DAY, retentionMs: 10 * DAY })),
         migrate(p2, opts('ts_conc', { compressAfterMs: DAY, retentionMs: 10 * DAY })),
       ]);
       expect(results).toEqual([{ applied: [], timescaledb: true }, { applied: [], timescaledb: true }]);
@@ -284,17 +229,17 @@ describe('TimescaleDB storage', () => {
       { ms: String(t0 + 100), bits: STALE },
     ]);
     expect((await chunks('ts_bits')).length).toBe(1);
-    const view = await pool.query<{ name: string; labels: Record<string, string>; stale: boolean }>(
+    const view = await db.pool.query<{ name: string; labels: Record<string, string>; stale: boolean }>(
       `SELECT name, labels, float8send(value) = '\\x${STALE}'::bytea AS stale FROM ts_bits.metrics WHERE time = to_timestamp($1 / 1000.0)`, [t0]);
     expect(view.rows).toEqual([{ name: 'bits_metric', labels: { job: 'j' }, stale: true }]);
   });
 
   it.skipIf(!enabled)('stale markers survive compression, and writes into a compressed chunk are kept too', async () => {
-    const license = await pool.query<{ l: string }>(`SELECT current_setting('timescaledb.license') AS l`);
+    const license = await db.pool.query<{ l: string }>(`SELECT current_setting('timescaledb.license') AS l`);
     expect(license.rows[0].l, 'compression needs the non-Apache (TSL) build of TimescaleDB').toBe('timescale');
     const w = await writerFor('ts_comp');
     // Turns compression on; the policy's age keeps its background job off this 2024 chunk.
-    await migrate(pool, opts('ts_comp', { compressAfterMs: 3650 * DAY }));
+    await migrate(db.pool, opts('ts_comp', { compressAfterMs: 3650 * DAY }));
     const t0 = Date.parse('2024-03-01T10:00:00.000Z');
     const rows: [number, number][] = [];
     for (let i = 0; i < 50; i++) rows.push([t0 + i * 1000, i % 10 === 0 ? fromBits(STALE) : i % 7 === 0 ? fromBits('7ff8000000000001') : i * 0.25]);
@@ -302,9 +247,9 @@ describe('TimescaleDB storage', () => {
     const expected = await storedBits('ts_comp');
     expect(expected.filter((r) => r.bits === STALE)).toHaveLength(10);
 
-    const compressed = await pool.query(`SELECT compress_chunk(c) FROM show_chunks('ts_comp.samples'::regclass) c`);
+    const compressed = await db.pool.query(`SELECT compress_chunk(c) FROM show_chunks('ts_comp.samples'::regclass) c`);
     expect(compressed.rowCount).toBe(1);
-    const status = await pool.query<{ is_compressed: boolean }>(
+    const status = await db.pool.query<{ is_compressed: boolean }>(
       `SELECT is_compressed FROM timescaledb_information.chunks WHERE hypertable_schema = 'ts_comp' AND hypertable_name = 'samples'`);
     expect(status.rows).toEqual([{ is_compressed: true }]);
     expect(await storedBits('ts_comp')).toEqual(expected);
@@ -318,10 +263,10 @@ describe('TimescaleDB storage', () => {
   });
 
   it.skipIf(!enabled)('Partitions.ensure, ensureTimes and ensureAhead are no-ops on a hypertable', async () => {
-    await migrate(pool, opts('ts_parts'));
-    const parts = new Partitions({ pool, schema: 'ts_parts', intervalMs: 2 * HOUR, log, maxCreatePerCall: 10 });
+    await migrate(db.pool, opts('ts_parts'));
+    const parts = new Partitions({ pool: db.pool, schema: 'ts_parts', intervalMs: 2 * HOUR, log, maxCreatePerCall: 10 });
     const relsBefore = await relationsIn('ts_parts');
-    const inheritors = async () => (await pool.query<{ n: number }>(
+    const inheritors = async () => (await db.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'ts_parts.samples'::regclass`)).rows[0].n;
     // Far more 2h partitions than maxCreatePerCall: on native partitions each of these would throw.
     const from = Date.parse('2000-01-01T00:00:00Z');
@@ -340,7 +285,7 @@ describe('TimescaleDB storage', () => {
     const withStale = requests.find((r) => r.file === 'write-0149.bin');
     expect(withStale, 'fixture replica-a/write-0149.bin').toBeDefined();
     const picked = [...requests.slice(0, 10), ...(withStale ? [withStale] : [])];
-    const t = await startApp('all', { pgUrl: dbUrl, args: ['--pg.schema=ts_app'] });
+    const t = await startApp('all', { pgUrl: db.url, args: ['--pg.schema=ts_app'] });
     try {
       const expected: string[] = [];
       for (const r of picked) {
@@ -351,14 +296,14 @@ describe('TimescaleDB storage', () => {
         }
       }
       await waitFor('every sample written', async () => {
-        const r = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ts_app.samples');
+        const r = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ts_app.samples');
         return r.rows[0].n >= expected.length;
       }, 60_000, 250);
       expect(await chunkIntervalMs('ts_app')).toBe(DAY);
       const stored = (await storedBits('ts_app')).map((r) => `${r.ms}:${r.bits}`);
       expect(stored.sort()).toEqual(expected.sort());
       expect(stored.filter((s) => s.endsWith(`:${STALE}`)).length).toBe(429);
-      const view = await pool.query<{ n: number; replica: number }>(
+      const view = await db.pool.query<{ n: number; replica: number }>(
         `SELECT count(*)::int AS n, count(*) FILTER (WHERE labels ? '__replica__')::int AS replica FROM ts_app.metrics`);
       expect(view.rows[0]).toEqual({ n: expected.length, replica: 0 });
     } finally {
