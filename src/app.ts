@@ -25,6 +25,8 @@ export function migrateOptions(config: Config, log: Logger) {
     schema: config['pg.schema'],
     timescaledb: config['storage.timescaledb'],
     partitionIntervalMs: config['storage.partition-interval'],
+    compressAfterMs: config['storage.compress-after'],
+    retentionMs: config['storage.retention'],
     log: log.child({ component: 'migrate' }),
   };
 }
@@ -114,6 +116,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       server,
       redisUrl: config['redis.url'],
       queuePrefix: config['queue.prefix'],
+      maxBacklogSamples: config['queue.max-backlog-samples'],
       limits: {
         maxBodyBytes: config['web.max-body-bytes'],
         maxDecompressedBytes: config['web.max-decompressed-bytes'],
@@ -149,6 +152,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       followerMarginMs: config['ha.follower-margin'],
       followerRetentionMs: config['ha.follower-retention'],
       ledgerRetentionMs: config['ledger.retention'],
+      retentionMs: config['storage.retention'],
       migrate: ensureSchema,
       pauseBeforeFence: seams.pauseBeforeFence,
       log: log.child({ component: 'worker' }),

@@ -71,6 +71,8 @@ export const FLAGS = {
     if (!/^[A-Za-z0-9_.{}-]{1,64}$/.test(raw)) throw new Error('expected 1-64 characters of [A-Za-z0-9_.{}-]');
     return raw;
   }, 'Redis key prefix; deployments sharing one Redis use different prefixes.'),
+  'queue.max-backlog-samples': flag<number>('int', '0', (raw) => parseInteger(raw, 0, Number.MAX_SAFE_INTEGER),
+    'Samples an HA group may have waiting in Redis before its writes get 503 (Prometheus keeps them in its WAL); 0: no bound but Redis memory.'),
   'log.level': flag<LogLevel>('enum', 'info', oneOf(LOG_LEVELS), `Log level: ${LOG_LEVELS.join(', ')}.`),
   'ha.group': flag<string | undefined>('string', undefined, optionalString,
     'HA group of batches whose series carry no cluster label.', ['leader-election.pg-advisory-lock-id']),
@@ -107,6 +109,10 @@ export const FLAGS = {
     'Time span of one samples partition (vanilla PostgreSQL).'),
   'storage.partitions-ahead': flag<number>('int', '2', (raw) => parseInteger(raw, 0, 365),
     'Partitions created ahead of the current time.'),
+  'storage.retention': flag<number>('duration', '0', parseDuration,
+    'Drop samples older than this (0: keep everything): whole partitions on PostgreSQL, a retention policy on TimescaleDB.'),
+  'storage.compress-after': flag<number>('duration', '1d', parseDuration,
+    'TimescaleDB only: compress chunks older than this (0: no compression policy).'),
   'storage.timescaledb': flag<boolean>('bool', 'true', parseBoolean,
     'Use TimescaleDB hypertables when the extension is available.'),
   'ledger.retention': flag<number>('duration', '6h', parseDuration,

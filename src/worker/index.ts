@@ -29,6 +29,8 @@ export interface WorkerOptions {
   readonly followerRetentionMs: number;
   /** Ledger entries older than this are pruned (ms). */
   readonly ledgerRetentionMs: number;
+  /** Samples older than this are dropped with their partitions (ms; 0 keeps everything). */
+  readonly retentionMs: number;
   /** Brings the schema up to date (retrying while the database is away); nothing is consumed before. */
   readonly migrate: () => Promise<void>;
   readonly log: Logger;
@@ -96,6 +98,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     while (!signal.aborted) {
       try {
         await partitions.ensureAhead(now(), opts.partitionsAhead);
+        if (opts.retentionMs > 0) await partitions.dropBefore(now() - opts.retentionMs);
         const pruned = await pruneLedger(opts.pool, opts.schema, opts.ledgerRetentionMs, now());
         if (pruned > 0) log.debug({ pruned }, 'ledger pruned');
       } catch (err) {
