@@ -88,17 +88,22 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
 
   // One migration per process, shared by the elector and the worker.
   let schemaReady: Promise<void> | undefined;
+  let schemaDone = false;
   const ensureSchema = (): Promise<void> => {
     schemaReady ??= (async () => {
       const p = createPool({ connectionString: config.pgConnectionString, max: 1, applicationName: `promfleet ${role} migrate` }, log);
       try {
         await migrateUntilDone(p, config, log, lifetime.signal);
+        schemaDone = true;
       } finally {
         await p.end();
       }
     })();
     return schemaReady;
   };
+  // Not ready until the first migration ran (once; a later database outage never makes an
+  // ingress unready: it keeps accepting into the queue).
+  server.readiness('schema', async () => (schemaDone ? undefined : 'schema migrations not applied yet'));
 
   if (role === 'ingress' || role === 'all') {
     const e = createElector(role, config, log, metrics, ensureSchema);

@@ -515,6 +515,10 @@ export function useHaPair(opts: HaPairOptions): HaPair {
         'ingress b': () => startPromfleet('ingress', args),
         worker: () => startPromfleet('worker', args),
       });
+      // Healthy is not ready: wait until each process has its schema (tests query it at once).
+      for (const p of Object.values(procs)) {
+        await waitFor(`${p.url}/readyz`, async () => (await fetch(`${p.url}/readyz`)).ok, 60_000, 100);
+      }
       if (opts.throwawayServer) {
         // A pool, not a client: the outage cuts its connections, and a pool just opens new ones.
         pool = new pg.Pool({ connectionString: url, max: 2 });
