@@ -3,38 +3,20 @@
  * once; batches already there (or earlier in the same call) write nothing; the hooks run once
  * per transaction and see only what is written; a refusal leaves nothing behind.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { BatchWriter, Partitions, SeriesResolver, createPool, migrate, type BatchWriteSummary, type WriteBatch } from '../../src/storage/index.js';
+import { BatchWriter, Partitions, SeriesResolver, migrate, type BatchWriteSummary, type WriteBatch } from '../../src/storage/index.js';
 import type { TimeSeries } from '../../src/protocol/types.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { useTestDatabase } from '../helpers/database.js';
 
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 const T = Date.parse('2024-05-01T00:00:00Z');
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let failed = false;
-
-beforeAll(async () => {
-  db = await createTestDatabase('storage_write_many');
-  pool = createPool({ connectionString: db.url, max: 2, applicationName: 'storage-write-many-test' }, log);
-});
-
-afterEach((ctx) => {
-  const checkedOut = pool.totalCount - pool.idleCount;
-  if (ctx.task.result?.state === 'fail' || checkedOut !== 0) failed = true;
-  expect(checkedOut, 'pool clients not released').toBe(0);
-});
-
-afterAll(async () => {
-  await pool?.end();
-  if (!failed) await db?.drop();
-});
+const db = useTestDatabase('storage_write_many', { max: 2, applicationName: 'storage-write-many-test', log });
 
 async function writerFor(schema: string): Promise<BatchWriter> {
+  const pool = db.pool;
   await migrate(pool, { schema, timescaledb: false, partitionIntervalMs: HOUR, log });
   return new BatchWriter({
     pool, schema, log,
@@ -55,7 +37,7 @@ function batch(id: string, metric: string, t: number, v: number, n = 3, group?: 
 }
 
 async function rows(sql: string): Promise<unknown[]> {
-  return (await pool.query(sql)).rows;
+  return (await db.pool.query(sql)).rows;
 }
 
 describe('BatchWriter.writeMany', () => {
@@ -111,7 +93,7 @@ describe('BatchWriter.writeMany', () => {
 
   it('leaves nothing behind when the database refuses one batch of the transaction', async () => {
     const w = await writerFor('wm_refused');
-    await pool.query('ALTER TABLE wm_refused.samples ADD CONSTRAINT wm_positive CHECK (value >= 0)');
+    await db.pool.query('ALTER TABLE wm_refused.samples ADD CONSTRAINT wm_positive CHECK (value >= 0)');
     await expect(w.writeMany([batch('ok1', 'm', T, 1), batch('bad', 'm', T + 1000, -1), batch('ok2', 'm', T + 2000, 2)]))
       .rejects.toMatchObject({ code: '23514' });
     expect(await rows('SELECT count(*)::int AS n FROM wm_refused.batches')).toEqual([{ n: 0 }]);
