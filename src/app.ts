@@ -74,6 +74,10 @@ function createElector(role: ServiceRole, config: Config, log: Logger, metrics: 
 export interface AppSeams {
   /** Awaited inside an HA batch's transaction just before the fence (tests move leadership here). */
   readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
+  /** Awaited inside a write transaction after COPY, before COMMIT. */
+  readonly afterCopy?: (queue: string) => Promise<void>;
+  /** Awaited after COMMIT, before the queue hears the batches are done. */
+  readonly afterCommit?: (queue: string) => Promise<void>;
 }
 
 export function createApp(role: ServiceRole, config: Config, log: Logger, seams: AppSeams = {}): App {
@@ -160,6 +164,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       retentionMs: config['storage.retention'],
       migrate: ensureSchema,
       pauseBeforeFence: seams.pauseBeforeFence,
+      seams: { afterCopy: seams.afterCopy, afterCommit: seams.afterCommit },
       log: log.child({ component: 'worker' }),
       metrics,
     });

@@ -3,6 +3,7 @@ import { PermanentError, TransientError, type BatchHandler } from '../queue/inde
 import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type WriteBatch } from '../storage/index.js';
 import type { BatchJob } from '../queue/index.js';
 import type { LeaderView } from './leaders.js';
+import { withSeams, type WriteSeams } from './seams.js';
 import { FencedError, haWrite, type HaWrite } from './fence.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from '../observability/log.js';
@@ -29,6 +30,8 @@ export interface WriteHandlerOptions {
     /** Test seam: awaited inside the transaction just before the fence. */
     readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
   };
+  /** Test seams after COPY and after COMMIT (see seams.ts). */
+  readonly seams?: WriteSeams;
   readonly now?: () => number;
 }
 
@@ -118,7 +121,8 @@ export class WriteBatchHandler implements BatchHandler {
       if (this.opts.ha && to.group !== undefined && to.replica !== undefined) {
         ha = await haWrite(this.opts.ha.view, this.opts.ha.leadership, to.group, to.replica, this.opts.ha.pauseBeforeFence);
       }
-      const result = await this.opts.writer.writeMany(batches, ha?.hooks);
+      const result = await this.opts.writer.writeMany(batches, withSeams(ha?.hooks, this.opts.seams, to.queue));
+      await this.opts.seams?.afterCommit?.(to.queue);
       m.workerTransactions.inc({ queue: to.queue, outcome: 'committed' });
       m.transactionBatches.observe(batches.length);
       if (ha && to.group !== undefined && ha.filtered() > 0) m.handoffFilteredSamples.inc({ group: to.group }, ha.filtered());

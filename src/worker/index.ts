@@ -5,6 +5,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { Consumer } from '../queue/index.js';
 import { BatchWriter, Leadership, Partitions, SeriesResolver, pruneLedger } from '../storage/index.js';
 import { LeaderView } from './leaders.js';
+import type { WriteSeams } from './seams.js';
 import { sleep } from '../lib/sleep.js';
 import { WriteBatchHandler } from './handler.js';
 
@@ -38,6 +39,8 @@ export interface WorkerOptions {
   readonly now?: () => number;
   /** Test seam: awaited inside an HA batch's transaction just before the fence. */
   readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
+  /** Test seams after COPY and after COMMIT. */
+  readonly seams?: WriteSeams;
 }
 
 export interface WorkerRole {
@@ -60,6 +63,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now,
     concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs,
     ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
+    seams: opts.seams,
   });
   const consumer = new Consumer({
     redisUrl: opts.redisUrl,
