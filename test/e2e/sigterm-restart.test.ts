@@ -9,9 +9,8 @@
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
-import type { TimeSeries } from '../../src/protocol/index.js';
 import { waitFor } from '../helpers/ports.js';
+import { probeBody } from '../helpers/probe-requests.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
 import { dropOrKeep, sleep, tail } from './support.js';
@@ -27,20 +26,7 @@ const SENDERS = 4;
 const MAX_ATTEMPTS = 200;
 
 function body(i: number, baseMs: number): Buffer {
-  const timeseries: TimeSeries[] = [];
-  for (let s = 0; s < SERIES; s++) {
-    timeseries.push({
-      labels: [
-        { name: '__name__', value: METRIC },
-        { name: 'job', value: 'restart' },
-        { name: 's', value: String(s) },
-      ],
-      samples: [{ timestamp: baseMs + i * 1000, value: i * 1000 + s }],
-      exemplars: [],
-      histograms: [],
-    });
-  }
-  return Buffer.from(snappyCompress(encodeWriteRequest({ timeseries, metadata: [] })));
+  return probeBody(METRIC, 'restart', SERIES, i, baseMs);
 }
 
 interface Outcome { status: number; attempts: number; errors: string[] }

@@ -13,9 +13,9 @@
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeWriteRequest, snappyCompress, type TimeSeries } from '../../src/protocol/index.js';
 import { dropOrKeep, sleep, tail } from '../e2e/support.js';
 import { waitFor } from '../helpers/ports.js';
+import { probeBody } from '../helpers/probe-requests.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { redisUrl, uniqueName } from '../helpers/services.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-pg.js';
@@ -31,20 +31,7 @@ const OUTAGE_MS = 20_000;
 const MAX_ATTEMPTS = 300;
 
 function body(i: number, baseMs: number): Buffer {
-  const timeseries: TimeSeries[] = [];
-  for (let s = 0; s < SERIES; s++) {
-    timeseries.push({
-      labels: [
-        { name: '__name__', value: METRIC },
-        { name: 'job', value: 'outage' },
-        { name: 's', value: String(s) },
-      ],
-      samples: [{ timestamp: baseMs + i * 1000, value: i * 1000 + s }],
-      exemplars: [],
-      histograms: [],
-    });
-  }
-  return Buffer.from(snappyCompress(encodeWriteRequest({ timeseries, metadata: [] })));
+  return probeBody(METRIC, 'outage', SERIES, i, baseMs);
 }
 
 interface Outcome { status: number; attempts: number; statuses: string[] }
