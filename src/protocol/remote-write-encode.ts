@@ -104,7 +104,8 @@ function writeHistogram(w: Writer, h: Histogram): void {
   w.ldelim();
 }
 
-function writeTimeSeries(w: Writer, ts: TimeSeries): void {
+/** Writes one TimeSeries as field 1 (WriteRequest.timeseries, and QueryResult.timeseries in remote read). */
+export function writeTimeSeries(w: Writer, ts: TimeSeries): void {
   w.uint32(0x0a).fork();
   writeLabels(w, 0x0a, ts.labels);
   for (const s of ts.samples) writeSample(w, s);
