@@ -12,3 +12,7 @@ export {
 export { classifyPgError, pgErrorClassLabel, toPromfleetError, type PgErrorClass } from './errors.js';
 export { Leadership, lockNamespace, type LeaderRecord, type LeaderVia, type Takeover } from './leadership.js';
 export { pruneLedger } from './ledger.js';
+export {
+  compileRegex, labelValue, matches, matchesAll, matchesValue, type CompiledRegex, type LabelMatcher, type MatchType,
+} from './matchers.js';
+export { SampleReader, compareLabelSets, selectSeries, type ReadQuery, type SampleReaderOptions, type SeriesSelection } from './read-samples.js';

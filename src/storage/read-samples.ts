@@ -1,0 +1,174 @@
+import type pg from 'pg';
+import { PromfleetError } from '../errors.js';
+import type { Label, Sample, TimeSeries } from '../protocol/types.js';
+import { assertSchemaName, quoteIdent } from './ident.js';
+import { compileRegex, matchesAll, matchesValue, type LabelMatcher } from './matchers.js';
+
+export interface SampleReaderOptions {
+  readonly pool: pg.Pool;
+  readonly schema: string;
+}
+
+export interface ReadQuery {
+  /** Inclusive bounds, milliseconds since the epoch. */
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly matchers: readonly LabelMatcher[];
+  /** Labels never stored (the HA replica label): matchers on them are dropped. */
+  readonly ignoreLabels?: readonly string[];
+}
+
+/** The SQL for the series selection, with every user string as a bind parameter. */
+export interface SeriesSelection {
+  readonly where: string;
+  readonly params: string[];
+  /** Matchers SQL could not evaluate exactly: apply to the selected rows with `matches`. */
+  readonly jsFilter: LabelMatcher[];
+}
+
+/**
+ * Builds the WHERE clause for the series table. Strings containing NUL can never be stored
+ * (PostgreSQL text and jsonb refuse them), so matchers naming or comparing such strings are
+ * decided here as constants instead of being sent.
+ */
+export function selectSeries(matchers: readonly LabelMatcher[]): SeriesSelection {
+  const params: string[] = [];
+  const conds: string[] = [];
+  const jsFilter: LabelMatcher[] = [];
+  const param = (v: string): string => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  for (const m of matchers) {
+    if (m.name.includes('\0')) {
+      // No stored label has this name: its value is "" for every series.
+      if (!matchesValue('', m)) conds.push('FALSE');
+      continue;
+    }
+    const isName = m.name === '__name__';
+    const col = (): string => (isName ? 'metric' : `coalesce(labels->>${param(m.name)}, '')`);
+    switch (m.type) {
+      case 'EQ':
+        if (m.value.includes('\0')) conds.push('FALSE');
+        else if (isName) conds.push(`metric = ${param(m.value)}`);
+        else if (m.value === '') conds.push(`${col()} = ''`);
+        else conds.push(`labels @> jsonb_build_object(${param(m.name)}::text, ${param(m.value)}::text)`);
+        break;
+      case 'NEQ':
+        if (!m.value.includes('\0')) conds.push(`${col()} <> ${param(m.value)}`);
+        break;
+      case 'RE':
+      case 'NRE': {
+        const re = compileRegex(m.value); // throws on what cannot be evaluated at all
+        if (re.sql === null) {
+          jsFilter.push(m);
+          break;
+        }
+        // Cheap and exact for the one regex that matches every value (`.*` does not match \n).
+        if (m.value === '(?s).*') {
+          if (m.type === 'NRE') conds.push('FALSE');
+          break;
+        }
+        conds.push(`${col()} ${m.type === 'RE' ? '~' : '!~'} ${param(re.sql)}`);
+        break;
+      }
+      default:
+        throw new PromfleetError('BAD_REQUEST', `unknown matcher type ${String(m.type)}`);
+    }
+  }
+  return { where: conds.length === 0 ? 'TRUE' : conds.join(' AND '), params, jsFilter };
+}
+
+function byName(a: Label, b: Label): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Prometheus's labels.Compare: pairwise by name then value, then the shorter set first. */
+export function compareLabelSets(a: readonly Label[], b: readonly Label[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i].name !== b[i].name) return a[i].name < b[i].name ? -1 : 1;
+    if (a[i].value !== b[i].value) return a[i].value < b[i].value ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+interface SeriesRow {
+  id: string;
+  metric: string;
+  labels: Record<string, string>;
+}
+
+interface SampleRow {
+  series_id: string;
+  ms: number;
+  v: Buffer;
+}
+
+/**
+ * Reads series and samples for a remote_read query. Values are read as their 8 big-endian bytes
+ * (float8send) so NaN payloads, the stale marker included, keep their exact bits.
+ */
+export class SampleReader {
+  private readonly pool: pg.Pool;
+  private readonly seriesTable: string;
+  private readonly samplesTable: string;
+
+  constructor(opts: SampleReaderOptions) {
+    assertSchemaName(opts.schema);
+    this.pool = opts.pool;
+    this.seriesTable = `${quoteIdent(opts.schema)}.series`;
+    this.samplesTable = `${quoteIdent(opts.schema)}.samples`;
+  }
+
+  async read(q: ReadQuery): Promise<TimeSeries[]> {
+    if (!Number.isFinite(q.startMs) || !Number.isFinite(q.endMs)) {
+      throw new PromfleetError('BAD_REQUEST', 'read time bounds must be finite');
+    }
+    if (q.startMs > q.endMs) return [];
+    const ignore = new Set(q.ignoreLabels ?? []);
+    const matchers = q.matchers.filter((m) => !ignore.has(m.name));
+    const sel = selectSeries(matchers);
+    if (sel.where === 'FALSE' || sel.where.split(' AND ').includes('FALSE')) return [];
+
+    const seriesRes = await this.pool.query<SeriesRow>(
+      `SELECT id::text AS id, metric, labels FROM ${this.seriesTable} WHERE ${sel.where}`, sel.params);
+    const byId = new Map<string, Label[]>();
+    for (const row of seriesRes.rows) {
+      const labels: Label[] = [{ name: '__name__', value: row.metric }];
+      for (const [name, value] of Object.entries(row.labels)) labels.push({ name, value });
+      labels.sort(byName);
+      if (sel.jsFilter.length > 0 && !matchesAll(labels, sel.jsFilter)) continue;
+      byId.set(row.id, labels);
+    }
+    if (byId.size === 0) return [];
+
+    const samplesRes = await this.pool.query<SampleRow>(
+      `SELECT series_id::text AS series_id, (round(extract(epoch FROM time) * 1000))::float8 AS ms, float8send(value) AS v
+       FROM ${this.samplesTable}
+       WHERE series_id = ANY($1::bigint[])
+         AND time >= to_timestamp($2::float8 / 1000.0) AND time <= to_timestamp($3::float8 / 1000.0)
+       ORDER BY series_id, time`,
+      [[...byId.keys()], q.startMs, q.endMs]);
+
+    const out: TimeSeries[] = [];
+    let current: TimeSeries | undefined;
+    let currentId: string | undefined;
+    const dv = new DataView(new ArrayBuffer(8));
+    const bytes = new Uint8Array(dv.buffer);
+    for (const row of samplesRes.rows) {
+      if (row.series_id !== currentId) {
+        const labels = byId.get(row.series_id);
+        if (labels === undefined) continue;
+        currentId = row.series_id;
+        current = { labels, samples: [], exemplars: [], histograms: [] };
+        out.push(current);
+      }
+      bytes.set(row.v.subarray(0, 8));
+      const sample: Sample = { value: dv.getFloat64(0), timestamp: row.ms };
+      current?.samples.push(sample);
+    }
+    out.sort((a, b) => compareLabelSets(a.labels, b.labels));
+    return out;
+  }
+}
