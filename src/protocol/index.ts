@@ -9,3 +9,16 @@ export { METRIC_TYPES } from './types.js';
 export type {
   BucketSpan, Exemplar, Histogram, Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest,
 } from './types.js';
+export { decodeReadRequest, decodeReadResponse } from './remote-read-decode.js';
+export { encodeReadRequest, encodeReadResponse } from './remote-read-encode.js';
+export { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from './xor-chunk.js';
+export { decodeXorChunk } from './xor-chunk-decode.js';
+export { crc32c } from './crc32c.js';
+export {
+  decodeChunkedReadResponse, encodeChunkedFrame, encodeChunkedReadResponse, frame, readChunkedFrames, xorChunkedSeries,
+} from './read-frames.js';
+export { CHUNK_ENCODINGS, MATCHER_TYPES, RESPONSE_TYPES } from './remote-read-types.js';
+export type {
+  Chunk, ChunkEncoding, ChunkedReadResponse, ChunkedSeries, LabelMatcher, MatcherType, Query, QueryResult, ReadHints,
+  ReadRequest, ResponseType,
+} from './remote-read-types.js';
