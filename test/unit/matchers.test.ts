@@ -7,7 +7,7 @@ function ls(o: Record<string, string>): Label[] {
 }
 
 /** A small corpus; expected results name series by key. */
-export const CORPUS: Record<string, Label[]> = {
+const CORPUS: Record<string, Label[]> = {
   a: ls({ __name__: 'up', job: 'api', env: 'prod' }),
   b: ls({ __name__: 'up', job: 'db' }),
   c: ls({ __name__: 'http_total', job: 'api', path: '/a%b_c', env: '' }),
@@ -19,7 +19,7 @@ export const CORPUS: Record<string, Label[]> = {
 const m = (type: MatchType, name: string, value: string): LabelMatcher => ({ type, name, value });
 
 /** [matcher, keys of the series it matches]. */
-export const TABLE: [LabelMatcher, string[]][] = [
+const TABLE: [LabelMatcher, string[]][] = [
   [m('EQ', 'job', 'api'), ['a', 'c']],
   [m('EQ', '__name__', 'up'), ['a', 'b']],
   [m('EQ', 'env', ''), ['b', 'c', 'd', 'e', 'f']],
