@@ -24,6 +24,8 @@ export interface SeriesSelection {
   readonly params: string[];
   /** Matchers SQL could not evaluate exactly: apply to the selected rows with `matches`. */
   readonly jsFilter: LabelMatcher[];
+  /** Some matcher can match no series at all: nothing to ask the database. */
+  readonly none: boolean;
 }
 
 /**
@@ -76,7 +78,7 @@ export function selectSeries(matchers: readonly LabelMatcher[]): SeriesSelection
         throw new PromfleetError('BAD_REQUEST', `unknown matcher type ${String(m.type)}`);
     }
   }
-  return { where: conds.length === 0 ? 'TRUE' : conds.join(' AND '), params, jsFilter };
+  return { where: conds.length === 0 ? 'TRUE' : conds.join(' AND '), params, jsFilter, none: conds.includes('FALSE') };
 }
 
 function byName(a: Label, b: Label): number {
@@ -129,7 +131,7 @@ export class SampleReader {
     const ignore = new Set(q.ignoreLabels ?? []);
     const matchers = q.matchers.filter((m) => !ignore.has(m.name));
     const sel = selectSeries(matchers);
-    if (sel.where === 'FALSE' || sel.where.split(' AND ').includes('FALSE')) return [];
+    if (sel.none) return [];
 
     const seriesRes = await this.pool.query<SeriesRow>(
       `SELECT id::text AS id, metric, labels FROM ${this.seriesTable} WHERE ${sel.where}`, sel.params);

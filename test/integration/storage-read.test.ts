@@ -165,7 +165,7 @@ describe('SampleReader', () => {
   it('sends regexes PostgreSQL reads differently to the JS filter, never to SQL', () => {
     for (const re of ['\\bapi\\b', '(?i)abc', 'h\\pLllo', 'h[à-ï]llo', 'a{2,300}', 'a\\x00b|db']) {
       const sel = selectSeries([m('RE', 'job', re)]);
-      expect(sel).toEqual({ where: 'TRUE', params: [], jsFilter: [m('RE', 'job', re)] });
+      expect(sel).toEqual({ where: 'TRUE', params: [], jsFilter: [m('RE', 'job', re)], none: false });
     }
     const sel = selectSeries([m('EQ', 'job', "x'"), m('RE', '__name__', 'a|b'), m('EQ', 'env', ''), m('NEQ', 'q', '$$')]);
     expect(sel.where).toBe("labels @> jsonb_build_object($1::text, $2::text) AND metric ~ $3 AND coalesce(labels->>$4, '') = '' AND coalesce(labels->>$5, '') <> $6");
