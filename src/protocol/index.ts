@@ -22,3 +22,4 @@ export type {
   Chunk, ChunkEncoding, ChunkedReadResponse, ChunkedSeries, LabelMatcher, MatcherType, Query, QueryResult, ReadHints,
   ReadRequest, ResponseType,
 } from './remote-read-types.js';
+export { DEFAULT_CHUNK_RANGE_MS, headChunkStarts, prometheusXorChunks, rangeStart } from './head-chunk-cuts.js';
