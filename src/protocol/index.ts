@@ -15,7 +15,8 @@ export { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from './xor-chunk
 export { decodeXorChunk } from './xor-chunk-decode.js';
 export { crc32c } from './crc32c.js';
 export {
-  decodeChunkedReadResponse, encodeChunkedFrame, encodeChunkedReadResponse, frame, readChunkedFrames, xorChunkedSeries,
+  DEFAULT_MAX_BYTES_IN_FRAME, decodeChunkedReadResponse, encodeChunkedFrame, encodeChunkedReadResponse, frame, readChunkedFrames,
+  seriesFrames, xorChunkedSeries,
 } from './read-frames.js';
 export { CHUNK_ENCODINGS, MATCHER_TYPES, RESPONSE_TYPES } from './remote-read-types.js';
 export type {

@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import protobuf from 'protobufjs/minimal.js';
 import {
   crc32c, decodeChunkedReadResponse, decodeReadRequest, decodeReadResponse, decodeXorChunk, encodeChunkedFrame,
-  encodeReadRequest, encodeReadResponse, readChunkedFrames, xorChunkedSeries,
+  encodeChunkedReadResponse, encodeReadRequest, encodeReadResponse, readChunkedFrames, seriesFrames, xorChunkedSeries,
 } from '../../src/protocol/index.js';
 import type { ChunkedReadResponse, ReadRequest } from '../../src/protocol/index.js';
 import { PromfleetError } from '../../src/errors.js';
@@ -151,5 +151,29 @@ describe('STREAMED_XOR_CHUNKS frames', () => {
     expect(badProtobuf(() => readChunkedFrames(flipped))).toMatch(/CRC-32C/);
     expect(badProtobuf(() => readChunkedFrames(f.subarray(0, f.length - 1)))).toMatch(/truncated/);
     expect(badProtobuf(() => readChunkedFrames(f, 4))).toMatch(/exceeds/);
+  });
+});
+
+describe('seriesFrames (Prometheus StreamChunkedReadResponses packing)', () => {
+  const ts = Array.from({ length: 1200 }, (_, i) => 1_795_608_000_000 + i * 15_000);
+  const series = xorChunkedSeries([{ name: '__name__', value: 'up' }], ts, ts.map((_, i) => Math.sin(i)));
+
+  it('writes one frame per series when it fits, none for a series without chunks', () => {
+    const frames = seriesFrames(series, 2);
+    expect(frames).toHaveLength(1);
+    expect(Array.from(frames[0])).toEqual(Array.from(encodeChunkedFrame({ series: [series], queryIndex: 2 })));
+    expect(seriesFrames({ labels: series.labels, chunks: [] }, 0)).toEqual([]);
+  });
+
+  it('splits a series over frames once the budget is spent, overshooting by at most one chunk', () => {
+    // Equal values and steps: every chunk has the same size, so a budget of 2.5 chunks holds 3.
+    const flat = xorChunkedSeries(series.labels, ts, ts.map(() => 1));
+    const m0 = encodeChunkedReadResponse({ series: [{ labels: flat.labels, chunks: [] }], queryIndex: 0 }).length;
+    const m1 = encodeChunkedReadResponse({ series: [{ labels: flat.labels, chunks: [flat.chunks[0]] }], queryIndex: 0 }).length;
+    const frames = seriesFrames(flat, 0, m0 + Math.floor(2.5 * (m1 - m0)));
+    const back = frames.map((f) => readChunkedFrames(f)[0]);
+    expect(back.every((m) => m.series.length === 1 && m.series[0].labels[0].value === 'up')).toBe(true);
+    expect(back.map((m) => m.series[0].chunks.length)).toEqual([3, 3, 3, 1]);
+    expect(back.flatMap((m) => m.series[0].chunks.flatMap((c) => decodeXorChunk(c.data).timestamps))).toEqual(ts);
   });
 });
