@@ -5,7 +5,9 @@ import { createIngress, type Ingress } from './ingress/index.js';
 import { Elector, RestElector, registerElectionAdmin } from './election/index.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
-import { createPool, migrate } from './storage/index.js';
+import { createPool, migrate, SampleReader } from './storage/index.js';
+import { registerRead } from './ingress/read.js';
+import { PromfleetError } from './errors.js';
 import { createWorker, type WorkerRole } from './worker/index.js';
 import { Backoff } from './lib/backoff.js';
 import { sleep } from './lib/sleep.js';
@@ -109,7 +111,27 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   // ingress unready: it keeps accepting into the queue).
   server.readiness('schema', async () => (schemaDone ? undefined : 'schema migrations not applied yet'));
 
+  let readPool: pg.Pool | undefined;
   if (role === 'ingress' || role === 'all') {
+    readPool = createPool({ connectionString: config.pgConnectionString, max: config['pg.max-open-conns'], applicationName: `promfleet ${role} reader` }, log);
+    registerRead({
+      server,
+      reader: new SampleReader({ pool: readPool, schema: config['pg.schema'] }),
+      ignoreLabels: [config['ha.replica-label']],
+      maxBodyBytes: config['web.max-body-bytes'],
+      maxDecompressedBytes: config['web.max-decompressed-bytes'],
+      log: log.child({ component: 'read' }),
+    });
+  }
+  if (config['read-only']) {
+    // Reads only (e.g. against a read replica): no queue, no election, no migration.
+    schemaDone = true;
+    const refuse = async (): Promise<void> => {
+      throw new PromfleetError('METHOD_NOT_ALLOWED', 'this process is --read-only; send writes to a writing ingress');
+    };
+    server.route('POST', '/write', refuse);
+    server.route('POST', '/api/v1/write', refuse);
+  } else if (role === 'ingress' || role === 'all') {
     const e = createElector(role, config, log, metrics, ensureSchema);
     elector = e;
     registerElectionAdmin({
@@ -200,6 +222,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         if (lingering) server.closeAllConnections();
         await closed;
         await pool?.end();
+        await readPool?.end();
         log.info('stopped');
       })();
       return stopped;

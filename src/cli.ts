@@ -31,6 +31,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   if (role === 'dead-letters') return runDeadLetters(positional, config);
+  if (config['read-only'] && role !== 'ingress') {
+    process.stderr.write(`promfleet: --read-only serves reads only and goes with "ingress", not "${role}"\n`);
+    return 2;
+  }
   const log = createLogger(config['log.level']).child({ role });
   log.info({ pg: maskUrl(config.pgConnectionString), redis: maskUrl(config['redis.url']), schema: config['pg.schema'], prefix: config['queue.prefix'] }, 'starting');
   if (role === 'migrate') return runMigrate(config, log);

@@ -73,6 +73,8 @@ export const FLAGS = {
   }, 'Redis key prefix; deployments sharing one Redis use different prefixes.'),
   'queue.max-backlog-samples': flag<number>('int', '0', (raw) => parseInteger(raw, 0, Number.MAX_SAFE_INTEGER),
     'Samples an HA group may have waiting in Redis before its writes get 503 (Prometheus keeps them in its WAL); 0: no bound but Redis memory.'),
+  'read-only': flag<boolean>('bool', 'false', parseBoolean,
+    'Serve remote_read only (e.g. against a PostgreSQL read replica): never write, migrate or elect; /write answers 405.'),
   'log.level': flag<LogLevel>('enum', 'info', oneOf(LOG_LEVELS), `Log level: ${LOG_LEVELS.join(', ')}.`),
   'ha.group': flag<string | undefined>('string', undefined, optionalString,
     'HA group of batches whose series carry no cluster label.', ['leader-election.pg-advisory-lock-id']),

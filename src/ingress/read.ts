@@ -1,0 +1,79 @@
+import type http from 'node:http';
+import { PromfleetError } from '../errors.js';
+import {
+  decodeReadRequest, encodeReadResponse, prometheusXorChunks, rangeStart, seriesFrames, snappyCompress, snappyDecompress,
+  type Query,
+} from '../protocol/index.js';
+import type { HttpServer } from '../http/server.js';
+import type { SampleReader } from '../storage/index.js';
+import type { Logger } from '../observability/log.js';
+import { readBody } from './body.js';
+
+export interface ReadOptions {
+  readonly server: HttpServer;
+  readonly reader: SampleReader;
+  /** Labels never stored (the HA replica label): matchers on them are ignored. */
+  readonly ignoreLabels: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly maxDecompressedBytes: number;
+  readonly log: Logger;
+}
+
+function checkHeaders(req: http.IncomingMessage): void {
+  const encoding = (req.headers['content-encoding'] ?? '').toLowerCase().trim();
+  if (encoding !== 'snappy') throw new PromfleetError('UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding "${encoding}" is not supported; expected snappy`);
+  const type = (req.headers['content-type'] ?? '').toLowerCase().split(';')[0].trim();
+  if (type !== 'application/x-protobuf') throw new PromfleetError('UNSUPPORTED_CONTENT_TYPE', `Content-Type "${type}" is not supported; expected application/x-protobuf`);
+}
+
+/**
+ * STREAMED_XOR_CHUNKS: one frame per series (split at 1 MiB), chunks cut as Prometheus's head
+ * cuts them, so samples are read from the start of the 2-hour range holding the query start.
+ */
+async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: http.ServerResponse): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
+  for (let qi = 0; qi < queries.length; qi++) {
+    const q = queries[qi];
+    const series = await opts.reader.read({ startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+    for (const ts of series) {
+      const n = ts.samples.length;
+      const times = new Float64Array(n);
+      // Float64Array, not number[]: a plain array would quiet the stale-marker NaN.
+      const values = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        times[i] = ts.samples[i].timestamp;
+        values[i] = ts.samples[i].value;
+      }
+      const chunks = prometheusXorChunks(times, values, q.startTimestampMs, q.endTimestampMs);
+      if (chunks.length === 0) continue;
+      for (const frame of seriesFrames({ labels: ts.labels, chunks }, qi)) {
+        if (!res.write(frame)) await new Promise((resolve) => res.once('drain', resolve));
+      }
+    }
+  }
+  res.end();
+}
+
+/**
+ * POST /read and /api/v1/read: snappy prometheus.ReadRequest → one QueryResult per query, in
+ * order: STREAMED_XOR_CHUNKS when the client accepts it, SAMPLES otherwise. A Prometheus sends
+ * its own external labels as equality matchers; the one on the replica label is ignored
+ * because that label is never stored.
+ */
+export function registerRead(opts: ReadOptions): void {
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    checkHeaders(req);
+    const body = await readBody(req, opts.maxBodyBytes);
+    const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes));
+    if (request.acceptedResponseTypes.includes('STREAMED_XOR_CHUNKS')) return streamChunks(opts, request.queries, res);
+    const results = [];
+    for (const q of request.queries) {
+      const timeseries = await opts.reader.read({ startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+      results.push({ timeseries });
+    }
+    const out = snappyCompress(encodeReadResponse(results));
+    res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }).end(out);
+  };
+  opts.server.route('POST', '/read', handler);
+  opts.server.route('POST', '/api/v1/read', handler);
+}
