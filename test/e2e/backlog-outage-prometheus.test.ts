@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
 import { REMOTE_WRITE_HEADERS } from '../helpers/ha-load.js';
 import { waitFor } from '../helpers/ports.js';
-import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
+import { readyStatus, startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { startNodeExporter, startPrometheus, type NodeExporter, type PrometheusProcess, type RawSeries } from '../helpers/prometheus.js';
 import { redisUrl, uniqueName } from '../helpers/services.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-pg.js';
@@ -54,15 +54,6 @@ async function metricsText(url: string): Promise<string> {
   return res.text();
 }
 
-async function readyStatus(url: string): Promise<number> {
-  try {
-    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return 0;
-  }
-}
 
 /**
  * A write of our own, to see the answer promfleet gives while the bound is passed. It holds more

@@ -7,10 +7,10 @@
  * value i * 1000 + s, so every stored row names the request it came from.
  */
 import pg from 'pg';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ports.js';
-import { probeBody } from '../helpers/probe-requests.js';
+import { deliverLikePrometheus, probeBody } from '../helpers/probe-requests.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
 import { dropOrKeep, sleep, tail } from './support.js';
@@ -72,40 +72,13 @@ describe('SIGTERM and restart of promfleet all mid-stream', () => {
     let firstExit: number | null | undefined;
 
     async function send(i: number): Promise<void> {
-      const payload = body(i, baseMs);
       const o = outcomes[i]!;
-      let backoff = 50;
-      while (o.attempts < MAX_ATTEMPTS) {
-        o.attempts++;
-        try {
-          const res = await request(url, {
-            method: 'POST',
-            dispatcher: agent,
-            body: payload,
-            headers: {
-              'content-type': 'application/x-protobuf',
-              'content-encoding': 'snappy',
-              'x-prometheus-remote-write-version': '0.1.0',
-              'user-agent': 'promfleet-e2e/1',
-            },
-            headersTimeout: 10_000,
-            bodyTimeout: 10_000,
-          });
-          await res.body.dump();
-          o.status = res.statusCode;
-          if (res.statusCode >= 200 && res.statusCode < 300) {
-            answered2xx++;
-            return;
-          }
-          // Prometheus drops a batch on 4xx (other than 429): so must this client, and fail.
-          if (res.statusCode < 500 && res.statusCode !== 429) return;
-          o.errors.push(String(res.statusCode));
-        } catch (err) {
-          o.errors.push((err as { code?: string }).code ?? (err as Error).message);
-        }
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 1_000);
-      }
+      const d = await deliverLikePrometheus(url, body(i, baseMs), agent, MAX_ATTEMPTS, (outcome, status) => {
+        if (status === 0 || status >= 500 || status === 429) o.errors.push(outcome);
+      });
+      o.status = d.status;
+      o.attempts = d.attempts;
+      if (d.status >= 200 && d.status < 300) answered2xx++;
     }
 
     // Request i is not sent before its slot; the senders take the next index in turn.

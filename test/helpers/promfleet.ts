@@ -59,3 +59,14 @@ export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: s
     },
   };
 }
+
+/** The status of GET /readyz, or 0 when nothing answers within 2 s. */
+export async function readyStatus(url: string): Promise<number> {
+  try {
+    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}

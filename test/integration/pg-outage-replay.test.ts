@@ -11,12 +11,12 @@
  * without a restart.
  */
 import pg from 'pg';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropOrKeep, sleep, tail } from '../e2e/support.js';
 import { waitFor } from '../helpers/ports.js';
-import { probeBody } from '../helpers/probe-requests.js';
-import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
+import { deliverLikePrometheus, probeBody } from '../helpers/probe-requests.js';
+import { readyStatus, startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { redisUrl, uniqueName } from '../helpers/services.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-pg.js';
 
@@ -36,15 +36,6 @@ function body(i: number, baseMs: number): Buffer {
 
 interface Outcome { status: number; attempts: number; statuses: string[] }
 
-async function readyStatus(url: string): Promise<number> {
-  try {
-    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return 0;
-  }
-}
 
 describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
   let server: ThrowawayPostgres | undefined;
@@ -86,38 +77,10 @@ describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
     const outcomes: Outcome[] = Array.from({ length: REQUESTS }, () => ({ status: 0, attempts: 0, statuses: [] }));
 
     async function send(i: number): Promise<void> {
-      const payload = body(i, baseMs);
       const o = outcomes[i]!;
-      let backoff = 50;
-      while (o.attempts < MAX_ATTEMPTS) {
-        o.attempts++;
-        try {
-          const res = await request(url, {
-            method: 'POST',
-            dispatcher: agent,
-            body: payload,
-            headers: {
-              'content-type': 'application/x-protobuf',
-              'content-encoding': 'snappy',
-              'x-prometheus-remote-write-version': '0.1.0',
-              'user-agent': 'promfleet-test/1',
-            },
-            headersTimeout: 10_000,
-            bodyTimeout: 10_000,
-          });
-          await res.body.dump();
-          o.status = res.statusCode;
-          o.statuses.push(String(res.statusCode));
-          if (res.statusCode >= 200 && res.statusCode < 300) return;
-          // Prometheus drops a batch on 4xx (other than 429): so does this client (the test fails).
-          if (res.statusCode < 500 && res.statusCode !== 429) return;
-        } catch (err) {
-          o.status = 0;
-          o.statuses.push((err as { code?: string }).code ?? (err as Error).message);
-        }
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 1_000);
-      }
+      const d = await deliverLikePrometheus(url, body(i, baseMs), agent, MAX_ATTEMPTS, (outcome) => o.statuses.push(outcome));
+      o.status = d.status;
+      o.attempts = d.attempts;
     }
 
     const t0 = Date.now();
