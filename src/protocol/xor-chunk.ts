@@ -10,7 +10,10 @@
  * XOR encoding: '0' when the bits equal the previous value's; else '1' then either '0' and the
  * meaningful bits inside the previous leading/trailing-zero window, or '1', 5 bits of leading
  * zeros (capped at 31), 6 bits of meaningful-bit count (64 written as 0) and those bits.
- * The last byte is zero-padded; no byte is added beyond the last bit.
+ * The last byte is zero-padded. Prometheus's bit stream writes whole bytes by appending the next
+ * byte at once, so a chunk whose last write was a whole number of bytes ending on a byte boundary
+ * (a varint, a raw value, meaningful bits a multiple of 8) carries one more, empty, byte; this
+ * writer does the same, or the bytes would differ.
  *
  * Values are handled as their float64 bits (two uint32 halves), so NaN payloads such as the
  * stale marker 0x7ff0000000000002 survive; no BigInt on the per-sample path.
@@ -32,6 +35,8 @@ class BitWriter {
   pos: number;
   /** Bits already used in buf[pos] (0..7). */
   used = 0;
+  /** The last logical write was whole bytes ending on a byte boundary: Prometheus holds an empty byte after it. */
+  private emptyTail = false;
 
   constructor(capacity: number, start: number) {
     this.buf = new Uint8Array(capacity);
@@ -44,8 +49,13 @@ class BitWriter {
     this.buf = next;
   }
 
-  /** Writes the low `n` (0..32) bits of `v`, most significant first. */
+  /** Writes the low `n` (0..32) bits of `v`, most significant first: one logical write. */
   bits(v: number, n: number): void {
+    this.put(v, n);
+    this.emptyTail = n % 8 === 0 && this.used === 0;
+  }
+
+  private put(v: number, n: number): void {
     while (n > 0) {
       if (this.pos >= this.buf.length) this.grow();
       const free = 8 - this.used;
@@ -64,16 +74,19 @@ class BitWriter {
   /** Writes the 64-bit pattern hi:lo, keeping its low `n` (0..64) bits. */
   bits64(hi: number, lo: number, n: number): void {
     if (n > 32) {
-      this.bits(hi, n - 32);
-      this.bits(lo, 32);
+      this.put(hi, n - 32);
+      this.put(lo, 32);
     } else {
-      this.bits(lo, n);
+      this.put(lo, n);
     }
+    this.emptyTail = n % 8 === 0 && this.used === 0;
   }
 
-  /** Bytes written so far (a partial last byte included). */
+  /** Bytes written so far: a partial last byte included, and the empty byte Prometheus keeps. */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.used === 0 ? this.pos : this.pos + 1);
+    const end = this.used === 0 ? this.pos : this.pos + 1;
+    if (this.emptyTail && end >= this.buf.length) this.grow();
+    return this.buf.subarray(0, this.emptyTail ? end + 1 : end);
   }
 }
 
@@ -150,8 +163,7 @@ export function encodeXorChunk(timestampsMs: ArrayLike<number>, values: ArrayLik
     const lo = u32[LO];
     if (i === 0) {
       writeVarint(w, t);
-      w.bits(hi, 32);
-      w.bits(lo, 32);
+      w.bits64(hi, lo, 64);
     } else {
       const delta = t - prevT;
       if (delta < 0) throw new RangeError(`sample ${i}: timestamp ${t} is before ${prevT}`);
@@ -163,7 +175,7 @@ export function encodeXorChunk(timestampsMs: ArrayLike<number>, values: ArrayLik
         else if (inRange(dod, 14)) { w.bits(0b10, 2); w.bits(low32(dod), 14); }
         else if (inRange(dod, 17)) { w.bits(0b110, 3); w.bits(low32(dod), 17); }
         else if (inRange(dod, 20)) { w.bits(0b1110, 4); w.bits(low32(dod), 20); }
-        else { w.bits(0b1111, 4); w.bits(Math.floor(dod / TWO_32) >>> 0, 32); w.bits(low32(dod), 32); }
+        else { w.bits(0b1111, 4); w.bits64(Math.floor(dod / TWO_32) >>> 0, low32(dod), 64); }
       }
       prevDelta = delta;
       // XOR of the value bits with the previous value's.

@@ -188,7 +188,8 @@ export function parsePromValue(text: string): number {
 }
 
 function prometheusConfig(opts: PrometheusOptions, port: number): unknown {
-  const interval = `${opts.scrapeIntervalS}s`;
+  // Prometheus durations take integers only: 0.25 s is written 250ms.
+  const interval = Number.isInteger(opts.scrapeIntervalS) ? `${opts.scrapeIntervalS}s` : `${Math.round(opts.scrapeIntervalS * 1000)}ms`;
   const scrapeConfigs: unknown[] = [];
   if (opts.selfJob !== false) {
     scrapeConfigs.push({ job_name: opts.selfJob ?? 'prometheus', static_configs: [{ targets: [`127.0.0.1:${port}`] }] });

@@ -112,4 +112,13 @@ describe('CRC-32C', () => {
     expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
     expect(crc32c(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
   });
+
+  it('keeps the empty byte Prometheus holds after a whole-byte write that ends on a byte boundary', () => {
+    // One sample: count, varint(1000) = d0 0f, the raw value 1.0, then the byte Prometheus's
+    // bit stream already appended for the next write.
+    expect(Buffer.from(encodeXorChunk([1000], [1])).toString('hex')).toBe('0001d00f3ff0000000000000' + '00');
+    // Two samples, same value: the delta (one varint byte) then a single '0' bit, which ends
+    // inside a byte: no extra byte.
+    expect(Buffer.from(encodeXorChunk([1000, 2000], [1, 1])).toString('hex')).toBe('0002d00f3ff0000000000000e807' + '00');
+  });
 });
