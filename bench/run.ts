@@ -9,6 +9,7 @@ import pg from 'pg';
 import { repoRoot } from './payloads.js';
 import { formatFigure, type Figure } from './report.js';
 import { BENCH_PG_URL } from './scratch-db.js';
+import { readPathBenchmark } from './read-path.js';
 import { writePathBenchmark } from './write-path.js';
 
 interface Benchmark {
@@ -18,7 +19,17 @@ interface Benchmark {
 
 const BENCHMARKS: readonly Benchmark[] = [
   { name: 'write-path', run: writePathBenchmark },
+  { name: 'read-path', run: readPathBenchmark },
 ];
+
+/** PROMFLEET_BENCH_ONLY=read-path,… runs only the benchmarks named. */
+function selected(): readonly Benchmark[] {
+  const only = process.env.PROMFLEET_BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (only === undefined || only.length === 0) return BENCHMARKS;
+  const unknown = only.filter((n) => !BENCHMARKS.some((b) => b.name === n));
+  if (unknown.length > 0) throw new Error(`PROMFLEET_BENCH_ONLY: no benchmark ${unknown.join(', ')} (have ${BENCHMARKS.map((b) => b.name).join(', ')})`);
+  return BENCHMARKS.filter((b) => only.includes(b.name));
+}
 
 async function serverVersion(): Promise<string> {
   const c = new pg.Client({ connectionString: BENCH_PG_URL });
@@ -41,7 +52,7 @@ async function main(): Promise<number> {
     postgres: await serverVersion().catch((err: unknown) => `unreachable: ${(err as Error).message}`),
   };
   const results: Array<{ name: string; ms: number; figures: Figure[]; details: Record<string, unknown>; errors: string[] }> = [];
-  for (const b of BENCHMARKS) {
+  for (const b of selected()) {
     say(`${b.name}:`);
     const t0 = Date.now();
     const r = await b.run(say).catch((err: unknown) => ({ figures: [], details: {}, errors: [(err as Error).stack ?? String(err)] }));

@@ -34,17 +34,9 @@ async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: h
   res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
   for (let qi = 0; qi < queries.length; qi++) {
     const q = queries[qi];
-    const series = await opts.reader.read({ startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+    const series = await opts.reader.readColumns({ startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
     for (const ts of series) {
-      const n = ts.samples.length;
-      const times = new Float64Array(n);
-      // Float64Array, not number[]: a plain array would quiet the stale-marker NaN.
-      const values = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        times[i] = ts.samples[i].timestamp;
-        values[i] = ts.samples[i].value;
-      }
-      const chunks = prometheusXorChunks(times, values, q.startTimestampMs, q.endTimestampMs);
+      const chunks = prometheusXorChunks(ts.times, ts.values, q.startTimestampMs, q.endTimestampMs);
       if (chunks.length === 0) continue;
       for (const frame of seriesFrames({ labels: ts.labels, chunks }, qi)) {
         if (!res.write(frame)) await new Promise((resolve) => res.once('drain', resolve));

@@ -66,6 +66,12 @@ export function headChunkStarts(timestampsMs: ArrayLike<number>, chunkRangeMs = 
   return starts;
 }
 
+/** Elements [from, to) of a sequence: a view of a typed array (values keep their bits), else a copy. */
+function part(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> {
+  if (a instanceof Float64Array) return a.subarray(from, to);
+  return Array.prototype.slice.call(a, from, to) as number[];
+}
+
 /**
  * The XOR chunks Prometheus 2.42 answers a query [mintMs, maxtMs] with, given the series'
  * samples from (at least) the chunk-range boundary at or before mintMs: head cuts, chunks
@@ -88,13 +94,9 @@ export function prometheusXorChunks(
     while (lo < hi && timestampsMs[lo] < mintMs) lo++;
     while (hi > lo && timestampsMs[hi - 1] > maxtMs) hi--;
     if (lo === hi) continue;
-    const ts: number[] = [];
-    const vs: number[] = [];
-    for (let i = lo; i < hi; i++) {
-      ts.push(timestampsMs[i]);
-      vs.push(values[i]);
-    }
-    out.push({ minTimeMs: ts[0], maxTimeMs: ts[ts.length - 1], type: 'XOR', data: encodeXorChunk(ts, vs) });
+    const ts = part(timestampsMs, lo, hi);
+    const vs = part(values, lo, hi);
+    out.push({ minTimeMs: ts[0], maxTimeMs: ts[hi - lo - 1], type: 'XOR', data: encodeXorChunk(ts, vs) });
   }
   return out;
 }

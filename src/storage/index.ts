@@ -15,4 +15,4 @@ export { pruneLedger } from './ledger.js';
 export {
   compileRegex, labelValue, matches, matchesAll, matchesValue, type CompiledRegex, type LabelMatcher, type MatchType,
 } from './matchers.js';
-export { SampleReader, compareLabelSets, selectSeries, type ReadQuery, type SampleReaderOptions, type SeriesSelection } from './read-samples.js';
+export { SampleReader, compareLabelSets, selectSeries, type ReadQuery, type ReadSeries, type SampleReaderOptions, type SeriesSelection } from './read-samples.js';
