@@ -129,6 +129,28 @@ describe('docker-compose.yml', () => {
     }
     expect([...services.values()].some((s) => s.image?.startsWith('prom/node-exporter:'))).toBe(true);
   });
+
+  it('pins every image to a version', () => {
+    for (const s of services.values()) {
+      expect(s.image, `${s.name} image`).toMatch(/^[\w./-]+:(?!latest$)[\w.-]+$/);
+    }
+  });
+
+  it('mounts the Grafana dashboard where its provisioning looks for dashboards', () => {
+    const grafana = [...services.values()].find((s) => s.mounts.has('infra/grafana/promfleet.json'));
+    const target = grafana?.mounts.get('infra/grafana/promfleet.json') ?? '';
+    const provisioning = grafana?.mounts.get('infra/grafana/provisioning');
+    expect(provisioning).toBe('/etc/grafana/provisioning');
+    const providers = arr(obj(readYaml('infra/grafana/provisioning/dashboards/promfleet.yml'), 'dashboards').providers, 'providers');
+    const paths = providers.map((p) => str(obj(obj(p, 'provider').options, 'options').path, 'options.path'));
+    expect(paths).toContain(target.slice(0, target.lastIndexOf('/')));
+    const sources = arr(obj(readYaml('infra/grafana/provisioning/datasources/prometheus.yml'), 'datasources').datasources, 'datasources');
+    for (const d of sources) {
+      const url = new URL(str(obj(d, 'datasource').url, 'url'));
+      expect(prometheuses.map((p) => p.name), `data source ${url}`).toContain(url.hostname);
+      expect(services.get(url.hostname)?.containerPorts).toContain(Number(url.port));
+    }
+  });
 });
 
 /** Scrape targets name compose services, on the port each one listens on. */
