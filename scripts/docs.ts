@@ -1,4 +1,4 @@
-/** Regenerates the README's generated sections (configuration and error reference). */
+/** Regenerates the README's generated sections (configuration, errors, adapter flag mapping). */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderGenerated } from '../src/config/reference.js';
 

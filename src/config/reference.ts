@@ -1,5 +1,6 @@
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { FLAGS, envName, type FlagName, type FlagSpec } from './flags.js';
+import { adapterFlagReference } from './adapter-flags.js';
 
 /** The README's configuration reference, generated from the flag table (a test keeps it current). */
 export function flagReference(): string {
@@ -23,7 +24,7 @@ export function errorReference(): string {
   return rows.join('\n');
 }
 
-const SECTIONS = { flags: flagReference, errors: errorReference } as const;
+const SECTIONS = { flags: flagReference, errors: errorReference, 'adapter-flags': adapterFlagReference } as const;
 
 /** Replaces the text between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` markers. */
 export function renderGenerated(readme: string): string {
