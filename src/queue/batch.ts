@@ -18,11 +18,20 @@ export interface BatchJob {
   readonly t1: number;
   /** Ingress receive time, ms. */
   readonly at: number;
-  /** snappy(prometheus.WriteRequest), base64. */
+  /** snappy(prometheus.WriteRequest), or snappy(io.prometheus.write.v2.Request) when f is 2; base64. */
   readonly b: string;
   /** A label to remove from every series before writing (the HA replica label), when still in b. */
   readonly s?: string;
+  /**
+   * Wire format of b: absent for remote-write 1.0 (every job written before 2.0 existed), 2 for
+   * remote-write 2.0. A new field rather than a new `v`, so that jobs queued by an older ingress
+   * stay valid and an older worker meeting a 2.0 job fails it visibly (it does not decode).
+   */
+  readonly f?: 2;
 }
+
+/** Remote-write protocol version of a payload. */
+export type WireFormat = 1 | 2;
 
 export interface BatchSummary {
   readonly samples: number;
@@ -30,7 +39,9 @@ export interface BatchSummary {
   readonly maxTs: number;
 }
 
-export function makeBatchJob(id: QueueIdentity, payload: Uint8Array, summary: BatchSummary, receivedAtMs: number, stripLabel?: string): BatchJob {
+export function makeBatchJob(
+  id: QueueIdentity, payload: Uint8Array, summary: BatchSummary, receivedAtMs: number, stripLabel?: string, format: WireFormat = 1,
+): BatchJob {
   const job: BatchJob = {
     v: 1,
     g: id.group ?? null,
@@ -41,7 +52,13 @@ export function makeBatchJob(id: QueueIdentity, payload: Uint8Array, summary: Ba
     at: receivedAtMs,
     b: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64'),
   };
-  return stripLabel === undefined ? job : { ...job, s: stripLabel };
+  const stripped = stripLabel === undefined ? job : { ...job, s: stripLabel };
+  return format === 2 ? { ...stripped, f: 2 } : stripped;
+}
+
+/** The wire format of a job's payload. */
+export function batchFormat(job: BatchJob): WireFormat {
+  return job.f === 2 ? 2 : 1;
 }
 
 /**
@@ -56,7 +73,7 @@ export function batchId(queue: string, payload: Uint8Array): string {
 export function isBatchJob(data: unknown): data is BatchJob {
   if (typeof data !== 'object' || data === null) return false;
   const d = data as Record<string, unknown>;
-  return d.v === 1 && typeof d.b === 'string' && typeof d.n === 'number';
+  return d.v === 1 && typeof d.b === 'string' && typeof d.n === 'number' && (d.f === undefined || d.f === 2);
 }
 
 export function batchPayload(job: BatchJob): Uint8Array {
