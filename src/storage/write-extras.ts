@@ -19,6 +19,14 @@ export interface SeriesHistogram {
   readonly histogram: Histogram;
 }
 
+export interface SeriesCreated {
+  readonly seriesId: number;
+  /** The created (start) timestamp, Unix ms. */
+  readonly createdMs: number;
+  /** Time of the sample it came with, Unix ms. */
+  readonly timeMs: number;
+}
+
 const bits = new DataView(new ArrayBuffer(8));
 
 /** JSON has no NaN or infinities; Prometheus's JSON API spells them as strings. */
@@ -62,6 +70,24 @@ export async function insertHistograms(client: pg.ClientBase, schema: string, ro
       rows.map((r) => r.seriesId),
       rows.map((r) => histogramToJson(r.histogram)),
     ],
+  );
+  return r.rowCount ?? 0;
+}
+
+/**
+ * Records created (start) timestamps: one row per series and created time, with the first sample
+ * time it was seen with. A counter sends the same created timestamp with every sample until it
+ * resets, so repeats are dropped (ON CONFLICT DO NOTHING, duplicates within the statement included).
+ */
+export async function insertCreated(client: pg.ClientBase, schema: string, rows: readonly SeriesCreated[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const r = await client.query(
+    `INSERT INTO ${quoteIdent(schema)}.created_timestamps (series_id, created, first_seen)
+     SELECT s, timestamptz 'epoch' + c * interval '1 millisecond', timestamptz 'epoch' + t * interval '1 millisecond'
+     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(s, c, t)
+     ORDER BY s, c, t
+     ON CONFLICT (series_id, created) DO NOTHING`,
+    [rows.map((r) => r.seriesId), rows.map((r) => r.createdMs), rows.map((r) => r.timeMs)],
   );
   return r.rowCount ?? 0;
 }
