@@ -56,7 +56,9 @@ async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: h
 
 /**
  * POST /read and /api/v1/read: snappy prometheus.ReadRequest → one QueryResult per query, in
- * order: STREAMED_XOR_CHUNKS when the client accepts it, SAMPLES otherwise. A Prometheus sends
+ * order: STREAMED_XOR_CHUNKS when the client accepts it, SAMPLES otherwise. SAMPLES results
+ * carry native histograms and exemplars too (prompb.TimeSeries has fields for both); streamed
+ * chunks carry float samples only (XOR chunks; no HISTOGRAM chunk encoding is produced). A Prometheus sends
  * its own external labels as equality matchers; the one on the replica label is ignored
  * because that label is never stored.
  */
@@ -68,7 +70,9 @@ export function registerRead(opts: ReadOptions): void {
     if (request.acceptedResponseTypes.includes('STREAMED_XOR_CHUNKS')) return streamChunks(opts, request.queries, res);
     const results = [];
     for (const q of request.queries) {
-      const timeseries = await opts.reader.read({ startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+      const timeseries = await opts.reader.read({
+        startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels, extras: true,
+      });
       results.push({ timeseries });
     }
     const out = snappyCompress(encodeReadResponse(results));

@@ -3,6 +3,7 @@ import { PromfleetError } from '../errors.js';
 import type { Label, Sample, TimeSeries } from '../protocol/types.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
 import { compileRegex, matchesAll, matchesValue, type LabelMatcher } from './matchers.js';
+import { readExtras } from './read-extras.js';
 
 export interface SampleReaderOptions {
   readonly pool: pg.Pool;
@@ -16,6 +17,8 @@ export interface ReadQuery {
   readonly matchers: readonly LabelMatcher[];
   /** Labels never stored (the HA replica label): matchers on them are dropped. */
   readonly ignoreLabels?: readonly string[];
+  /** Also read native histograms and exemplars (SAMPLES responses carry them). Default false. */
+  readonly extras?: boolean;
 }
 
 /** The SQL for the series selection, with every user string as a bind parameter. */
@@ -115,12 +118,14 @@ export class SampleReader {
   private readonly pool: pg.Pool;
   private readonly seriesTable: string;
   private readonly samplesTable: string;
+  private readonly schema: string;
 
   constructor(opts: SampleReaderOptions) {
     assertSchemaName(opts.schema);
     this.pool = opts.pool;
     this.seriesTable = `${quoteIdent(opts.schema)}.series`;
     this.samplesTable = `${quoteIdent(opts.schema)}.samples`;
+    this.schema = quoteIdent(opts.schema);
   }
 
   async read(q: ReadQuery): Promise<TimeSeries[]> {
@@ -154,6 +159,7 @@ export class SampleReader {
       [[...byId.keys()], q.startMs, q.endMs]);
 
     const out: TimeSeries[] = [];
+    const byIdOut = new Map<string, TimeSeries>();
     let current: TimeSeries | undefined;
     let currentId: string | undefined;
     const dv = new DataView(new ArrayBuffer(8));
@@ -165,10 +171,26 @@ export class SampleReader {
         currentId = row.series_id;
         current = { labels, samples: [], exemplars: [], histograms: [] };
         out.push(current);
+        byIdOut.set(row.series_id, current);
       }
       bytes.set(row.v.subarray(0, 8));
       const sample: Sample = { value: dv.getFloat64(0), timestamp: row.ms };
       current?.samples.push(sample);
+    }
+    if (q.extras) {
+      // Series with histograms or exemplars but no float sample in range are results too.
+      for (const [id, extras] of await readExtras(this.pool, this.schema, [...byId.keys()], q.startMs, q.endMs)) {
+        let ts = byIdOut.get(id);
+        if (!ts) {
+          const labels = byId.get(id);
+          if (labels === undefined) continue;
+          ts = { labels, samples: [], exemplars: [], histograms: [] };
+          out.push(ts);
+          byIdOut.set(id, ts);
+        }
+        ts.histograms = extras.histograms;
+        ts.exemplars = extras.exemplars;
+      }
     }
     out.sort((a, b) => compareLabelSets(a.labels, b.labels));
     return out;

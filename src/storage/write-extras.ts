@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Exemplar, Histogram, MetricMetadata } from '../protocol/types.js';
 import { quoteIdent } from './ident.js';
 import { labelsToJson } from './labels.js';
+import { histogramToJson } from './histogram-json.js';
 
 /**
  * The statements a batch runs besides COPY: exemplars, native histograms and metric metadata,
@@ -25,22 +26,6 @@ export interface SeriesCreated {
   readonly createdMs: number;
   /** Time of the sample it came with, Unix ms. */
   readonly timeMs: number;
-}
-
-const bits = new DataView(new ArrayBuffer(8));
-
-/** JSON has no NaN or infinities; Prometheus's JSON API spells them as strings. */
-function jsonNumber(v: number): number | string {
-  if (Number.isFinite(v)) return v;
-  if (v !== v) {
-    bits.setFloat64(0, v);
-    return bits.getUint32(0) === 0x7ff00000 && bits.getUint32(4) === 2 ? 'StaleNaN' : 'NaN';
-  }
-  return v > 0 ? '+Inf' : '-Inf';
-}
-
-export function histogramToJson(h: Histogram): string {
-  return JSON.stringify(h, (_key, value: unknown) => (typeof value === 'number' ? jsonNumber(value) : value));
 }
 
 export async function insertExemplars(client: pg.ClientBase, schema: string, rows: readonly SeriesExemplar[]): Promise<number> {
