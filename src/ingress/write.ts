@@ -61,14 +61,13 @@ function setWritten(res: http.ServerResponse, c: Counts): void {
   res.setHeader(WRITTEN.exemplars, String(c.exemplars));
 }
 
-/** Decodes and validates; 2.0 keeps the valid series of a partly invalid request (`error` says why the rest went). */
-function decodeAndValidate(format: WireFormat, raw: Uint8Array, opts: ValidateOptions): { request: WriteRequest; error?: PromfleetError } {
+/** Validates; 2.0 keeps the valid series of a partly invalid request (`error` says why the rest went). */
+function validate(format: WireFormat, decoded: WriteRequest, opts: ValidateOptions): { request: WriteRequest; error?: PromfleetError } {
   if (format === 1) {
-    const request = decodeWriteRequest(raw);
-    validateWriteRequest(request, opts);
-    return { request };
+    validateWriteRequest(decoded, opts);
+    return { request: decoded };
   }
-  const split = splitValidSeries(decodeWriteRequestV2(raw), { ...opts, utf8Names: true });
+  const split = splitValidSeries(decoded, { ...opts, utf8Names: true });
   return { request: split.valid, error: split.error };
 }
 
@@ -82,17 +81,19 @@ export function writeHandler(deps: WriteDeps) {
     let samples = 0;
     try {
       const format = writeFormat(req);
+      deps.metrics.writeRequests.inc({ protocol: format === 1 ? '1.0' : '2.0' });
       // 2.0 answers carry the written counts, errors included (0 until the batches are queued).
       if (format === 2) setWritten(res, { samples: 0, histograms: 0, exemplars: 0 });
       checkWriteEncoding(req);
       const body = await readBody(req, deps.limits.maxBodyBytes);
       const started = process.hrtime.bigint();
       const raw = snappyDecompress(body, deps.limits.maxDecompressedBytes);
-      const limits = { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs };
-      const { request, error } = decodeAndValidate(format, raw, limits);
-      const counts = countOf(request);
-      samples = counts.samples;
+      const decoded = format === 1 ? decodeWriteRequest(raw) : decodeWriteRequestV2(raw);
+      for (const ts of decoded.timeseries) samples += ts.samples.length;
       deps.metrics.receivedSamples.inc(samples);
+      const limits = { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs };
+      const { request, error } = validate(format, decoded, limits);
+      const counts = countOf(request);
       const tagged = tagRequest(request, deps.ha);
       for (const b of tagged.batches) deps.observe(b.identity);
       // The usual request (one group, one replica, all valid) travels as the bytes Prometheus
@@ -118,7 +119,10 @@ export function writeHandler(deps: WriteDeps) {
       // Queued is what this ingress accepts; an HA follower's batches are retained for failover,
       // so they count as written too (a sender must not take retention for failure).
       if (format === 2) setWritten(res, counts);
-      if (error !== undefined) throw error;
+      if (error !== undefined) {
+        samples -= counts.samples; // only the dropped series' samples are refused
+        throw error;
+      }
       res.writeHead(204).end();
     } catch (err) {
       if (isPromfleetError(err)) {

@@ -91,7 +91,11 @@ export class WriteBatchHandler implements BatchHandler {
         { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group: to.group }, samples);
       m.batchWriteSeconds.observe((this.now() - started) / 1000);
       m.writtenBatches.inc({ queue: job.queue, outcome: outcome.duplicate ? 'duplicate' : 'written' });
-      if (!outcome.duplicate) m.writtenSamples.inc({ queue: job.queue }, outcome.samples);
+      if (!outcome.duplicate) {
+        m.writtenSamples.inc({ queue: job.queue }, outcome.samples);
+        if (outcome.histograms > 0) m.writtenHistograms.inc({ queue: job.queue }, outcome.histograms);
+        if (outcome.exemplars > 0) m.writtenExemplars.inc({ queue: job.queue }, outcome.exemplars);
+      }
     } catch (err) {
       if (err instanceof TransientError && err.cause instanceof FencedError) m.fencedBatches.inc({ queue: job.queue });
       if (err instanceof PermanentError) m.deadLetters.inc({ queue: job.queue });
