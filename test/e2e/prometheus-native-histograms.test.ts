@@ -4,11 +4,12 @@
  * the test), and remote_writes them with `send_native_histograms: true` to `promfleet all`.
  * Over a window that has been fully flushed, every histogram PostgreSQL holds equals the one
  * Prometheus's HTTP API returns for the same series and timestamp: count, sum, and every
- * bucket's boundaries and count (stored spans and deltas are rendered into bucket boundaries).
+ * bucket's boundaries and count, as the SQL views `histogram_samples` and `histogram_buckets`
+ * render the stored spans and deltas.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { close, render, type Bucket } from '../helpers/histogram-buckets.js';
+import { close, type Bucket } from '../helpers/histogram-buckets.js';
 import { NativeHistogram, startHistogramTarget, type HistogramTarget } from '../helpers/native-histogram-target.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
@@ -114,13 +115,21 @@ describe('Prometheus 2.42 native histograms → promfleet all → PostgreSQL', (
     expect([...expected.keys()].sort()).toEqual(['/a', '/b']);
     for (const [path, points] of expected) expect(points.length, `histograms of ${path} in the window`).toBeGreaterThanOrEqual(15);
 
+    /** What PostgreSQL holds, count and sum from histogram_samples, buckets from the histogram_buckets view. */
     async function stored(path: string): Promise<Point[]> {
-      const r = await c.query<{ ms: string; histogram: Record<string, unknown> }>(
-        `SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, histogram FROM prom.histogram_samples
-         WHERE name = $1 AND labels = $2::jsonb AND time > to_timestamp($3::float8 / 1000) AND time <= to_timestamp($4::float8 / 1000)
-         ORDER BY time`,
-        [NAME, JSON.stringify({ cluster: 'e2e', instance: target!.target, job: 'demo', path }), windowStart, windowEnd]);
-      return r.rows.map((row) => ({ timeMs: Number(row.ms), ...render(row.histogram) }));
+      const where = `name = $1 AND labels = $2::jsonb AND time > to_timestamp($3::float8 / 1000) AND time <= to_timestamp($4::float8 / 1000)`;
+      const params = [NAME, JSON.stringify({ cluster: 'e2e', instance: target!.target, job: 'demo', path }), windowStart, windowEnd];
+      const r = await c.query<{ ms: string; count: number; sum: number }>(
+        `SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, count, sum FROM prom.histogram_samples WHERE ${where} ORDER BY time`, params);
+      const b = await c.query<{ ms: string; lower: number; upper: number; count: number; kind: string }>(
+        `SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, lower, upper, count, kind FROM prom.histogram_buckets WHERE ${where} AND count <> 0`, params);
+      const buckets = new Map<string, Bucket[]>();
+      for (const row of b.rows) {
+        const list = buckets.get(row.ms) ?? [];
+        list.push([row.kind === 'negative' ? 1 : row.kind === 'zero' ? 3 : 0, row.lower, row.upper, row.count]);
+        buckets.set(row.ms, list);
+      }
+      return r.rows.map((row) => ({ timeMs: Number(row.ms), count: row.count, sum: row.sum, buckets: buckets.get(row.ms) ?? [] }));
     }
 
     let mismatch = '';

@@ -13,6 +13,7 @@ import type { Histogram, TimeSeries, WriteRequest } from '../../src/protocol/ind
 import { deleteRedisPrefix, startApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/ports.js';
 import { postWrite, RW1_HEADERS, rw2Body, testHistogram } from '../helpers/rw2.js';
+import { close, render, type Bucket } from '../helpers/histogram-buckets.js';
 import { createTestDatabase } from '../helpers/services.js';
 
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
@@ -64,7 +65,11 @@ function data(replica: string, base: number): WriteRequest {
   };
 }
 
-interface Dump { samples: unknown[]; histograms: unknown[]; exemplars: unknown[]; metadata: unknown[]; created: unknown[]; replicaLabels: number }
+interface Dump {
+  samples: unknown[]; histograms: unknown[]; exemplars: unknown[]; metadata: unknown[]; created: unknown[]; replicaLabels: number;
+  /** Non-empty buckets of each histogram from the histogram_buckets view, by "name@ms". */
+  buckets: Map<string, Bucket[]>;
+}
 
 async function dump(c: pg.Client): Promise<Dump> {
   const q = async (sql: string): Promise<unknown[]> => (await c.query(sql)).rows;
@@ -78,7 +83,22 @@ async function dump(c: pg.Client): Promise<Dump> {
     created: await q(`SELECT name, labels, (extract(epoch FROM created) * 1000)::bigint AS created, (extract(epoch FROM first_seen) * 1000)::bigint AS seen
       FROM prom.series_created ORDER BY 1`),
     replicaLabels: Number((await c.query(`SELECT count(*) AS n FROM prom.series WHERE labels ? '__replica__'`)).rows[0].n),
+    buckets: await bucketsOf(c),
   };
+}
+
+async function bucketsOf(c: pg.Client): Promise<Map<string, Bucket[]>> {
+  const r = await c.query<{ name: string; ms: string; lower: number; upper: number; count: number; kind: string }>(
+    `SELECT name, (extract(epoch FROM time) * 1000)::bigint AS ms, lower, upper, count, kind FROM prom.histogram_buckets WHERE count <> 0`);
+  const out = new Map<string, Bucket[]>();
+  for (const row of r.rows) {
+    const k = `${row.name}@${row.ms}`;
+    const list = out.get(k) ?? [];
+    list.push([row.kind === 'negative' ? 1 : row.kind === 'zero' ? 3 : 0, row.lower, row.upper, row.count]);
+    out.set(k, list);
+  }
+  for (const list of out.values()) list.sort((a, b) => a[1] - b[1]);
+  return out;
 }
 
 /**
@@ -127,6 +147,17 @@ describe('remote-write 2.0 and 1.0 store the same rows', () => {
     expect(v2.histograms).toEqual(v1.histograms);
     expect(v2.exemplars).toEqual(v1.exemplars);
     expect(v2.metadata).toEqual(v1.metadata);
+    // The SQL bucket view renders every stored histogram as Prometheus's API would.
+    for (const h of v2.histograms as { name: string; ms: string; histogram: Record<string, unknown> }[]) {
+      const want = render(h.histogram).buckets.sort((a, b) => a[1] - b[1]);
+      const got = v2.buckets.get(`${h.name}@${h.ms}`) ?? [];
+      expect(got.length, `${h.name}@${h.ms}`).toBe(want.length);
+      got.forEach((b, i) => {
+        expect([b[0], b[3]]).toEqual([want[i][0], want[i][3]]);
+        expect(close(b[1], want[i][1]) && close(b[2], want[i][2]), `${h.name}@${h.ms} bucket ${i}: ${JSON.stringify(b)} vs ${JSON.stringify(want[i])}`).toBe(true);
+      });
+    }
+    expect([...v2.buckets.values()].flat().length).toBeGreaterThan(15);
     expect(v1.created).toEqual([]);
     expect(v2.created).toEqual([
       { name: 'latency_seconds', labels: { cluster: 'rt', job: 'api' }, created: String(T0 - 120_000), seen: String(T0 + 2000) },
