@@ -128,15 +128,16 @@ export class SampleReader {
     this.schema = quoteIdent(opts.schema);
   }
 
-  async read(q: ReadQuery): Promise<TimeSeries[]> {
+  /** The selected series' labels by id; undefined when the query can select nothing. */
+  private async selectIds(q: ReadQuery): Promise<Map<string, Label[]> | undefined> {
     if (!Number.isFinite(q.startMs) || !Number.isFinite(q.endMs)) {
       throw new PromfleetError('BAD_REQUEST', 'read time bounds must be finite');
     }
-    if (q.startMs > q.endMs) return [];
+    if (q.startMs > q.endMs) return undefined;
     const ignore = new Set(q.ignoreLabels ?? []);
     const matchers = q.matchers.filter((m) => !ignore.has(m.name));
     const sel = selectSeries(matchers);
-    if (sel.none) return [];
+    if (sel.none) return undefined;
 
     const seriesRes = await this.pool.query<SeriesRow>(
       `SELECT id::text AS id, metric, labels FROM ${this.seriesTable} WHERE ${sel.where}`, sel.params);
@@ -148,7 +149,23 @@ export class SampleReader {
       if (sel.jsFilter.length > 0 && !matchesAll(labels, sel.jsFilter)) continue;
       byId.set(row.id, labels);
     }
-    if (byId.size === 0) return [];
+    return byId.size === 0 ? undefined : byId;
+  }
+
+  /** Whether any series the query selects has a native histogram in its time range. */
+  async hasHistograms(q: ReadQuery): Promise<boolean> {
+    const byId = await this.selectIds(q);
+    if (byId === undefined) return false;
+    const r = await this.pool.query<{ found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.schema}.histograms WHERE series_id = ANY($1::bigint[])
+         AND time >= to_timestamp($2::float8 / 1000.0) AND time <= to_timestamp($3::float8 / 1000.0)) AS found`,
+      [[...byId.keys()], q.startMs, q.endMs]);
+    return r.rows[0]?.found === true;
+  }
+
+  async read(q: ReadQuery): Promise<TimeSeries[]> {
+    const byId = await this.selectIds(q);
+    if (byId === undefined) return [];
 
     const samplesRes = await this.pool.query<SampleRow>(
       `SELECT series_id::text AS series_id, (round(extract(epoch FROM time) * 1000))::float8 AS ms, float8send(value) AS v

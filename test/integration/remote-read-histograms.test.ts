@@ -2,7 +2,8 @@
  * Native histograms and exemplars written by remote-write 2.0 come back through remote_read as
  * SAMPLES results exactly as they were sent (integer, float, custom buckets, the stale marker's
  * bits), next to float samples; series with histograms only are results too. Streamed XOR
- * chunks carry float samples only.
+ * chunks carry float samples only, so a client accepting both gets SAMPLES when its queries
+ * select histograms.
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -65,8 +66,8 @@ describe('remote_read of native histograms and exemplars', () => {
       expect(w.status, w.text).toBe(204);
       await waitFor('written', async () => Number((await c.query('SELECT count(*) AS n FROM prom.histograms')).rows[0].n) === 4, 30_000, 200);
 
-      const read = async (accept: number[]): Promise<Response> => {
-        const body = encodeReadRequest({ queries: [query], acceptedResponseTypes: accept.map((n) => (n === 0 ? 'SAMPLES' : 'STREAMED_XOR_CHUNKS')) });
+      const read = async (accept: number[], matchers = query.matchers): Promise<Response> => {
+        const body = encodeReadRequest({ queries: [{ ...query, matchers }], acceptedResponseTypes: accept.map((n) => (n === 0 ? 'SAMPLES' : 'STREAMED_XOR_CHUNKS')) });
         return fetch(`${t.url}/read`, {
           method: 'POST', body: Buffer.from(snappyCompress(body)),
           headers: { 'Content-Encoding': 'snappy', 'Content-Type': 'application/x-protobuf', 'X-Prometheus-Remote-Read-Version': '0.1.0' },
@@ -90,6 +91,15 @@ describe('remote_read of native histograms and exemplars', () => {
       expect(streamed.status).toBe(200);
       const frames = readChunkedFrames(new Uint8Array(await streamed.arrayBuffer()));
       expect(frames.flatMap((f) => f.series.map((s) => s.labels.find((l) => l.name === '__name__')?.value))).toEqual(['up']);
+
+      // A client that accepts both (Prometheus 3) gets SAMPLES when histograms are selected, chunks otherwise.
+      const both = await read([1, 0]);
+      expect(both.headers.get('content-type')).toBe('application/x-protobuf');
+      const [bothResult] = decodeReadResponse(snappyDecompress(new Uint8Array(await both.arrayBuffer()), 1 << 24));
+      expect(bothResult.timeseries[0].histograms).toHaveLength(3);
+      const floatsOnly = await read([1, 0], [{ type: 'EQ', name: '__name__', value: 'up' }]);
+      expect(floatsOnly.headers.get('content-type')).toMatch(/^application\/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse/);
+      expect(readChunkedFrames(new Uint8Array(await floatsOnly.arrayBuffer()))).toHaveLength(1);
       passed = true;
     } finally {
       await c.end();
