@@ -53,7 +53,7 @@ describe('captured Prometheus 2.42 remote-write traffic', () => {
       const decoded = decodeWriteRequest(snappyDecompress(r.body, 64 << 20));
       const [headers, body] = protocol === '1.0'
         ? [r.headers, new Uint8Array(r.body)]
-        : [RW2_HEADERS, snappyCompress(encodeWriteRequestV2(decoded))];
+        : [RW2_HEADERS, new Uint8Array(snappyCompress(encodeWriteRequestV2(decoded)))];
       const res = await fetch(`${t.url}${r.url}`, { method: 'POST', headers, body });
       expect(res.status, `${r.replica}/${r.file}: ${await res.clone().text()}`).toBe(204);
       for (const ts of decoded.timeseries) {
