@@ -5,12 +5,13 @@
  * Over a window that has been fully flushed, every histogram PostgreSQL holds equals the one
  * Prometheus's HTTP API returns for the same series and timestamp: count, sum, and every
  * bucket's boundaries and count, as the SQL views `histogram_samples` and `histogram_buckets`
- * render the stored spans and deltas.
+ * render the stored spans and deltas. A counter's exemplars (exemplar storage on,
+ * `send_exemplars: true`) are stored as Prometheus's exemplar API returns them.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { close, type Bucket } from '../helpers/histogram-buckets.js';
-import { NativeHistogram, startHistogramTarget, type HistogramTarget } from '../helpers/native-histogram-target.js';
+import { encodeCounterFamily, NativeHistogram, startHistogramTarget, type HistogramTarget } from '../helpers/native-histogram-target.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { startPrometheus, type ApiHistogram, type PrometheusProcess } from '../helpers/prometheus.js';
@@ -19,6 +20,7 @@ import { dropOrKeep, sleep, tail } from './support.js';
 
 const RUN_MS = 30_000;
 const NAME = 'demo_request_seconds';
+const COUNTER = 'demo_requests_total';
 
 interface Point { timeMs: number; count: number; sum: number; buckets: Bucket[] }
 
@@ -67,7 +69,9 @@ describe('Prometheus 2.42 native histograms → promfleet all → PostgreSQL', (
       for (const v of observations(scrape)) a.observe(v);
       for (const v of observations(scrape * 7 + 1)) b.observe(scrape % 2 === 0 ? v : -v);
       if (scrape % 3 === 0) b.observe(0);
-    });
+    }, (scrape) => encodeCounterFamily(COUNTER, 'Requests.', scrape * 3, {
+      labels: { trace_id: `trace-${scrape}` }, value: scrape / 8, timestampMs: Date.now() - 250,
+    }));
     client = new pg.Client({ connectionString: db.url });
     await client.connect();
   }, 60_000);
@@ -83,7 +87,7 @@ describe('Prometheus 2.42 native histograms → promfleet all → PostgreSQL', (
     });
   }, 60_000);
 
-  it('stores every native histogram as Prometheus has it: count, sum, bucket boundaries and counts', async () => {
+  it('stores every native histogram as Prometheus has it (count, sum, bucket boundaries and counts), and every exemplar', async () => {
     const c = client!;
     const startedAt = Date.now();
     prom = await startPrometheus({
@@ -94,8 +98,8 @@ describe('Prometheus 2.42 native histograms → promfleet all → PostgreSQL', (
       selfJob: false,
       scrapeIntervalS: 1,
       externalLabels: { cluster: 'e2e', __replica__: 'a' },
-      extraArgs: ['--enable-feature=native-histograms'],
-      remoteWriteExtra: { send_native_histograms: true },
+      extraArgs: ['--enable-feature=native-histograms', '--enable-feature=exemplar-storage'],
+      remoteWriteExtra: { send_native_histograms: true, send_exemplars: true },
     });
     const p = prom;
     await sleep(startedAt + RUN_MS - Date.now());
@@ -160,6 +164,25 @@ describe('Prometheus 2.42 native histograms → promfleet all → PostgreSQL', (
 
     const failed = await p.query('sum(prometheus_remote_storage_histograms_failed_total) or vector(0)');
     expect(failed.resultType === 'vector' ? failed.result[0]?.value[1] : undefined).toBe('0');
+
+    // Exemplars: what Prometheus's exemplar storage holds for the window is what PostgreSQL holds.
+    const api = await fetch(`${p.url}/api/v1/query_exemplars?${new URLSearchParams({ query: COUNTER, start: String(windowStart / 1000), end: String(windowEnd / 1000) })}`);
+    const body = (await api.json()) as { data: { exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[] };
+    const wantExemplars = body.data.flatMap((d) => d.exemplars)
+      .map((e) => `${Math.round(e.timestamp * 1000)} ${e.labels.trace_id} ${Number(e.value)}`)
+      .filter((e) => Number(e.split(' ')[0]) > windowStart && Number(e.split(' ')[0]) <= windowEnd).sort();
+    expect(wantExemplars.length).toBeGreaterThanOrEqual(15);
+    let gotExemplars: string[] = [];
+    await waitFor('PostgreSQL to hold the exemplars of the window', async () => {
+      const r = await c.query<{ ms: string; trace: string; value: number }>(
+        `SELECT (extract(epoch FROM time) * 1000)::bigint AS ms, exemplar_labels->>'trace_id' AS trace, value FROM prom.exemplar_samples
+         WHERE name = $1 AND labels->>'cluster' = 'e2e' AND time > to_timestamp($2::float8 / 1000) AND time <= to_timestamp($3::float8 / 1000)`,
+        [COUNTER, windowStart, windowEnd]);
+      gotExemplars = r.rows.map((row) => `${row.ms} ${row.trace} ${row.value}`).sort();
+      return JSON.stringify(gotExemplars) === JSON.stringify(wantExemplars);
+    }, 30_000, 500).catch(() => undefined);
+    expect(gotExemplars).toEqual(wantExemplars);
+    console.info(`compared ${wantExemplars.length} exemplars: equal`);
     passed = true;
   }, 120_000);
 });

@@ -2,7 +2,8 @@
  * A scrape target exposing native histograms in the protobuf exposition format
  * (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited`),
  * which Prometheus 2.42 asks for with `--enable-feature=native-histograms`. Each scrape first
- * records a few more observations, so every scrape shows a grown histogram.
+ * records a few more observations, so every scrape shows a grown histogram. A counter with an
+ * exemplar (a new trace id each scrape) can be served next to it.
  *
  * io.prometheus.client: MetricFamily {1 name, 2 help, 3 type, 4 metric}; Metric {1 label,
  * 7 histogram}; Histogram {1 sample_count, 2 sample_sum, 5 schema, 6 zero_threshold,
@@ -95,6 +96,35 @@ export function encodeFamily(name: string, help: string, series: readonly Native
   return w.finish();
 }
 
+/** An exemplar as the exposition format carries it (timestamp in ms). */
+export interface ExposedExemplar {
+  readonly labels: Record<string, string>;
+  readonly value: number;
+  readonly timestampMs: number;
+}
+
+/**
+ * One delimited MetricFamily of type COUNTER with one metric and its exemplar.
+ * Counter {1 value, 2 exemplar}; Exemplar {1 label, 2 value, 3 timestamp}; Timestamp {1 seconds, 2 nanos}.
+ */
+export function encodeCounterFamily(name: string, help: string, value: number, exemplar: ExposedExemplar): Uint8Array {
+  const w = protobuf.Writer.create();
+  w.fork();
+  w.uint32(0x0a).string(name).uint32(0x12).string(help); // type COUNTER is 0, the default
+  w.uint32(0x22).fork();
+  w.uint32(0x1a).fork().uint32(0x09).double(value);
+  w.uint32(0x12).fork();
+  for (const [k, v] of Object.entries(exemplar.labels)) w.uint32(0x0a).fork().uint32(0x0a).string(k).uint32(0x12).string(v).ldelim();
+  w.uint32(0x11).double(exemplar.value);
+  const seconds = Math.floor(exemplar.timestampMs / 1000);
+  w.uint32(0x1a).fork().uint32(0x08).int64(seconds).uint32(0x10).int32((exemplar.timestampMs - seconds * 1000) * 1_000_000).ldelim();
+  w.ldelim();
+  w.ldelim();
+  w.ldelim();
+  w.ldelim();
+  return w.finish();
+}
+
 export interface HistogramTarget {
   /** host:port, as a scrape config names it. */
   readonly target: string;
@@ -108,11 +138,15 @@ export interface HistogramTarget {
  */
 export async function startHistogramTarget(
   family: { name: string; help: string; series: NativeHistogram[] }, observe: (scrape: number) => void,
+  /** More delimited families to serve after the histograms (given the scrape number). */
+  extra?: (scrape: number) => Uint8Array,
 ): Promise<HistogramTarget> {
   let scrapes = 0;
   const server = http.createServer((req, res) => {
     observe(++scrapes);
-    res.writeHead(200, { 'Content-Type': CONTENT_TYPE }).end(Buffer.from(encodeFamily(family.name, family.help, family.series)));
+    const parts = [Buffer.from(encodeFamily(family.name, family.help, family.series))];
+    if (extra) parts.push(Buffer.from(extra(scrapes)));
+    res.writeHead(200, { 'Content-Type': CONTENT_TYPE }).end(Buffer.concat(parts));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
