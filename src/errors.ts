@@ -18,6 +18,7 @@ export const ERRORS = {
   BAD_SNAPPY: { status: 400, retryable: false, summary: 'body is not a valid snappy block (framed snappy is refused)' },
   BAD_PROTOBUF: { status: 400, retryable: false, summary: 'body does not decode as the protobuf message' },
   INVALID_LABELS: { status: 400, retryable: false, summary: 'a series has empty, unsorted, duplicate or non-UTF-8 labels, or no metric name' },
+  INVALID_HISTOGRAM: { status: 400, retryable: false, summary: 'a native histogram has an unknown schema, spans that do not match its buckets, a negative bucket or a count that disagrees with its buckets' },
   INVALID_SAMPLE: { status: 400, retryable: false, summary: 'a sample is outside the accepted time range' },
   UNAUTHORIZED: { status: 401, retryable: false, summary: 'missing or wrong credentials' },
   ELECTION_NOT_REST: { status: 409, retryable: false, summary: 'leadership can be set over REST only with --leader-election.rest' },

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { PromfleetError } from '../errors.js';
 import {
   decodeReadRequest, encodeReadResponse, prometheusXorChunks, rangeStart, seriesFrames, snappyCompress, snappyDecompress,
-  type Query,
+  type Query, type ReadRequest,
 } from '../protocol/index.js';
 import type { HttpServer } from '../http/server.js';
 import type { SampleReader } from '../storage/index.js';
@@ -47,8 +47,26 @@ async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: h
 }
 
 /**
+ * STREAMED_XOR_CHUNKS when the client accepts it, unless it accepts SAMPLES too and a query
+ * selects native histograms: streamed XOR chunks cannot carry them, SAMPLES results can
+ * (Prometheus 3 accepts both and reads either answer by its Content-Type).
+ */
+async function preferStreamed(opts: ReadOptions, request: ReadRequest): Promise<boolean> {
+  const accepted = request.acceptedResponseTypes;
+  if (!accepted.includes('STREAMED_XOR_CHUNKS')) return false;
+  if (!accepted.includes('SAMPLES')) return true;
+  for (const q of request.queries) {
+    const query = { startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels };
+    if (await opts.reader.hasHistograms(query)) return false;
+  }
+  return true;
+}
+
+/**
  * POST /read and /api/v1/read: snappy prometheus.ReadRequest → one QueryResult per query, in
- * order: STREAMED_XOR_CHUNKS when the client accepts it, SAMPLES otherwise. A Prometheus sends
+ * order: STREAMED_XOR_CHUNKS when the client accepts it (see preferStreamed), SAMPLES otherwise.
+ * SAMPLES results carry native histograms and exemplars too (prompb.TimeSeries has fields for
+ * both); streamed chunks carry float samples only (no HISTOGRAM chunk encoding is produced). A Prometheus sends
  * its own external labels as equality matchers; the one on the replica label is ignored
  * because that label is never stored.
  */
@@ -57,10 +75,12 @@ export function registerRead(opts: ReadOptions): void {
     checkHeaders(req);
     const body = await readBody(req, opts.maxBodyBytes);
     const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes));
-    if (request.acceptedResponseTypes.includes('STREAMED_XOR_CHUNKS')) return streamChunks(opts, request.queries, res);
+    if (await preferStreamed(opts, request)) return streamChunks(opts, request.queries, res);
     const results = [];
     for (const q of request.queries) {
-      const timeseries = await opts.reader.read({ startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+      const timeseries = await opts.reader.read({
+        startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels, extras: true,
+      });
       results.push({ timeseries });
     }
     const out = snappyCompress(encodeReadResponse(results));

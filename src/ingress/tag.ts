@@ -16,6 +16,7 @@ export interface TaggedBatch {
   /** The request's series as received (replica label still in place). */
   readonly series: TimeSeries[];
   readonly metadata: MetricMetadata[];
+  /** Float samples and native histogram samples. */
   readonly samples: number;
   readonly minTs: number;
   readonly maxTs: number;
@@ -65,6 +66,12 @@ export function tagRequest(req: WriteRequest, ha: HaLabels): Tagged {
       acc.samples++;
       if (s.timestamp < acc.minTs) acc.minTs = s.timestamp;
       if (s.timestamp > acc.maxTs) acc.maxTs = s.timestamp;
+    }
+    // Native histograms are samples too for backlog bounds and follower retention.
+    for (const h of ts.histograms) {
+      acc.samples++;
+      if (h.timestamp < acc.minTs) acc.minTs = h.timestamp;
+      if (h.timestamp > acc.maxTs) acc.maxTs = h.timestamp;
     }
   }
   if (req.metadata.length > 0) {

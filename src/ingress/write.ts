@@ -1,12 +1,14 @@
 import type http from 'node:http';
 import { PromfleetError, isPromfleetError } from '../errors.js';
 import {
-  decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest, withoutLabel,
+  decodeWriteRequest, decodeWriteRequestV2, encodeWriteRequest, encodeWriteRequestV2, snappyCompress, snappyDecompress, splitValidSeries,
+  validateWriteRequest, withoutLabel, type ValidateOptions, type WriteRequest,
 } from '../protocol/index.js';
-import type { OutgoingBatch, Producer, QueueIdentity } from '../queue/index.js';
+import type { OutgoingBatch, Producer, QueueIdentity, WireFormat } from '../queue/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './body.js';
+import { checkWriteEncoding, writeFormat } from './content-type.js';
 import { tagRequest, type HaLabels } from './tag.js';
 
 export interface WriteLimits {
@@ -30,21 +32,47 @@ export interface WriteDeps {
   readonly track: <T>(p: Promise<T>) => Promise<T>;
 }
 
-/** Remote-write 1.0 only for now; RW 2.0 bodies get 415 so a sender can fall back. */
-function checkHeaders(req: http.IncomingMessage): void {
-  const encoding = (req.headers['content-encoding'] ?? '').toLowerCase().trim();
-  if (encoding !== 'snappy') {
-    throw new PromfleetError('UNSUPPORTED_CONTENT_ENCODING', `Content-Encoding "${encoding}" is not supported; expected snappy`);
+/** What a write request carried that passed validation: reported in 2.0's *-Written headers. */
+interface Counts {
+  samples: number;
+  histograms: number;
+  exemplars: number;
+}
+
+const WRITTEN = {
+  samples: 'X-Prometheus-Remote-Write-Samples-Written',
+  histograms: 'X-Prometheus-Remote-Write-Histograms-Written',
+  exemplars: 'X-Prometheus-Remote-Write-Exemplars-Written',
+} as const;
+
+function countOf(request: WriteRequest): Counts {
+  const c: Counts = { samples: 0, histograms: 0, exemplars: 0 };
+  for (const ts of request.timeseries) {
+    c.samples += ts.samples.length;
+    c.histograms += ts.histograms.length;
+    c.exemplars += ts.exemplars.length;
   }
-  const type = (req.headers['content-type'] ?? '').toLowerCase();
-  const [mime, ...params] = type.split(';').map((s) => s.trim());
-  if (mime !== 'application/x-protobuf') {
-    throw new PromfleetError('UNSUPPORTED_CONTENT_TYPE', `Content-Type "${type}" is not supported; expected application/x-protobuf`);
+  return c;
+}
+
+function setWritten(res: http.ServerResponse, c: Counts): void {
+  res.setHeader(WRITTEN.samples, String(c.samples));
+  res.setHeader(WRITTEN.histograms, String(c.histograms));
+  res.setHeader(WRITTEN.exemplars, String(c.exemplars));
+}
+
+/** Validates; 2.0 keeps the valid series of a partly invalid request (`error` says why the rest went). */
+function validate(format: WireFormat, decoded: WriteRequest, opts: ValidateOptions): { request: WriteRequest; error?: PromfleetError } {
+  if (format === 1) {
+    validateWriteRequest(decoded, opts);
+    return { request: decoded };
   }
-  const proto = params.find((p) => p.startsWith('proto='))?.slice('proto='.length);
-  if (proto !== undefined && proto !== 'prometheus.writerequest') {
-    throw new PromfleetError('UNSUPPORTED_CONTENT_TYPE', `proto=${proto} is not supported; expected prometheus.WriteRequest`);
-  }
+  const split = splitValidSeries(decoded, { ...opts, utf8Names: true });
+  return { request: split.valid, error: split.error };
+}
+
+function encode(format: WireFormat, request: WriteRequest): Uint8Array {
+  return snappyCompress(format === 1 ? encodeWriteRequest(request) : encodeWriteRequestV2(request));
 }
 
 export function writeHandler(deps: WriteDeps) {
@@ -52,21 +80,30 @@ export function writeHandler(deps: WriteDeps) {
     if (deps.closing()) throw new PromfleetError('SHUTTING_DOWN', 'not accepting writes while shutting down');
     let samples = 0;
     try {
-      checkHeaders(req);
+      const format = writeFormat(req);
+      deps.metrics.writeRequests.inc({ protocol: format === 1 ? '1.0' : '2.0' });
+      // 2.0 answers carry the written counts, errors included (0 until the batches are queued).
+      if (format === 2) setWritten(res, { samples: 0, histograms: 0, exemplars: 0 });
+      checkWriteEncoding(req);
       const body = await readBody(req, deps.limits.maxBodyBytes);
       const started = process.hrtime.bigint();
-      const request = decodeWriteRequest(snappyDecompress(body, deps.limits.maxDecompressedBytes));
-      for (const ts of request.timeseries) samples += ts.samples.length;
+      const raw = snappyDecompress(body, deps.limits.maxDecompressedBytes);
+      const decoded = format === 1 ? decodeWriteRequest(raw) : decodeWriteRequestV2(raw);
+      for (const ts of decoded.timeseries) samples += ts.samples.length;
       deps.metrics.receivedSamples.inc(samples);
-      validateWriteRequest(request, { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs });
+      const limits = { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs };
+      const { request, error } = validate(format, decoded, limits);
+      const counts = countOf(request);
       const tagged = tagRequest(request, deps.ha);
       for (const b of tagged.batches) deps.observe(b.identity);
-      // The usual request (one group, one replica) travels as the bytes Prometheus sent, with
-      // the worker told which label to strip: no re-encode, no re-compress on the hot path.
-      const single = tagged.batches.length === 1;
+      // The usual request (one group, one replica, all valid) travels as the bytes Prometheus
+      // sent, with the worker told which label to strip: no re-encode, no re-compress on the
+      // hot path. Only a request split by group, or cut by validation, is encoded again.
+      const single = tagged.batches.length === 1 && error === undefined;
       const batches: OutgoingBatch[] = tagged.batches.map((b) => ({
         identity: b.identity,
-        payload: single ? body : snappyCompress(encodeWriteRequest({ timeseries: withoutLabel(b.series, deps.ha.replicaLabel), metadata: b.metadata })),
+        payload: single ? body : encode(format, { timeseries: withoutLabel(b.series, deps.ha.replicaLabel), metadata: b.metadata }),
+        format,
         stripLabel: single && tagged.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
         summary: { samples: b.samples, minTs: b.minTs, maxTs: b.maxTs },
       }));
@@ -79,6 +116,13 @@ export function writeHandler(deps: WriteDeps) {
         }
       }
       deps.metrics.enqueueSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      // Queued is what this ingress accepts; an HA follower's batches are retained for failover,
+      // so they count as written too (a sender must not take retention for failure).
+      if (format === 2) setWritten(res, counts);
+      if (error !== undefined) {
+        samples -= counts.samples; // only the dropped series' samples are refused
+        throw error;
+      }
       res.writeHead(204).end();
     } catch (err) {
       if (isPromfleetError(err)) {

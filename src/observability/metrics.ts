@@ -40,6 +40,18 @@ export class Metrics {
     name: 'promfleet_written_batches_total', help: 'Batches committed to PostgreSQL (or found already committed).',
     labelNames: ['queue', 'outcome'], registers: [this.registry],
   });
+  readonly writtenHistograms = new Counter({
+    name: 'promfleet_written_histograms_total', help: 'Native histogram samples committed to PostgreSQL.',
+    labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly writtenExemplars = new Counter({
+    name: 'promfleet_written_exemplars_total', help: 'Exemplars committed to PostgreSQL.',
+    labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly writeRequests = new Counter({
+    name: 'promfleet_write_requests_total', help: 'Remote-write requests received, by protocol version (1.0, 2.0) as negotiated by Content-Type.',
+    labelNames: ['protocol'], registers: [this.registry],
+  });
   readonly writtenMetadata = new Counter({
     name: 'promfleet_written_metadata_total', help: 'Metric metadata entries upserted.',
     registers: [this.registry],

@@ -10,7 +10,7 @@ import { readInt64, readSint64, readUint64 } from './varint.js';
 const HISTOGRAM_FIELDS: readonly string[] = [
   '', 'count_int', 'count_float', 'sum', 'schema', 'zero_threshold', 'zero_count_int', 'zero_count_float',
   'negative_spans', 'negative_deltas', 'negative_counts', 'positive_spans', 'positive_deltas', 'positive_counts',
-  'reset_hint', 'timestamp',
+  'reset_hint', 'timestamp', 'custom_values', 'start_timestamp',
 ];
 const SPAN_FIELDS: readonly string[] = ['', 'offset', 'length'];
 
@@ -41,8 +41,11 @@ function readPackedDouble(r: Reader, into: number[]): void {
   leave(r, outer);
 }
 
-/** Reads one length-delimited Histogram at r.pos. */
-export function readHistogram(r: Reader): Histogram {
+/**
+ * Reads one length-delimited Histogram at r.pos. Field 17 (remote-write 2.0's start_timestamp)
+ * is handed to `onStart` when non-zero; other unknown fields are skipped.
+ */
+export function readHistogram(r: Reader, onStart?: (ms: number) => void): Histogram {
   const outer = enter(r, 'Histogram');
   const h: Histogram = {
     countInt: undefined,
@@ -84,6 +87,13 @@ export function readHistogram(r: Reader): Histogram {
       case 0x69: h.positiveCounts.push(r.double()); break;
       case 0x70: h.resetHint = r.int32(); break;
       case 0x78: h.timestamp = readInt64(r); break;
+      case 0x82: readPackedDouble(r, (h.customValues ??= [])); break; // field 16, packed
+      case 0x81: (h.customValues ??= []).push(r.double()); break; // field 16, unpacked
+      case 0x88: { // field 17
+        const start = readInt64(r);
+        if (start !== 0 && onStart) onStart(start);
+        break;
+      }
       default: skipUnexpected(r, tag, 'Histogram', HISTOGRAM_FIELDS);
     }
   }

@@ -1,8 +1,12 @@
-/** Remote-write 1.0 wire format: snappy block codec, WriteRequest decode/encode, validation. */
+/** Remote-write 1.0 and 2.0 wire formats: snappy block codec, request decode/encode, validation; remote read. */
 export { snappyCompress, snappyDecompress } from './snappy.js';
 export { decodeWriteRequest } from './remote-write-decode.js';
 export { encodeWriteRequest } from './remote-write-encode.js';
-export { validateWriteRequest } from './validate.js';
+export { decodeWriteRequestV2 } from './remote-write-v2-decode.js';
+export { encodeWriteRequestV2 } from './remote-write-v2-encode.js';
+export { splitValidSeries, validateWriteRequest } from './validate.js';
+export type { SplitRequest } from './validate.js';
+export { CUSTOM_BUCKETS_SCHEMA, histogramProblem, isFloatHistogram } from './validate-histogram.js';
 export { withoutLabel } from './labels.js';
 export type { ValidateOptions } from './validate.js';
 export { METRIC_TYPES } from './types.js';

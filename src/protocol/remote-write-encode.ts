@@ -84,8 +84,12 @@ function writeCounts(w: Writer, tag: number, counts: readonly number[]): void {
   for (const c of counts) w.double(c);
 }
 
-function writeHistogram(w: Writer, h: Histogram): void {
-  w.uint32(0x22).fork();
+/**
+ * Writes one Histogram as the field `tag` (0x22: RW 1.0 TimeSeries.histograms, 0x1a: RW 2.0).
+ * The message is the same in both versions; 2.0 adds start_timestamp (17), written when given.
+ */
+export function writeHistogram(w: Writer, h: Histogram, tag = 0x22, startTimestamp = 0): void {
+  w.uint32(tag).fork();
   if (h.countInt !== undefined) w.uint32(0x08).uint64(checkInt(h.countInt, 'histogram count'));
   else if (h.countFloat !== undefined) w.uint32(0x11).double(h.countFloat);
   if (nonDefault(h.sum)) w.uint32(0x19).double(h.sum);
@@ -101,6 +105,8 @@ function writeHistogram(w: Writer, h: Histogram): void {
   writeCounts(w, 0x6a, h.positiveCounts);
   if (h.resetHint !== 0) w.uint32(0x70).int32(h.resetHint);
   if (h.timestamp !== 0) w.uint32(0x78).int64(checkInt(h.timestamp, 'histogram timestamp'));
+  if (h.customValues !== undefined) writeCounts(w, 0x82, h.customValues);
+  if (startTimestamp !== 0) w.uint32(0x88).int64(checkInt(startTimestamp, 'histogram start timestamp'));
   w.ldelim();
 }
 

@@ -1,4 +1,7 @@
-/** Decoded remote-write 1.0 data, the shape shared by ingress, queue and worker. */
+/**
+ * Decoded remote-write data, the shape shared by ingress, queue and worker. Remote-write 1.0 and
+ * 2.0 bodies both decode into it (2.0's per-series metadata becomes per-family metadata).
+ */
 
 export interface Label {
   name: string;
@@ -41,6 +44,11 @@ export interface Histogram {
   /** 0 unknown, 1 yes, 2 no, 3 gauge. */
   resetHint: number;
   timestamp: number;
+  /**
+   * Schema -53 (custom buckets): the upper bounds of the buckets, ascending; positive span
+   * indexes point into it (the index equal to its length is the +Inf bucket). Absent otherwise.
+   */
+  customValues?: number[];
 }
 
 export interface TimeSeries {
@@ -49,6 +57,12 @@ export interface TimeSeries {
   samples: Sample[];
   exemplars: Exemplar[];
   histograms: Histogram[];
+  /**
+   * The created (start) timestamp of the series' counter or histogram, ms; absent when not sent.
+   * Remote-write 2.0 carries it (TimeSeries.created_timestamp, or Sample/Histogram
+   * start_timestamp); remote-write 1.0 cannot.
+   */
+  createdTimestamp?: number;
 }
 
 export const METRIC_TYPES = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'] as const;

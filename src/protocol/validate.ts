@@ -1,6 +1,8 @@
 /**
- * Remote-Write 1.0 checks on a decoded WriteRequest: what the specification requires of label
- * sets, plus the sample time window the operator configured.
+ * Remote-Write checks on a decoded WriteRequest: what the specifications require of label sets
+ * and native histograms, plus the sample time window the operator configured. Remote-write 1.0
+ * is all or nothing (`validateWriteRequest`); 2.0 drops the invalid series and keeps the rest
+ * (`splitValidSeries`), so that the response can report what was written.
  *
  * Exemplars are not held to the window: they carry the time they were observed, which may be
  * well before the samples they ride with, and refusing them would drop the whole batch.
@@ -10,7 +12,8 @@
  * for `__name__`; NaN and ±Inf sample values are valid (the stale marker is a NaN).
  */
 import { PromfleetError } from '../errors.js';
-import type { Label, WriteRequest } from './types.js';
+import type { Histogram, Label, MetricMetadata, TimeSeries, WriteRequest } from './types.js';
+import { histogramProblem } from './validate-histogram.js';
 
 export interface ValidateOptions {
   /** The current time, in milliseconds since the epoch (injected; see STYLE.md §9). */
@@ -19,6 +22,11 @@ export interface ValidateOptions {
   maxAgeMs: number;
   /** Newest accepted sample: nowMs + maxFutureMs, in milliseconds. 0 or less: no upper bound. */
   maxFutureMs: number;
+  /**
+   * Accept any non-empty UTF-8 label name (remote-write 2.0, Prometheus 3) instead of the legacy
+   * charset [a-zA-Z_][a-zA-Z0-9_]*. Default false.
+   */
+  utf8Names?: boolean;
 }
 
 const METRIC_NAME_LABEL = '__name__';
@@ -44,14 +52,14 @@ function invalidLabels(index: number, labels: readonly Label[], problem: string)
 }
 
 /** Checks one series' label set; throws INVALID_LABELS naming the series and the label. */
-function validateLabels(index: number, labels: readonly Label[]): void {
+function validateLabels(index: number, labels: readonly Label[], utf8Names: boolean): void {
   if (labels.length === 0) throw invalidLabels(index, labels, 'has no labels');
   let metricName: string | undefined;
   let prev = '';
   for (let i = 0; i < labels.length; i++) {
     const { name, value } = labels[i];
     if (name === '') throw invalidLabels(index, labels, `label ${i} has an empty name (value ${quote(value)})`);
-    if (!LABEL_NAME_RE.test(name)) {
+    if (!utf8Names && !LABEL_NAME_RE.test(name)) {
       throw invalidLabels(index, labels, `label name ${quote(name)} does not match [a-zA-Z_][a-zA-Z0-9_]*`);
     }
     if (i > 0) {
@@ -92,35 +100,91 @@ function iso(ms: number): string {
   return Number.isNaN(d.getTime()) ? 'out of range' : d.toISOString();
 }
 
+function checkHistograms(index: number, labels: readonly Label[], histograms: readonly Histogram[]): void {
+  for (let j = 0; j < histograms.length; j++) {
+    const problem = histogramProblem(histograms[j]);
+    if (problem !== undefined) throw new PromfleetError('INVALID_HISTOGRAM', `${seriesName(index, labels)}: histogram ${j}: ${problem}`);
+  }
+}
+
+/** Checks one series (labels, histograms, times); throws the first problem found. */
+function validateSeries(i: number, ts: TimeSeries, minMs: number, maxMs: number, utf8Names: boolean): void {
+  const { labels, samples, histograms } = ts;
+  validateLabels(i, labels, utf8Names);
+  if (histograms.length > 0) checkHistograms(i, labels, histograms);
+  if (minMs === -Infinity && maxMs === Infinity) return;
+  for (let j = 0; j < samples.length; j++) {
+    const t = samples[j].timestamp;
+    // Inline bounds test first: building the message is only for the failing sample.
+    if (t < minMs || t > maxMs) checkTime(i, labels, `sample ${j}`, t, minMs, maxMs);
+  }
+  for (let j = 0; j < histograms.length; j++) {
+    checkTime(i, labels, `histogram ${j}`, histograms[j].timestamp, minMs, maxMs);
+  }
+}
+
+function window(opts: ValidateOptions): { minMs: number; maxMs: number } {
+  return {
+    minMs: opts.maxAgeMs > 0 ? opts.nowMs - opts.maxAgeMs : -Infinity,
+    maxMs: opts.maxFutureMs > 0 ? opts.nowMs + opts.maxFutureMs : Infinity,
+  };
+}
+
+function validateMetadata(metadata: readonly MetricMetadata[]): void {
+  for (let i = 0; i < metadata.length; i++) {
+    if (metadata[i].metricFamilyName === '') {
+      throw new PromfleetError('INVALID_LABELS', `metadata ${i}: metric_family_name is empty`);
+    }
+  }
+}
+
 /**
  * Validates a decoded request against Remote-Write 1.0 and the accepted time window.
  * A request without series (metadata only, or nothing at all) is valid.
  *
- * @throws PromfleetError `INVALID_LABELS` (label set or metadata name) or `INVALID_SAMPLE`
- *   (a sample or histogram outside the window), with a one-line message naming the
- *   series index, its metric name and the offending label or sample.
+ * @throws PromfleetError `INVALID_LABELS` (label set or metadata name), `INVALID_HISTOGRAM`
+ *   (inconsistent native histogram) or `INVALID_SAMPLE` (a sample or histogram outside the
+ *   window), with a one-line message naming the series index, its metric name and the problem.
  */
 export function validateWriteRequest(req: WriteRequest, opts: ValidateOptions): void {
-  const minMs = opts.maxAgeMs > 0 ? opts.nowMs - opts.maxAgeMs : -Infinity;
-  const maxMs = opts.maxFutureMs > 0 ? opts.nowMs + opts.maxFutureMs : Infinity;
-  const checkTimes = minMs !== -Infinity || maxMs !== Infinity;
+  const { minMs, maxMs } = window(opts);
+  const utf8Names = opts.utf8Names ?? false;
+  const series = req.timeseries;
+  for (let i = 0; i < series.length; i++) validateSeries(i, series[i], minMs, maxMs, utf8Names);
+  validateMetadata(req.metadata);
+}
+
+export interface SplitRequest {
+  /** The request without its invalid series (the same object when every series is valid). */
+  readonly valid: WriteRequest;
+  /** The first problem found (it names its series), or undefined. */
+  readonly error: PromfleetError | undefined;
+  /** How many series were dropped. */
+  readonly dropped: number;
+}
+
+/**
+ * Remote-write 2.0's partial acceptance: the series that pass every check are kept, the others
+ * dropped, and the first problem is returned for the 4xx answer. Metadata of families with no
+ * valid series is kept (it names no series to be wrong about).
+ */
+export function splitValidSeries(req: WriteRequest, opts: ValidateOptions): SplitRequest {
+  const { minMs, maxMs } = window(opts);
+  const utf8Names = opts.utf8Names ?? true;
+  let error: PromfleetError | undefined;
+  let kept: TimeSeries[] | undefined;
   const series = req.timeseries;
   for (let i = 0; i < series.length; i++) {
-    const { labels, samples, histograms } = series[i];
-    validateLabels(i, labels);
-    if (!checkTimes) continue;
-    for (let j = 0; j < samples.length; j++) {
-      const ts = samples[j].timestamp;
-      // Inline bounds test first: building the message is only for the failing sample.
-      if (ts < minMs || ts > maxMs) checkTime(i, labels, `sample ${j}`, ts, minMs, maxMs);
-    }
-    for (let j = 0; j < histograms.length; j++) {
-      checkTime(i, labels, `histogram ${j}`, histograms[j].timestamp, minMs, maxMs);
+    try {
+      validateSeries(i, series[i], minMs, maxMs, utf8Names);
+      kept?.push(series[i]);
+    } catch (err) {
+      if (!(err instanceof PromfleetError)) throw err;
+      error ??= err;
+      kept ??= series.slice(0, i);
     }
   }
-  for (let i = 0; i < req.metadata.length; i++) {
-    if (req.metadata[i].metricFamilyName === '') {
-      throw new PromfleetError('INVALID_LABELS', `metadata ${i}: metric_family_name is empty`);
-    }
-  }
+  validateMetadata(req.metadata);
+  if (kept === undefined) return { valid: req, error: undefined, dropped: 0 };
+  return { valid: { timeseries: kept, metadata: req.metadata }, error, dropped: series.length - kept.length };
 }

@@ -2,7 +2,7 @@ export { Producer, JOB_OPTIONS, type ProducerOptions, type OutgoingBatch, type E
 export { Consumer, TransientError, PermanentError, type ConsumerOptions, type BatchHandler } from './consumer.js';
 export { QueueRegistry } from './registry.js';
 export { queueName, parseQueueName, DEFAULT_QUEUE, type QueueIdentity } from './names.js';
-export { batchId, type BatchJob, type BatchSummary } from './batch.js';
+export { batchFormat, batchId, type BatchJob, type BatchSummary, type WireFormat } from './batch.js';
 export { sweepFollowerQueue, type RetentionPolicy, type SweepResult } from './retention.js';
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export { Backlog, BacklogGate } from './backlog.js';

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { PromfleetError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import { producerConnection } from './redis.js';
-import { batchId, makeBatchJob, type BatchSummary } from './batch.js';
+import { batchId, makeBatchJob, type BatchSummary, type WireFormat } from './batch.js';
 import { queueName, type QueueIdentity } from './names.js';
 import { QueueRegistry } from './registry.js';
 import { Backlog, BacklogGate } from './backlog.js';
@@ -22,8 +22,10 @@ export interface ProducerOptions {
 
 export interface OutgoingBatch {
   readonly identity: QueueIdentity;
-  /** snappy(prometheus.WriteRequest) */
+  /** snappy(prometheus.WriteRequest), or snappy(io.prometheus.write.v2.Request) when format is 2. */
   readonly payload: Uint8Array;
+  /** Remote-write version of payload; default 1. */
+  readonly format?: WireFormat;
   readonly summary: BatchSummary;
   /** A label the worker removes from every series before writing (the HA replica label). */
   readonly stripLabel?: string;
@@ -119,7 +121,7 @@ export class Producer {
     const name = queueName(b.identity);
     await this.registry.register(name);
     const id = batchId(name, b.payload);
-    await this.queue(name).add('batch', makeBatchJob(b.identity, b.payload, b.summary, receivedAtMs, b.stripLabel), { ...JOB_OPTIONS, jobId: id });
+    await this.queue(name).add('batch', makeBatchJob(b.identity, b.payload, b.summary, receivedAtMs, b.stripLabel, b.format), { ...JOB_OPTIONS, jobId: id });
     await this.backlog.add(name, b.summary.samples);
     return { id, queue: name };
   }

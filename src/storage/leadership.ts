@@ -82,7 +82,8 @@ export class Leadership {
    * Records `replica` as leader of `group` from the group's current watermark on. Taking the
    * row lock waits for every writer transaction that fenced against the old leader (they hold
    * it FOR SHARE), so the watermark read here includes all the old leader ever commits. Per
-   * series, the last committed sample within `markLookbackMs` before the handoff is recorded:
+   * series, the last committed sample (float or native histogram; greatest() skips the kind a
+   * series does not have) within `markLookbackMs` before the handoff is recorded:
    * the new leader fills in after it, so nothing it scraped after the old leader's last stored
    * sample of a series is lost.
    */
@@ -102,8 +103,12 @@ export class Leadership {
         const m = await c.query(
           `INSERT INTO ${this.s}.ha_series_marks (group_name, epoch, series_id, last_ms)
            SELECT $1, $2, x.id, (extract(epoch FROM x.last) * 1000)::bigint FROM (
-             SELECT se.id, (SELECT max(sa.time) FROM ${this.s}.samples sa WHERE sa.series_id = se.id
-                              AND sa.time > to_timestamp(($3::bigint - $4::bigint) / 1000.0) AND sa.time <= to_timestamp($3::bigint / 1000.0)) AS last
+             SELECT se.id, greatest(
+               (SELECT max(sa.time) FROM ${this.s}.samples sa WHERE sa.series_id = se.id
+                  AND sa.time > to_timestamp(($3::bigint - $4::bigint) / 1000.0) AND sa.time <= to_timestamp($3::bigint / 1000.0)),
+               (SELECT max(h.time) FROM ${this.s}.histograms h WHERE h.series_id = se.id
+                  AND h.time > to_timestamp(($3::bigint - $4::bigint) / 1000.0) AND h.time <= to_timestamp($3::bigint / 1000.0))
+             ) AS last
              FROM ${this.s}.series se WHERE se.ha_group = $1) x
            WHERE x.last IS NOT NULL`, [group, epoch, handoffMs, markLookbackMs]);
         marks = m.rowCount ?? 0;

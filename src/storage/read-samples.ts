@@ -4,6 +4,7 @@ import type { Label, Sample, TimeSeries } from '../protocol/types.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
 import { unpackSamples, type PackedRow, type SampleColumns } from './packed-samples.js';
 import { compileRegex, matchesAll, matchesValue, type LabelMatcher } from './matchers.js';
+import { readExtras } from './read-extras.js';
 
 export interface SampleReaderOptions {
   readonly pool: pg.Pool;
@@ -17,6 +18,8 @@ export interface ReadQuery {
   readonly matchers: readonly LabelMatcher[];
   /** Labels never stored (the HA replica label): matchers on them are dropped. */
   readonly ignoreLabels?: readonly string[];
+  /** Also read native histograms and exemplars (SAMPLES responses carry them). Default false. */
+  readonly extras?: boolean;
 }
 
 /** The SQL for the series selection, with every user string as a bind parameter. */
@@ -115,24 +118,26 @@ export class SampleReader {
   private readonly pool: pg.Pool;
   private readonly seriesTable: string;
   private readonly samplesTable: string;
+  private readonly schema: string;
 
   constructor(opts: SampleReaderOptions) {
     assertSchemaName(opts.schema);
     this.pool = opts.pool;
     this.seriesTable = `${quoteIdent(opts.schema)}.series`;
     this.samplesTable = `${quoteIdent(opts.schema)}.samples`;
+    this.schema = quoteIdent(opts.schema);
   }
 
-  /** The series and samples of a query, series in Prometheus's order (by label set). */
-  async readColumns(q: ReadQuery): Promise<ReadSeries[]> {
+  /** The selected series' labels by id; undefined when the query can select nothing. */
+  private async selectIds(q: ReadQuery): Promise<Map<number, Label[]> | undefined> {
     if (!Number.isFinite(q.startMs) || !Number.isFinite(q.endMs)) {
       throw new PromfleetError('BAD_REQUEST', 'read time bounds must be finite');
     }
-    if (q.startMs > q.endMs) return [];
+    if (q.startMs > q.endMs) return undefined;
     const ignore = new Set(q.ignoreLabels ?? []);
     const matchers = q.matchers.filter((m) => !ignore.has(m.name));
     const sel = selectSeries(matchers);
-    if (sel.none) return [];
+    if (sel.none) return undefined;
 
     const seriesRes = await this.pool.query<SeriesRow>(
       `SELECT id::text AS id, metric, labels FROM ${this.seriesTable} WHERE ${sel.where}`, sel.params);
@@ -144,8 +149,28 @@ export class SampleReader {
       if (sel.jsFilter.length > 0 && !matchesAll(labels, sel.jsFilter)) continue;
       byId.set(Number(row.id), labels);
     }
-    if (byId.size === 0) return [];
+    return byId.size === 0 ? undefined : byId;
+  }
 
+  /** Whether any series the query selects has a native histogram in its time range. */
+  async hasHistograms(q: ReadQuery): Promise<boolean> {
+    const byId = await this.selectIds(q);
+    if (byId === undefined) return false;
+    const r = await this.pool.query<{ found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.schema}.histograms WHERE series_id = ANY($1::bigint[])
+         AND time >= to_timestamp($2::float8 / 1000.0) AND time <= to_timestamp($3::float8 / 1000.0)) AS found`,
+      [[...byId.keys()], q.startMs, q.endMs]);
+    return r.rows[0]?.found === true;
+  }
+
+  /** The float samples of a query, series in Prometheus's order (by label set). */
+  async readColumns(q: ReadQuery): Promise<ReadSeries[]> {
+    const byId = await this.selectIds(q);
+    if (byId === undefined) return [];
+    return this.columnsOf(byId, q);
+  }
+
+  private async columnsOf(byId: Map<number, Label[]>, q: ReadQuery): Promise<ReadSeries[]> {
     // One row per series: its timestamps and its values, each as the concatenation of their
     // 8-byte binary forms, in time order. Far fewer rows to parse than one per sample, and the
     // value bytes are float8send's, so NaN payloads keep their bits.
@@ -158,25 +183,52 @@ export class SampleReader {
           AND time >= to_timestamp($2::float8 / 1000.0) AND time <= to_timestamp($3::float8 / 1000.0)
         GROUP BY series_id`,
       [[...byId.keys()], q.startMs, q.endMs]);
-    const columns = new Map<number, SampleColumns>();
-    for (const row of res.rows) columns.set(Number(row.id), unpackSamples(row.t, row.v));
-
     const out: ReadSeries[] = [];
-    for (const [id, c] of columns) {
-      const labels = byId.get(id);
-      if (labels !== undefined && c.times.length > 0) out.push({ labels, times: c.times, values: c.values });
+    for (const row of res.rows) {
+      const labels = byId.get(Number(row.id));
+      if (labels === undefined) continue;
+      const c = unpackSamples(row.t, row.v);
+      if (c.times.length > 0) out.push({ labels, times: c.times, values: c.values });
     }
     out.sort((a, b) => compareLabelSets(a.labels, b.labels));
     return out;
   }
 
-  /** The same, as remote-write time series (one object per sample: for SAMPLES responses and tests). */
+  /**
+   * The same as remote-write time series (one object per sample), with native histograms and
+   * exemplars when `q.extras` (SAMPLES responses carry them).
+   */
   async read(q: ReadQuery): Promise<TimeSeries[]> {
-    const series = await this.readColumns(q);
-    return series.map((s) => {
+    const byId = await this.selectIds(q);
+    if (byId === undefined) return [];
+    const out: TimeSeries[] = [];
+    const byIdOut = new Map<number, TimeSeries>();
+    const ids = new Map<Label[], number>([...byId].map(([id, labels]) => [labels, id]));
+    for (const s of await this.columnsOf(byId, q)) {
       const samples: Sample[] = new Array<Sample>(s.times.length);
       for (let i = 0; i < s.times.length; i++) samples[i] = { timestamp: s.times[i], value: s.values[i] };
-      return { labels: s.labels, samples, exemplars: [], histograms: [] };
-    });
+      const ts: TimeSeries = { labels: s.labels, samples, exemplars: [], histograms: [] };
+      out.push(ts);
+      const id = ids.get(s.labels);
+      if (id !== undefined) byIdOut.set(id, ts);
+    }
+    if (q.extras) {
+      // Series with histograms or exemplars but no float sample in range are results too.
+      for (const [idText, extras] of await readExtras(this.pool, this.schema, [...byId.keys()].map(String), q.startMs, q.endMs)) {
+        const id = Number(idText);
+        let ts = byIdOut.get(id);
+        if (!ts) {
+          const labels = byId.get(id);
+          if (labels === undefined) continue;
+          ts = { labels, samples: [], exemplars: [], histograms: [] };
+          out.push(ts);
+          byIdOut.set(id, ts);
+        }
+        ts.histograms = extras.histograms;
+        ts.exemplars = extras.exemplars;
+      }
+      out.sort((a, b) => compareLabelSets(a.labels, b.labels));
+    }
+    return out;
   }
 }

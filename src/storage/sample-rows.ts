@@ -15,6 +15,8 @@ export interface Flattened {
   readonly seriesOfRow: Uint32Array;
   readonly exemplars: { readonly series: number; readonly exemplar: TimeSeries['exemplars'][number] }[];
   readonly histograms: { readonly series: number; readonly histogram: TimeSeries['histograms'][number] }[];
+  /** Created (start) timestamps sent with a series, with the time of the series' newest sample or histogram. */
+  readonly created: { readonly series: number; readonly createdMs: number; readonly timeMs: number }[];
   readonly minTimeMs: number;
   readonly maxTimeMs: number;
 }
@@ -39,6 +41,7 @@ export function flatten(timeseries: readonly TimeSeries[]): Flattened {
   const labels: Label[][] = [];
   const exemplars: Flattened['exemplars'] = [];
   const histograms: Flattened['histograms'] = [];
+  const created: Flattened['created'] = [];
   let row = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -58,8 +61,17 @@ export function flatten(timeseries: readonly TimeSeries[]): Flattened {
     }
     for (const exemplar of ts.exemplars) exemplars.push({ series: s, exemplar });
     for (const histogram of ts.histograms) histograms.push({ series: s, histogram });
+    if (ts.createdTimestamp !== undefined) {
+      let newest = -Infinity;
+      for (const sample of ts.samples) if (sample.timestamp > newest) newest = sample.timestamp;
+      for (const h of ts.histograms) if (h.timestamp > newest) newest = h.timestamp;
+      // Only with data: a created timestamp says when the counter of those samples started.
+      if (newest !== -Infinity) created.push({ series: s, createdMs: ts.createdTimestamp, timeMs: newest });
+    }
   }
-  return { labels, timestampsMs, values, seriesOfRow, exemplars, histograms, minTimeMs: total ? min : NaN, maxTimeMs: total ? max : NaN };
+  return {
+    labels, timestampsMs, values, seriesOfRow, exemplars, histograms, created, minTimeMs: total ? min : NaN, maxTimeMs: total ? max : NaN,
+  };
 }
 
 /** Every row of the batch, with `ids[i]` the series id of `flat.labels[i]`. */

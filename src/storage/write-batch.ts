@@ -7,7 +7,9 @@ import { recordBatches } from './ledger.js';
 import type { Partitions } from './partitions.js';
 import { allRows, concatRows, flatten, selectRows, type Flattened, type Rows } from './sample-rows.js';
 import type { SeriesResolver } from './series.js';
-import { insertExemplars, insertHistograms, upsertMetadata, type SeriesExemplar, type SeriesHistogram } from './write-extras.js';
+import {
+  insertCreated, insertExemplars, insertHistograms, upsertMetadata, type SeriesCreated, type SeriesExemplar, type SeriesHistogram,
+} from './write-extras.js';
 
 export interface BatchWriterOptions {
   readonly pool: pg.Pool;
@@ -57,8 +59,9 @@ export interface WriteManyResult {
 
 /** What the transaction writes, for the afterWrite hook (e.g. advancing a watermark). */
 export interface BatchWriteSummary {
+  /** Float samples and native histograms written. */
   readonly samples: number;
-  /** Oldest and newest sample time written, Unix ms; NaN when no sample is written. */
+  /** Oldest and newest sample (or histogram) time written, Unix ms; NaN when none is written. */
   readonly minTimeMs: number;
   readonly maxTimeMs: number;
 }
@@ -92,6 +95,42 @@ interface Prepared {
   readonly flat: Flattened;
   readonly ids: readonly number[];
   readonly rows: Rows;
+  /** The batch's native histograms, exemplars and created timestamps that `keep` accepted. */
+  readonly extras: Extras;
+}
+
+interface Extras {
+  readonly histograms: SeriesHistogram[];
+  readonly exemplars: SeriesExemplar[];
+  readonly created: SeriesCreated[];
+}
+
+/**
+ * Histograms, exemplars and created timestamps with their series ids, through the same HA
+ * handoff filter as the float samples (by their own time; a created timestamp by the time of
+ * the sample it came with).
+ */
+function extrasOf(flat: Flattened, ids: readonly number[], keep: WriteHooks['keep']): Extras {
+  const ok = keep ?? (() => true);
+  const histograms: SeriesHistogram[] = [];
+  for (const h of flat.histograms) if (ok(ids[h.series], h.histogram.timestamp)) histograms.push({ seriesId: ids[h.series], histogram: h.histogram });
+  const exemplars: SeriesExemplar[] = [];
+  for (const e of flat.exemplars) if (ok(ids[e.series], e.exemplar.timestamp)) exemplars.push({ seriesId: ids[e.series], exemplar: e.exemplar });
+  const created: SeriesCreated[] = [];
+  for (const c of flat.created) if (ok(ids[c.series], c.timeMs)) created.push({ seriesId: ids[c.series], createdMs: c.createdMs, timeMs: c.timeMs });
+  return { histograms, exemplars, created };
+}
+
+/** Oldest and newest time over sample rows and histograms (NaN when there are none). */
+function timeSpan(rows: Rows, histograms: readonly SeriesHistogram[]): { min: number; max: number } {
+  let min = rows.timestampsMs.length > 0 ? rows.minTimeMs : Infinity;
+  let max = rows.timestampsMs.length > 0 ? rows.maxTimeMs : -Infinity;
+  for (const h of histograms) {
+    const t = h.histogram.timestamp;
+    if (t < min) min = t;
+    if (t > max) max = t;
+  }
+  return min === Infinity ? { min: NaN, max: NaN } : { min, max };
 }
 
 /** A batch id twice in one call (a redelivery met its original): only the first copy goes to the ledger. */
@@ -179,7 +218,9 @@ export class BatchWriter {
       const flat = flats[i];
       const ids = flats.length === 1 ? resolved.ids : resolved.ids.slice(at, at + flat.labels.length);
       at += flat.labels.length;
-      prepared.push({ batch: batches[i], flat, ids, rows: hooks.keep ? selectRows(flat, ids, hooks.keep) : allRows(flat, ids) });
+      prepared.push({
+        batch: batches[i], flat, ids, rows: hooks.keep ? selectRows(flat, ids, hooks.keep) : allRows(flat, ids), extras: extrasOf(flat, ids, hooks.keep),
+      });
     }
     return { prepared, hits: resolved.hits, misses: resolved.misses };
   }
@@ -207,20 +248,22 @@ export class BatchWriter {
         }
         const rows = written.length === unique.length ? all : concatRows(written.map((p) => p.rows));
         const samples = await copySamples(client, this.schema, rows);
-        await insertExemplars(client, this.schema, written.flatMap((p) => p.flat.exemplars.map(
-          (e): SeriesExemplar => ({ seriesId: p.ids[e.series], exemplar: e.exemplar }))));
-        await insertHistograms(client, this.schema, written.flatMap((p) => p.flat.histograms.map(
-          (h): SeriesHistogram => ({ seriesId: p.ids[h.series], histogram: h.histogram }))));
+        await insertExemplars(client, this.schema, written.flatMap((p) => p.extras.exemplars));
+        const histograms = written.flatMap((p) => p.extras.histograms);
+        await insertHistograms(client, this.schema, histograms);
+        await insertCreated(client, this.schema, written.flatMap((p) => p.extras.created));
         const metadata = await upsertMetadata(client, this.schema, written.flatMap((p) => p.batch.metadata));
-        if (hooks.afterWrite) await hooks.afterWrite(client, { samples, minTimeMs: rows.minTimeMs, maxTimeMs: rows.maxTimeMs });
+        // Histograms are samples of their series: they move the HA watermark like float samples.
+        const span = timeSpan(rows, histograms);
+        if (hooks.afterWrite) await hooks.afterWrite(client, { samples: samples + histograms.length, minTimeMs: span.min, maxTimeMs: span.max });
         await client.query('COMMIT');
         const done = new Set(written);
         const outcomes = prepared.map((p): BatchOutcome => (done.has(p) ? {
           duplicate: false,
           samples: p.rows.timestampsMs.length,
           metadata: new Set(p.batch.metadata.map((m) => m.metricFamilyName)).size,
-          exemplars: p.flat.exemplars.length,
-          histograms: p.flat.histograms.length,
+          exemplars: p.extras.exemplars.length,
+          histograms: p.extras.histograms.length,
         } : DUPLICATE));
         if (written.length < prepared.length) {
           this.log.debug({ batches: prepared.filter((p) => !done.has(p)).map((p) => p.batch.id), queue: batches[0].queue }, 'batches already written; skipped');

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Exemplar, Histogram, MetricMetadata } from '../protocol/types.js';
 import { quoteIdent } from './ident.js';
 import { labelsToJson } from './labels.js';
+import { histogramToJson } from './histogram-json.js';
 
 /**
  * The statements a batch runs besides COPY: exemplars, native histograms and metric metadata,
@@ -19,20 +20,12 @@ export interface SeriesHistogram {
   readonly histogram: Histogram;
 }
 
-const bits = new DataView(new ArrayBuffer(8));
-
-/** JSON has no NaN or infinities; Prometheus's JSON API spells them as strings. */
-function jsonNumber(v: number): number | string {
-  if (Number.isFinite(v)) return v;
-  if (v !== v) {
-    bits.setFloat64(0, v);
-    return bits.getUint32(0) === 0x7ff00000 && bits.getUint32(4) === 2 ? 'StaleNaN' : 'NaN';
-  }
-  return v > 0 ? '+Inf' : '-Inf';
-}
-
-export function histogramToJson(h: Histogram): string {
-  return JSON.stringify(h, (_key, value: unknown) => (typeof value === 'number' ? jsonNumber(value) : value));
+export interface SeriesCreated {
+  readonly seriesId: number;
+  /** The created (start) timestamp, Unix ms. */
+  readonly createdMs: number;
+  /** Time of the sample it came with, Unix ms. */
+  readonly timeMs: number;
 }
 
 export async function insertExemplars(client: pg.ClientBase, schema: string, rows: readonly SeriesExemplar[]): Promise<number> {
@@ -62,6 +55,24 @@ export async function insertHistograms(client: pg.ClientBase, schema: string, ro
       rows.map((r) => r.seriesId),
       rows.map((r) => histogramToJson(r.histogram)),
     ],
+  );
+  return r.rowCount ?? 0;
+}
+
+/**
+ * Records created (start) timestamps: one row per series and created time, with the first sample
+ * time it was seen with. A counter sends the same created timestamp with every sample until it
+ * resets, so repeats are dropped (ON CONFLICT DO NOTHING, duplicates within the statement included).
+ */
+export async function insertCreated(client: pg.ClientBase, schema: string, rows: readonly SeriesCreated[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const r = await client.query(
+    `INSERT INTO ${quoteIdent(schema)}.created_timestamps (series_id, created, first_seen)
+     SELECT s, timestamptz 'epoch' + c * interval '1 millisecond', timestamptz 'epoch' + t * interval '1 millisecond'
+     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(s, c, t)
+     ORDER BY s, c, t
+     ON CONFLICT (series_id, created) DO NOTHING`,
+    [rows.map((r) => r.seriesId), rows.map((r) => r.createdMs), rows.map((r) => r.timeMs)],
   );
   return r.rowCount ?? 0;
 }

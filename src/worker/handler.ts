@@ -1,5 +1,5 @@
-import { snappyDecompress, decodeWriteRequest, withoutLabel } from '../protocol/index.js';
-import { PermanentError, TransientError, type BatchHandler } from '../queue/index.js';
+import { snappyDecompress, decodeWriteRequest, decodeWriteRequestV2, withoutLabel } from '../protocol/index.js';
+import { PermanentError, TransientError, batchFormat, type BatchHandler } from '../queue/index.js';
 import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type WriteBatch } from '../storage/index.js';
 import type { BatchJob } from '../queue/index.js';
 import type { LeaderView } from './leaders.js';
@@ -73,7 +73,9 @@ export class WriteBatchHandler implements BatchHandler {
   async handle(job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }): Promise<void> {
     let request;
     try {
-      request = decodeWriteRequest(snappyDecompress(job.payload, this.opts.maxDecompressedBytes));
+      const raw = snappyDecompress(job.payload, this.opts.maxDecompressedBytes);
+      // The ingress queued only what it validated: a 2.0 payload holds valid series only.
+      request = batchFormat(job.data) === 2 ? decodeWriteRequestV2(raw) : decodeWriteRequest(raw);
       if (job.data.s !== undefined) request = { ...request, timeseries: withoutLabel(request.timeseries, job.data.s) };
     } catch (err) {
       this.opts.metrics.deadLetters.inc({ queue: job.queue });
@@ -82,14 +84,18 @@ export class WriteBatchHandler implements BatchHandler {
     const started = this.now();
     const to: Destination = { queue: job.queue, group: job.data.g ?? undefined, replica: job.data.r ?? undefined };
     let samples = 0;
-    for (const ts of request.timeseries) samples += ts.samples.length;
+    for (const ts of request.timeseries) samples += ts.samples.length + ts.histograms.length;
     const m = this.opts.metrics;
     try {
       const outcome = await this.groupOf(to).add(
         { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group: to.group }, samples);
       m.batchWriteSeconds.observe((this.now() - started) / 1000);
       m.writtenBatches.inc({ queue: job.queue, outcome: outcome.duplicate ? 'duplicate' : 'written' });
-      if (!outcome.duplicate) m.writtenSamples.inc({ queue: job.queue }, outcome.samples);
+      if (!outcome.duplicate) {
+        m.writtenSamples.inc({ queue: job.queue }, outcome.samples);
+        if (outcome.histograms > 0) m.writtenHistograms.inc({ queue: job.queue }, outcome.histograms);
+        if (outcome.exemplars > 0) m.writtenExemplars.inc({ queue: job.queue }, outcome.exemplars);
+      }
     } catch (err) {
       if (err instanceof TransientError && err.cause instanceof FencedError) m.fencedBatches.inc({ queue: job.queue });
       if (err instanceof PermanentError) m.deadLetters.inc({ queue: job.queue });

@@ -143,12 +143,16 @@ export interface PrometheusOptions {
   readonly scrapeIntervalS: number;
   readonly externalLabels?: Readonly<Record<string, string>>;
   readonly extraArgs?: readonly string[];
+  /** Extra settings of the remote_write entry (e.g. `send_native_histograms: true`). */
+  readonly remoteWriteExtra?: Readonly<Record<string, unknown>>;
 }
 
 /** One sample as Prometheus's HTTP API returns it: [unix seconds, value as text]. */
 export type ApiSample = [number, string];
+/** A native histogram as the HTTP API returns it: buckets are [boundary rule, lower, upper, count]. */
+export interface ApiHistogram { count: string; sum: string; buckets?: [number, string, string, string][] }
 export interface VectorItem { metric: Record<string, string>; value: ApiSample }
-export interface MatrixItem { metric: Record<string, string>; values: ApiSample[] }
+export interface MatrixItem { metric: Record<string, string>; values: ApiSample[]; histograms?: [number, ApiHistogram][] }
 export type QueryData =
   | { resultType: 'vector'; result: VectorItem[] }
   | { resultType: 'matrix'; result: MatrixItem[] }
@@ -212,6 +216,7 @@ function prometheusConfig(opts: PrometheusOptions, port: number): unknown {
       send_exemplars: false,
       queue_config: { batch_send_deadline: '1s', max_samples_per_send: 500 },
       metadata_config: { send: true, send_interval: '5s' },
+      ...(opts.remoteWriteExtra ?? {}),
     }],
     remote_read: opts.remoteReadUrl === undefined ? [] : [{ url: opts.remoteReadUrl, name: opts.name, read_recent: true }],
   };

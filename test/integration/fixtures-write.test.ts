@@ -1,11 +1,13 @@
 /**
  * Every remote-write body captured from Prometheus 2.42, posted with its recorded headers, ends up
  * in PostgreSQL exactly: per series the same timestamps and value bits (NaN and stale markers
- * included), metadata in its table, and no replica label stored.
+ * included), metadata in its table, and no replica label stored. The same bodies re-encoded as
+ * remote-write 2.0 end up as the same rows.
  */
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { decodeWriteRequest, snappyDecompress } from '../../src/protocol/index.js';
+import { decodeWriteRequest, encodeWriteRequestV2, snappyCompress, snappyDecompress } from '../../src/protocol/index.js';
+import { RW2_HEADERS } from '../helpers/rw2.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
 import { capturedRequests } from '../helpers/fixtures.js';
@@ -41,16 +43,19 @@ function seriesKey(labels: { name: string; value: string }[]): string {
 }
 
 describe('captured Prometheus 2.42 remote-write traffic', () => {
-  it.each(['replica-a', 'replica-b'])('from %s is stored exactly: per series timestamps and value bits, metadata, no replica label', (replica) => withApp(`fixtures_${replica.slice(-1)}`, async (t, client) => {
+  it.each([['replica-a', '1.0'], ['replica-b', '1.0'], ['replica-a', '2.0']])('from %s, as remote-write %s, is stored exactly: per series timestamps and value bits, metadata, no replica label', (replica, protocol) => withApp(`fixtures_${replica.slice(-1)}_${protocol[0]}`, async (t, client) => {
     const requests = capturedRequests('write').filter((r) => r.replica === replica);
     expect(requests.length).toBeGreaterThan(30);
     const expected = new Map<string, string[]>();
     const metadata = new Map<string, { type: string; help: string; unit: string }>();
     let total = 0;
     for (const r of requests) {
-      const res = await fetch(`${t.url}${r.url}`, { method: 'POST', headers: r.headers, body: new Uint8Array(r.body) });
-      expect(res.status, `${r.replica}/${r.file}: ${await res.clone().text()}`).toBe(204);
       const decoded = decodeWriteRequest(snappyDecompress(r.body, 64 << 20));
+      const [headers, body] = protocol === '1.0'
+        ? [r.headers, new Uint8Array(r.body)]
+        : [RW2_HEADERS, new Uint8Array(snappyCompress(encodeWriteRequestV2(decoded)))];
+      const res = await fetch(`${t.url}${r.url}`, { method: 'POST', headers, body });
+      expect(res.status, `${r.replica}/${r.file}: ${await res.clone().text()}`).toBe(204);
       for (const ts of decoded.timeseries) {
         const key = seriesKey(ts.labels);
         const list = expected.get(key) ?? [];

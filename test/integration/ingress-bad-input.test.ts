@@ -88,10 +88,10 @@ describe('bad input on /write', () => {
     await expectRefused(ok, 415, 'UNSUPPORTED_CONTENT_ENCODING', /gzip/, { ...HEADERS, 'Content-Encoding': 'gzip' });
   });
 
-  it('answers 415 for a wrong Content-Type and for Remote-Write 2.0', async () => {
+  it('answers 415 for a wrong Content-Type and for a protobuf message other than 1.0 and 2.0 requests', async () => {
     const ok = body({ timeseries: [series([['__name__', 'up']])], metadata: [] });
     await expectRefused(ok, 415, 'UNSUPPORTED_CONTENT_TYPE', /application\/json/, { ...HEADERS, 'Content-Type': 'application/json' });
-    await expectRefused(ok, 415, 'UNSUPPORTED_CONTENT_TYPE', /io.prometheus.write.v2.request/i, { ...HEADERS, 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' });
+    await expectRefused(ok, 415, 'UNSUPPORTED_CONTENT_TYPE', /io.prometheus.write.v3.request/i, { ...HEADERS, 'Content-Type': 'application/x-protobuf;proto=io.prometheus.write.v3.Request' });
   });
 
   it('refuses protobuf garbage inside valid snappy', async () => {

@@ -87,6 +87,12 @@ describe('README SQL examples', () => {
     expect(byCpu['1']).toBeCloseTo(60 / 180, 12);
   });
 
+  it('every example in the block runs on the migrated schema', async () => {
+    const all = readmeQueries();
+    expect(all.size).toBeGreaterThanOrEqual(3);
+    for (const [title, sql] of all) await expect(db.pool.query(sql), title).resolves.toBeDefined();
+  });
+
   it('series by label: every series of the job, none of another', async () => {
     const res = await db.pool.query<{ metric: string; labels: Record<string, string> }>(query('series by label'));
     expect(res.rows.map((r) => `${r.metric}/${r.labels.cpu ?? r.labels.instance}`)).toEqual([

@@ -91,6 +91,28 @@ describe('BatchWriter.writeMany', () => {
     ]);
   });
 
+  it('keep filters native histograms, exemplars and created timestamps by their own time, and histograms move the summary', async () => {
+    const w = await writerFor('wm_extras');
+    const h = (t: number) => ({
+      countInt: 1, sum: 1, schema: 0, zeroThreshold: 0, zeroCountInt: 1, negativeSpans: [], negativeDeltas: [], negativeCounts: [],
+      positiveSpans: [], positiveDeltas: [], positiveCounts: [], resetHint: 0, timestamp: t,
+    });
+    const ts = (name: string, t: number): TimeSeries => ({
+      labels: [{ name: '__name__', value: name }], samples: [],
+      exemplars: [{ labels: [{ name: 'trace_id', value: name }], value: 1, timestamp: t }], histograms: [h(t)], createdTimestamp: T - HOUR,
+    });
+    let summary: BatchWriteSummary | undefined;
+    const r = await w.writeMany([{ id: 'e', queue: 'q', timeseries: [ts('old', T), ts('new', T + 7000)], metadata: [] }], {
+      keep: (_id, t) => t > T,
+      async afterWrite(_c, s) { summary = s; },
+    });
+    expect(r.batches.map((b) => [b.histograms, b.exemplars])).toEqual([[1, 1]]);
+    expect(summary).toEqual({ samples: 1, minTimeMs: T + 7000, maxTimeMs: T + 7000 });
+    expect(await rows(`SELECT s.metric FROM wm_extras.histograms x JOIN wm_extras.series s ON s.id = x.series_id`)).toEqual([{ metric: 'new' }]);
+    expect(await rows(`SELECT labels->>'trace_id' AS t FROM wm_extras.exemplars`)).toEqual([{ t: 'new' }]);
+    expect(await rows(`SELECT name FROM wm_extras.series_created`)).toEqual([{ name: 'new' }]);
+  });
+
   it('leaves nothing behind when the database refuses one batch of the transaction', async () => {
     const w = await writerFor('wm_refused');
     await db.pool.query('ALTER TABLE wm_refused.samples ADD CONSTRAINT wm_positive CHECK (value >= 0)');
