@@ -73,16 +73,16 @@ export function startCrashWorker(opts: { point: CrashPoint; nth: number; args: r
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
   proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  // 'close', not 'exit': it comes once the pipes are drained too, so the last words are in `out`.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.once('exit', (code, signal) => resolve({ code, signal }));
+    proc.once('close', (code, signal) => resolve({ code, signal }));
   });
   return {
     proc,
     exited,
     output: () => out,
     async kill() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      proc.kill('SIGKILL');
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
     },
   };
