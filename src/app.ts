@@ -153,6 +153,14 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         maxDecompressedBytes: config['web.max-decompressed-bytes'],
         maxSampleAgeMs: config['web.max-sample-age'],
         maxFutureMs: config['web.max-future'],
+        decode: {
+          maxSeriesPerRequest: config['web.max-series-per-request'],
+          maxSamplesPerRequest: config['web.max-samples-per-request'],
+          maxSamplesPerSeries: config['web.max-samples-per-series'],
+          maxLabelsPerSeries: config['web.max-labels-per-series'],
+          maxLabelNameBytes: config['web.max-label-name-length'],
+          maxLabelValueBytes: config['web.max-label-value-length'],
+        },
       },
       ha: {
         clusterLabel: config['ha.cluster-label'],

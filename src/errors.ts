@@ -18,8 +18,14 @@ export const ERRORS = {
   BAD_SNAPPY: { status: 400, retryable: false, summary: 'body is not a valid snappy block (framed snappy is refused)' },
   BAD_PROTOBUF: { status: 400, retryable: false, summary: 'body does not decode as the protobuf message' },
   INVALID_LABELS: { status: 400, retryable: false, summary: 'a series has empty, unsorted, duplicate or non-UTF-8 labels, or no metric name' },
-  INVALID_SAMPLE: { status: 400, retryable: false, summary: 'a sample is outside the accepted time range' },
-  UNAUTHORIZED: { status: 401, retryable: false, summary: 'missing or wrong credentials' },
+  INVALID_SAMPLE: { status: 400, retryable: false, summary: 'a sample is outside the accepted time range (--web.max-future, --web.max-sample-age)' },
+  LIMIT_SERIES_PER_REQUEST: { status: 413, retryable: false, summary: 'more series (or metadata entries) in one request than --web.max-series-per-request' },
+  LIMIT_SAMPLES_PER_REQUEST: { status: 413, retryable: false, summary: 'more samples, exemplars, histograms and buckets in one request than --web.max-samples-per-request' },
+  LIMIT_SAMPLES_PER_SERIES: { status: 400, retryable: false, summary: 'more samples and histograms in one series than --web.max-samples-per-series' },
+  LIMIT_LABELS_PER_SERIES: { status: 400, retryable: false, summary: 'more labels on one series or exemplar than --web.max-labels-per-series' },
+  LIMIT_LABEL_NAME_LENGTH: { status: 400, retryable: false, summary: 'a label name longer than --web.max-label-name-length bytes' },
+  LIMIT_LABEL_VALUE_LENGTH: { status: 400, retryable: false, summary: 'a label value longer than --web.max-label-value-length bytes' },
+  UNAUTHORIZED: { status: 401, retryable: false, summary: 'missing, wrong or expired credentials (no detail is given to the client)' },
   ELECTION_NOT_REST: { status: 409, retryable: false, summary: 'leadership can be set over REST only with --leader-election.rest' },
   BAD_REQUEST: { status: 400, retryable: false, summary: 'the request body is not what the endpoint takes' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'HTTP method not allowed on this path' },
@@ -39,13 +45,16 @@ export class PromfleetError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly retryable: boolean;
+  /** Seconds for the Retry-After header of a retryable error (default 1). */
+  readonly retryAfterSeconds: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.name = 'PromfleetError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.retryable = ERRORS[code].retryable;
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
   }
 }
 

@@ -32,6 +32,26 @@ function oneOf<T extends string>(values: readonly T[]): (raw: string) => T {
 
 const optionalString = (raw: string): string => raw;
 
+/** "/metrics,/healthz" → ['/metrics', '/healthz']; "" → []. */
+function parsePathList(raw: string): readonly string[] {
+  const paths = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of paths) if (!p.startsWith('/')) throw new Error(`expected comma-separated paths starting with /, got ${JSON.stringify(p)}`);
+  return Object.freeze(paths);
+}
+
+function parseRateLimitStatus(raw: string): 429 | 503 {
+  const v = raw.trim();
+  if (v === '429') return 429;
+  if (v === '503') return 503;
+  throw new Error('expected 503 or 429');
+}
+
+function parsePositiveDuration(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms <= 0) throw new Error('expected a duration above 0');
+  return ms;
+}
+
 /** A group-commit wait adds its length to every batch's latency when traffic is light: at most a second. */
 function parseBatchWait(raw: string): number {
   const ms = parseDuration(raw);
@@ -54,6 +74,18 @@ export const FLAGS = {
     'Reject samples older than this (0: accept any age, as Prometheus replays its WAL after outages).'),
   'web.max-future': flag<number>('duration', '1h', parseDuration,
     'Reject samples more than this far in the future of the receiving clock (0: no limit).'),
+  'web.max-series-per-request': flag<number>('int', '100000', (raw) => parseInteger(raw, 1, 100_000_000),
+    'Most series (and, separately, metadata entries) in one remote-write request; more gets 413 LIMIT_SERIES_PER_REQUEST.'),
+  'web.max-samples-per-request': flag<number>('int', '500000', (raw) => parseInteger(raw, 1, 1_000_000_000),
+    'Most samples, exemplars, histograms and histogram buckets in one request; more gets 413 LIMIT_SAMPLES_PER_REQUEST.'),
+  'web.max-samples-per-series': flag<number>('int', '100000', (raw) => parseInteger(raw, 1, 1_000_000_000),
+    'Most samples and histograms in one series of a request; more gets 400 LIMIT_SAMPLES_PER_SERIES.'),
+  'web.max-labels-per-series': flag<number>('int', '128', (raw) => parseInteger(raw, 1, 100_000),
+    'Most labels on one series (or exemplar); more gets 400 LIMIT_LABELS_PER_SERIES.'),
+  'web.max-label-name-length': flag<number>('int', '1024', (raw) => parseInteger(raw, 1, 1_000_000),
+    'Longest label name in bytes; longer gets 400 LIMIT_LABEL_NAME_LENGTH.'),
+  'web.max-label-value-length': flag<number>('int', '4096', (raw) => parseInteger(raw, 1, 100_000_000),
+    'Longest label value in bytes; longer gets 400 LIMIT_LABEL_VALUE_LENGTH.'),
   'pg.url': flag<string | undefined>('url', undefined, (raw) => parseUrl(raw, ['postgres:', 'postgresql:']),
     'PostgreSQL connection URL; when set, wins over the --pg.host/port/user/password/database flags.'),
   'pg.host': flag<string>('string', '127.0.0.1', optionalString, 'PostgreSQL host (when --pg.url is unset).'),

@@ -81,6 +81,9 @@ function checkCrossRules(f: FlagValues): void {
   if (f['ha.mark-lookback'] < f['ha.follower-retention']) {
     throw new PromfleetError('CONFIG_INVALID', '--ha.mark-lookback must be at least --ha.follower-retention');
   }
+  if (f['web.max-samples-per-series'] > f['web.max-samples-per-request']) {
+    throw new PromfleetError('CONFIG_INVALID', '--web.max-samples-per-series must not exceed --web.max-samples-per-request');
+  }
   if (f['ha.replica'] !== undefined && f['ha.group'] === undefined) {
     throw new PromfleetError('CONFIG_INVALID', '--ha.replica needs --ha.group');
   }

@@ -137,7 +137,7 @@ export function sendText(res: http.ServerResponse, status: number, body: string,
 /** A 4xx/5xx with a one-line body: "<CODE>: <reason>". Retryable errors carry Retry-After. */
 export function sendError(res: http.ServerResponse, err: PromfleetError, closing: boolean): void {
   const headers: http.OutgoingHttpHeaders = {};
-  if (err.retryable) headers['Retry-After'] = '1';
+  if (err.retryable) headers['Retry-After'] = String(err.retryAfterSeconds);
   if (closing || err.status === 413) headers.Connection = 'close';
   sendText(res, err.status, `${err.code}: ${err.message.replace(/[\r\n]+/g, ' ')}\n`, headers);
 }

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { PromfleetError, isPromfleetError } from '../errors.js';
 import {
-  decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest, withoutLabel,
+  type DecodeLimits, decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest, withoutLabel,
 } from '../protocol/index.js';
 import type { OutgoingBatch, Producer, QueueIdentity } from '../queue/index.js';
 import type { Logger } from '../observability/log.js';
@@ -14,6 +14,8 @@ export interface WriteLimits {
   readonly maxDecompressedBytes: number;
   readonly maxSampleAgeMs: number;
   readonly maxFutureMs: number;
+  /** Counts and lengths refused while decoding (each a LIMIT_* 4xx). */
+  readonly decode: DecodeLimits;
 }
 
 export interface WriteDeps {
@@ -55,7 +57,7 @@ export function writeHandler(deps: WriteDeps) {
       checkHeaders(req);
       const body = await readBody(req, deps.limits.maxBodyBytes);
       const started = process.hrtime.bigint();
-      const request = decodeWriteRequest(snappyDecompress(body, deps.limits.maxDecompressedBytes));
+      const request = decodeWriteRequest(snappyDecompress(body, deps.limits.maxDecompressedBytes), deps.limits.decode);
       for (const ts of request.timeseries) samples += ts.samples.length;
       deps.metrics.receivedSamples.inc(samples);
       validateWriteRequest(request, { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs });

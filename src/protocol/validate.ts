@@ -76,13 +76,13 @@ function checkTime(
   if (ts < minMs) {
     throw new PromfleetError(
       'INVALID_SAMPLE',
-      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is older than the oldest accepted ${minMs} (${iso(minMs)})`,
+      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is older than the oldest accepted ${minMs} (${iso(minMs)}, --web.max-sample-age)`,
     );
   }
   if (ts > maxMs) {
     throw new PromfleetError(
       'INVALID_SAMPLE',
-      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is newer than the newest accepted ${maxMs} (${iso(maxMs)})`,
+      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is newer than the newest accepted ${maxMs} (${iso(maxMs)}, --web.max-future)`,
     );
   }
 }
