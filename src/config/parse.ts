@@ -81,6 +81,12 @@ function checkCrossRules(f: FlagValues): void {
   if (f['ha.mark-lookback'] < f['ha.follower-retention']) {
     throw new PromfleetError('CONFIG_INVALID', '--ha.mark-lookback must be at least --ha.follower-retention');
   }
+  if ((f['web.tls-cert'] === undefined) !== (f['web.tls-key'] === undefined)) {
+    throw new PromfleetError('CONFIG_INVALID', '--web.tls-cert and --web.tls-key go together');
+  }
+  if (f['web.read-header-timeout'] > f['web.read-timeout']) {
+    throw new PromfleetError('CONFIG_INVALID', '--web.read-header-timeout must not exceed --web.read-timeout');
+  }
   if (f['web.max-samples-per-series'] > f['web.max-samples-per-request']) {
     throw new PromfleetError('CONFIG_INVALID', '--web.max-samples-per-series must not exceed --web.max-samples-per-request');
   }

@@ -7,6 +7,7 @@ import {
 import type { HttpServer } from '../http/server.js';
 import type { SampleReader } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
+import { principalOf, type Principal } from '../auth/index.js';
 import { readBody } from './body.js';
 
 export interface ReadOptions {
@@ -16,7 +17,24 @@ export interface ReadOptions {
   readonly ignoreLabels: readonly string[];
   readonly maxBodyBytes: number;
   readonly maxDecompressedBytes: number;
+  /** The label naming the HA group: a credential bound to groups reads only series of those groups. */
+  readonly clusterLabel: string;
   readonly log: Logger;
+}
+
+/** RE2 with every metacharacter escaped: the regex matching exactly `s`. */
+function quoteRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}
+
+/** The query's matchers, plus one on the cluster label when the credential is bound to groups. */
+function restrict(q: Query, p: Principal | undefined, clusterLabel: string): Query {
+  if (p?.groups === undefined) return q;
+  const groups = [...p.groups];
+  const m = groups.length === 1
+    ? { type: 'EQ' as const, name: clusterLabel, value: groups[0] }
+    : { type: 'RE' as const, name: clusterLabel, value: groups.map(quoteRegex).join('|') };
+  return { ...q, matchers: [...q.matchers, m] };
 }
 
 function checkHeaders(req: http.IncomingMessage): void {
@@ -64,16 +82,23 @@ export function registerRead(opts: ReadOptions): void {
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     checkHeaders(req);
     const body = await readBody(req, opts.maxBodyBytes);
-    const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes));
-    if (request.acceptedResponseTypes.includes('STREAMED_XOR_CHUNKS')) return streamChunks(opts, request.queries, res);
-    const results = [];
-    for (const q of request.queries) {
-      const timeseries = await opts.reader.read({ startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
-      results.push({ timeseries });
+    const release = opts.server.admit();
+    try {
+      const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes));
+      const principal = principalOf(req);
+      const queries = request.queries.map((q) => restrict(q, principal, opts.clusterLabel));
+      if (request.acceptedResponseTypes.includes('STREAMED_XOR_CHUNKS')) return await streamChunks(opts, queries, res);
+      const results = [];
+      for (const q of queries) {
+        const timeseries = await opts.reader.read({ startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+        results.push({ timeseries });
+      }
+      const out = snappyCompress(encodeReadResponse(results));
+      res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }).end(out);
+    } finally {
+      release();
     }
-    const out = snappyCompress(encodeReadResponse(results));
-    res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }).end(out);
   };
-  opts.server.route('POST', '/read', handler);
-  opts.server.route('POST', '/api/v1/read', handler);
+  opts.server.route('POST', '/read', handler, 'read');
+  opts.server.route('POST', '/api/v1/read', handler, 'read');
 }

@@ -4,6 +4,8 @@ import {
   type DecodeLimits, decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest, withoutLabel,
 } from '../protocol/index.js';
 import type { OutgoingBatch, Producer, QueueIdentity } from '../queue/index.js';
+import { authorizeGroup, principalOf } from '../auth/index.js';
+import type { RateLimiter } from '../http/rate-limit.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './body.js';
@@ -30,6 +32,10 @@ export interface WriteDeps {
   readonly closing: () => boolean;
   /** Called around each request so shutdown can wait for in-flight enqueues. */
   readonly track: <T>(p: Promise<T>) => Promise<T>;
+  /** Takes a processing slot once the body is in (TOO_BUSY when none); returns its release. */
+  readonly admit: () => () => void;
+  /** Write requests per second per HA group. */
+  readonly groupLimiter: RateLimiter;
 }
 
 /** Remote-write 1.0 only for now; RW 2.0 bodies get 415 so a sender can fall back. */
@@ -53,15 +59,27 @@ export function writeHandler(deps: WriteDeps) {
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     if (deps.closing()) throw new PromfleetError('SHUTTING_DOWN', 'not accepting writes while shutting down');
     let samples = 0;
+    let release: (() => void) | undefined;
     try {
       checkHeaders(req);
       const body = await readBody(req, deps.limits.maxBodyBytes);
+      release = deps.admit();
       const started = process.hrtime.bigint();
       const request = decodeWriteRequest(snappyDecompress(body, deps.limits.maxDecompressedBytes), deps.limits.decode);
       for (const ts of request.timeseries) samples += ts.samples.length;
       deps.metrics.receivedSamples.inc(samples);
       validateWriteRequest(request, { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs });
       const tagged = tagRequest(request, deps.ha);
+      const principal = principalOf(req);
+      for (const b of tagged.batches) {
+        authorizeGroup(principal, b.identity.group);
+        try {
+          deps.groupLimiter.take(b.identity.group ?? '');
+        } catch (err) {
+          deps.metrics.rateLimited.inc({ limit: 'group' });
+          throw err;
+        }
+      }
       for (const b of tagged.batches) deps.observe(b.identity);
       // The usual request (one group, one replica) travels as the bytes Prometheus sent, with
       // the worker told which label to strip: no re-encode, no re-compress on the hot path.
@@ -88,8 +106,11 @@ export function writeHandler(deps: WriteDeps) {
         if (samples > 0) deps.metrics.rejectedSamples.inc({ reason: err.code }, samples);
         if (err.status < 500) deps.log.debug({ code: err.code, reason: err.message }, 'write refused');
         else deps.log.warn({ code: err.code, reason: err.message }, 'write not accepted now');
+        if (err.code === 'FORBIDDEN') deps.metrics.authFailures.inc({ reason: 'group' });
       }
       throw err;
+    } finally {
+      release?.();
     }
   };
 }
