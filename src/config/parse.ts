@@ -106,11 +106,15 @@ function connectionString(f: FlagValues): string {
   return u.toString();
 }
 
-/** The connection string with its password replaced, for logs. */
+/** Query parameters that carry secrets in PostgreSQL and Redis URLs (password, sslpassword, token, …). */
+const SECRET_PARAM = /pass|secret|token|auth/i;
+
+/** The connection string with its password (in the user info or in the query) replaced, for logs. */
 export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name)) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return '<unparseable url>';
