@@ -143,6 +143,8 @@ export interface PrometheusOptions {
   readonly scrapeIntervalS: number;
   readonly externalLabels?: Readonly<Record<string, string>>;
   readonly extraArgs?: readonly string[];
+  /** Merged into the remote_write entry (authorization, basic_auth, tls_config, ...). */
+  readonly remoteWriteExtra?: Readonly<Record<string, unknown>>;
 }
 
 /** One sample as Prometheus's HTTP API returns it: [unix seconds, value as text]. */
@@ -211,6 +213,7 @@ function prometheusConfig(opts: PrometheusOptions, port: number): unknown {
       send_exemplars: false,
       queue_config: { batch_send_deadline: '1s', max_samples_per_send: 500 },
       metadata_config: { send: true, send_interval: '5s' },
+      ...(opts.remoteWriteExtra ?? {}),
     }],
     remote_read: opts.remoteReadUrl === undefined ? [] : [{ url: opts.remoteReadUrl, name: opts.name, read_recent: true }],
   };
