@@ -146,6 +146,9 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       ignoreLabels: [config['ha.replica-label']],
       maxBodyBytes: config['web.max-body-bytes'],
       maxDecompressedBytes: config['web.max-decompressed-bytes'],
+      decodeLimits: { maxQueries: config['web.read-max-queries'], maxMatchers: config['web.read-max-matchers'] },
+      maxSeries: config['web.read-series-limit'],
+      maxSamples: config['web.read-sample-limit'],
       clusterLabel: config['ha.cluster-label'],
       log: log.child({ component: 'read' }),
     });

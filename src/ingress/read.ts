@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { PromfleetError } from '../errors.js';
 import {
   decodeReadRequest, encodeReadResponse, prometheusXorChunks, rangeStart, seriesFrames, snappyCompress, snappyDecompress,
-  type Query,
+  type Query, type ReadDecodeLimits,
 } from '../protocol/index.js';
 import type { HttpServer } from '../http/server.js';
 import type { SampleReader } from '../storage/index.js';
@@ -17,6 +17,11 @@ export interface ReadOptions {
   readonly ignoreLabels: readonly string[];
   readonly maxBodyBytes: number;
   readonly maxDecompressedBytes: number;
+  /** Counts refused while decoding a request (--web.read-max-queries, --web.read-max-matchers). */
+  readonly decodeLimits: ReadDecodeLimits;
+  /** Per query: series selected in PostgreSQL and samples returned (--web.read-series-limit, --web.read-sample-limit). */
+  readonly maxSeries: number;
+  readonly maxSamples: number;
   /** The label naming the HA group: a credential bound to groups reads only series of those groups. */
   readonly clusterLabel: string;
   readonly log: Logger;
@@ -49,10 +54,13 @@ function checkHeaders(req: http.IncomingMessage): void {
  * cuts them, so samples are read from the start of the 2-hour range holding the query start.
  */
 async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: http.ServerResponse): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
+  // Headers go out with the first frame, so a limit hit before it is still a proper 4xx.
+  const head = (): void => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
+  };
   for (let qi = 0; qi < queries.length; qi++) {
     const q = queries[qi];
-    const series = await opts.reader.read({ startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+    const series = await opts.reader.read({ startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels, maxSeries: opts.maxSeries, maxSamples: opts.maxSamples });
     for (const ts of series) {
       const n = ts.samples.length;
       const times = new Float64Array(n);
@@ -64,11 +72,13 @@ async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: h
       }
       const chunks = prometheusXorChunks(times, values, q.startTimestampMs, q.endTimestampMs);
       if (chunks.length === 0) continue;
+      head();
       for (const frame of seriesFrames({ labels: ts.labels, chunks }, qi)) {
         if (!res.write(frame)) await new Promise((resolve) => res.once('drain', resolve));
       }
     }
   }
+  head();
   res.end();
 }
 
@@ -84,13 +94,15 @@ export function registerRead(opts: ReadOptions): void {
     const body = await readBody(req, opts.maxBodyBytes);
     const release = opts.server.admit();
     try {
-      const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes));
+      const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes), opts.decodeLimits);
       const principal = principalOf(req);
       const queries = request.queries.map((q) => restrict(q, principal, opts.clusterLabel));
       if (request.acceptedResponseTypes.includes('STREAMED_XOR_CHUNKS')) return await streamChunks(opts, queries, res);
       const results = [];
       for (const q of queries) {
-        const timeseries = await opts.reader.read({ startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+        const timeseries = await opts.reader.read({
+          startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels, maxSeries: opts.maxSeries, maxSamples: opts.maxSamples,
+        });
         results.push({ timeseries });
       }
       const out = snappyCompress(encodeReadResponse(results));

@@ -10,7 +10,7 @@ export { METRIC_TYPES } from './types.js';
 export type {
   BucketSpan, Exemplar, Histogram, Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest,
 } from './types.js';
-export { decodeReadRequest, decodeReadResponse } from './remote-read-decode.js';
+export { decodeReadRequest, decodeReadResponse, type ReadDecodeLimits } from './remote-read-decode.js';
 export { encodeReadRequest, encodeReadResponse } from './remote-read-encode.js';
 export { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from './xor-chunk.js';
 export { decodeXorChunk } from './xor-chunk-decode.js';

@@ -16,6 +16,10 @@ export interface ReadQuery {
   readonly matchers: readonly LabelMatcher[];
   /** Labels never stored (the HA replica label): matchers on them are dropped. */
   readonly ignoreLabels?: readonly string[];
+  /** Most series the database may select for the query (before promfleet's own regex filter); more is LIMIT_READ_SERIES. */
+  readonly maxSeries?: number;
+  /** Most samples the query may return; more is LIMIT_READ_SAMPLES. */
+  readonly maxSamples?: number;
 }
 
 /** The SQL for the series selection, with every user string as a bind parameter. */
@@ -133,8 +137,15 @@ export class SampleReader {
     const sel = selectSeries(matchers);
     if (sel.none) return [];
 
+    // One row past each limit tells "over" from "exactly at" without counting everything.
+    const maxSeries = q.maxSeries ?? Number.MAX_SAFE_INTEGER;
+    const maxSamples = q.maxSamples ?? Number.MAX_SAFE_INTEGER;
     const seriesRes = await this.pool.query<SeriesRow>(
-      `SELECT id::text AS id, metric, labels FROM ${this.seriesTable} WHERE ${sel.where}`, sel.params);
+      `SELECT id::text AS id, metric, labels FROM ${this.seriesTable} WHERE ${sel.where} LIMIT $${sel.params.length + 1}::bigint`,
+      [...sel.params, maxSeries + 1]);
+    if (seriesRes.rows.length > maxSeries) {
+      throw new PromfleetError('LIMIT_READ_SERIES', `the query selects more than ${maxSeries} series (--web.read-series-limit)`);
+    }
     const byId = new Map<string, Label[]>();
     for (const row of seriesRes.rows) {
       const labels: Label[] = [{ name: '__name__', value: row.metric }];
@@ -150,8 +161,12 @@ export class SampleReader {
        FROM ${this.samplesTable}
        WHERE series_id = ANY($1::bigint[])
          AND time >= to_timestamp($2::float8 / 1000.0) AND time <= to_timestamp($3::float8 / 1000.0)
-       ORDER BY series_id, time`,
-      [[...byId.keys()], q.startMs, q.endMs]);
+       ORDER BY series_id, time
+       LIMIT $4::bigint`,
+      [[...byId.keys()], q.startMs, q.endMs, maxSamples + 1]);
+    if (samplesRes.rows.length > maxSamples) {
+      throw new PromfleetError('LIMIT_READ_SAMPLES', `the query selects more than ${maxSamples} samples (--web.read-sample-limit)`);
+    }
 
     const out: TimeSeries[] = [];
     let current: TimeSeries | undefined;

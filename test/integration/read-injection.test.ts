@@ -60,7 +60,7 @@ afterAll(async () => {
   await client?.end();
   await t?.stop();
   await deleteRedisPrefix(t.prefix);
-  if (passed === 2) await db.drop();
+  if (passed === 3) await db.drop();
 });
 
 function key(labels: readonly Label[]): string {
@@ -123,6 +123,37 @@ describe('hostile values through /read', () => {
     expect(refused).toBeGreaterThan(5);
     passed++;
   }, 60_000);
+
+  it('refuses a query over the series or sample limit with 413, as SAMPLES and as streamed chunks', async () => {
+    const limited = await startApp('ingress', { pgUrl: db.url, args: ['--web.read-series-limit=10', '--web.read-sample-limit=20'] });
+    try {
+      const ask = async (matchers: LabelMatcher[], type: 'SAMPLES' | 'STREAMED_XOR_CHUNKS'): Promise<{ status: number; text: string }> => {
+        const q = { startTimestampMs: TS - 1000, endTimestampMs: TS + 1000, matchers };
+        const res = await fetch(`${limited.url}/read`, { method: 'POST', headers: HEADERS, body: Buffer.from(snappyCompress(encodeReadRequest({ queries: [q], acceptedResponseTypes: [type] }))) });
+        return { status: res.status, text: res.status === 200 ? '' : await res.text() };
+      };
+      for (const type of ['SAMPLES', 'STREAMED_XOR_CHUNKS'] as const) {
+        const all = await ask([{ type: 'EQ', name: '__name__', value: 'inj' }], type);
+        expect(all.status).toBe(413);
+        expect(all.text).toMatch(/^LIMIT_READ_SERIES: .*--web\.read-series-limit/);
+        expect((await ask([{ type: 'EQ', name: '__name__', value: 'inj' }, { type: 'RE', name: 'idx', value: '[0-9]' }], type)).status).toBe(200);
+      }
+      const tooMany = await startApp('ingress', { pgUrl: db.url, args: ['--web.read-sample-limit=5'] });
+      try {
+        const q = { startTimestampMs: TS - 1000, endTimestampMs: TS + 1000, matchers: [{ type: 'RE' as const, name: 'idx', value: '[0-9]' }] };
+        const res = await fetch(`${tooMany.url}/read`, { method: 'POST', headers: HEADERS, body: Buffer.from(snappyCompress(encodeReadRequest({ queries: [q], acceptedResponseTypes: ['SAMPLES'] }))) });
+        expect(res.status).toBe(413);
+        expect(await res.text()).toMatch(/^LIMIT_READ_SAMPLES: /);
+      } finally {
+        await tooMany.stop();
+        await deleteRedisPrefix(tooMany.prefix);
+      }
+    } finally {
+      await limited.stop();
+      await deleteRedisPrefix(limited.prefix);
+    }
+    passed++;
+  });
 
   it('left every table and row as it was: nothing executed', async () => {
     expect(await tables()).toEqual(tablesBefore);

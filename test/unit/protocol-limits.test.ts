@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PromfleetError } from '../../src/errors.js';
-import { decodeWriteRequest } from '../../src/protocol/index.js';
+import { decodeReadRequest, decodeWriteRequest, encodeReadRequest } from '../../src/protocol/index.js';
+import { delimited } from '../helpers/hostile-bodies.js';
 import { ingest, namedAttacks, pbLabel, pbSample, pbSeries, NOW } from '../helpers/hostile-bodies.js';
 import { DEFAULT_DECODE_LIMITS } from '../helpers/limits.js';
 
@@ -64,5 +65,28 @@ describe('decoder limits', () => {
     const one = pbSeries(pbLabel('__name__', 'up'), pbSample(1, NOW), pbSample(2, NOW + 1));
     refusal(() => decodeWriteRequest(one, { ...DEFAULT_DECODE_LIMITS, maxSamplesPerSeries: 1 }));
     expect(decodeWriteRequest(one).timeseries[0].samples).toHaveLength(2);
+  });
+});
+
+describe('read decoder limits', () => {
+  const q = (matchers: number) => ({ startTimestampMs: 0, endTimestampMs: 1, matchers: Array.from({ length: matchers }, (_, i) => ({ type: 'EQ' as const, name: `l${i}`, value: 'v' })) });
+  const limits = { maxQueries: 2, maxMatchers: 3 };
+
+  it('accepts a request at its limits and refuses one query or matcher more', () => {
+    expect(decodeReadRequest(encodeReadRequest({ queries: [q(3), q(3)], acceptedResponseTypes: ['SAMPLES'] }), limits).queries).toHaveLength(2);
+    expect(refusal(() => decodeReadRequest(encodeReadRequest({ queries: [q(1), q(1), q(1)], acceptedResponseTypes: [] }), limits)).code).toBe('LIMIT_READ_QUERIES');
+    const err = refusal(() => decodeReadRequest(encodeReadRequest({ queries: [q(4)], acceptedResponseTypes: [] }), limits));
+    expect(err.code).toBe('LIMIT_READ_MATCHERS');
+    expect(err.message).toMatch(/query 0 .*--web\.read-max-matchers/);
+  });
+
+  it('refuses two million empty queries quickly, and keeps repeated response types to one each', () => {
+    const many = Buffer.alloc(4 * 1024 * 1024);
+    for (let i = 0; i < many.length; i += 2) many[i] = 0x0a;
+    const started = performance.now();
+    expect(refusal(() => decodeReadRequest(many, { maxQueries: 64, maxMatchers: 64 })).code).toBe('LIMIT_READ_QUERIES');
+    expect(performance.now() - started).toBeLessThan(1_000);
+    const types = delimited(2, Buffer.alloc(1_000_000, 1));
+    expect(decodeReadRequest(types, { maxQueries: 64, maxMatchers: 64 }).acceptedResponseTypes).toEqual(['STREAMED_XOR_CHUNKS']);
   });
 });
