@@ -110,6 +110,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       maxRequestsPerSocket: config['web.keep-alive-max-requests'],
       maxConnections: config['web.max-connections'],
       maxConcurrent: config['web.max-concurrent-requests'],
+      maxInflightBodyBytes: config['web.max-inflight-body-bytes'],
     },
   });
   const lifetime = new AbortController();

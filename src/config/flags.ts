@@ -106,6 +106,8 @@ export const FLAGS = {
     'Status for a request over a rate limit: 503 (Prometheus retries it) or 429 (retried only with retry_on_http_429).'),
   'web.max-concurrent-requests': flag<number>('int', '256', (raw) => parseInteger(raw, 1, 1_000_000),
     'Requests decoded, enqueued or read at once; more get 503 TOO_BUSY with Retry-After. A request still sending its body does not count.'),
+  'web.max-inflight-body-bytes': flag<number>('bytes', '1GiB', parseBytes,
+    'Request bodies held in memory at once, counted as they arrive and until answered; beyond, requests get 503 TOO_BUSY.'),
   'web.max-connections': flag<number>('int', '8192', (raw) => parseInteger(raw, 1, 10_000_000),
     'Open client connections; beyond, new connections are closed at once (keep under the process file-descriptor limit).'),
   'web.read-header-timeout': flag<number>('duration', '10s', parsePositiveDuration,

@@ -87,6 +87,9 @@ function checkCrossRules(f: FlagValues): void {
   if (f['web.read-header-timeout'] > f['web.read-timeout']) {
     throw new PromfleetError('CONFIG_INVALID', '--web.read-header-timeout must not exceed --web.read-timeout');
   }
+  if (f['web.max-inflight-body-bytes'] < f['web.max-body-bytes']) {
+    throw new PromfleetError('CONFIG_INVALID', '--web.max-inflight-body-bytes must be at least --web.max-body-bytes');
+  }
   if (f['web.max-samples-per-series'] > f['web.max-samples-per-request']) {
     throw new PromfleetError('CONFIG_INVALID', '--web.max-samples-per-series must not exceed --web.max-samples-per-request');
   }

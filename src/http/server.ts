@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { PromfleetError, isPromfleetError } from '../errors.js';
 import type { Guard, Scope } from '../auth/index.js';
+import { BodyBudget } from './body-budget.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -28,10 +29,13 @@ export interface ServerLimits {
   readonly maxConnections: number;
   /** Requests past their body, being processed (--web.max-concurrent-requests). */
   readonly maxConcurrent: number;
+  /** Bytes of request bodies held at once (--web.max-inflight-body-bytes). */
+  readonly maxInflightBodyBytes: number;
 }
 
 export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   headerTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 65_000, maxRequestsPerSocket: 10_000, maxConnections: 8192, maxConcurrent: 256,
+  maxInflightBodyBytes: 1024 ** 3,
 };
 
 export interface TlsFiles {
@@ -75,6 +79,7 @@ export class HttpServer {
   private readonly checks = new Map<string, ReadinessCheck>();
   private readonly server: http.Server | https.Server;
   private readonly limits: ServerLimits;
+  private readonly bodies: BodyBudget;
   private processing = 0;
   private closing = false;
   private started: Promise<void> | undefined;
@@ -82,6 +87,7 @@ export class HttpServer {
 
   constructor(private readonly opts: HttpServerOptions) {
     const l = (this.limits = opts.limits ?? DEFAULT_SERVER_LIMITS);
+    this.bodies = new BodyBudget(l.maxInflightBodyBytes);
     // Node checks the header and request deadlines every connectionsCheckingInterval: at the
     // default 30 s a slowloris client would outlive a 10 s header timeout by up to 30 s.
     const options: http.ServerOptions = {
@@ -141,6 +147,11 @@ export class HttpServer {
 
   readiness(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
+  }
+
+  /** Bytes of request bodies held now (bounded by --web.max-inflight-body-bytes). */
+  get bodyBytesInUse(): number {
+    return this.bodies.inUse;
   }
 
   get isClosing(): boolean {
@@ -205,6 +216,7 @@ export class HttpServer {
         throw new PromfleetError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
       }
       this.opts.guard?.check(req, path, route.scope);
+      this.bodies.open(req, res);
       await route.handler(req, res);
     } catch (err) {
       this.fail(req, res, err);
@@ -218,7 +230,8 @@ export class HttpServer {
       res.destroy();
       return;
     }
-    sendError(res, e ?? new PromfleetError('INTERNAL', 'internal error'), this.closing);
+    // A body not read to its end cannot be followed by another request on this connection.
+    sendError(res, e ?? new PromfleetError('INTERNAL', 'internal error'), this.closing || !req.complete);
   }
 }
 
