@@ -16,8 +16,11 @@ const accounts = new WeakMap<http.IncomingMessage, { budget: BodyBudget; account
 export class BodyBudget {
   private used = 0;
 
-  /** @param maxBytes bytes of request bodies held at once (--web.max-inflight-body-bytes). */
-  constructor(private readonly maxBytes: number) {}
+  /**
+   * @param maxBytes bytes of request bodies held at once (--web.max-inflight-body-bytes).
+   * @param onChange told the bytes in use after each change (a gauge).
+   */
+  constructor(private readonly maxBytes: number, private readonly onChange: (used: number) => void = () => undefined) {}
 
   get inUse(): number {
     return this.used;
@@ -28,8 +31,10 @@ export class BodyBudget {
     const account: Account = { taken: 0 };
     accounts.set(req, { budget: this, account });
     res.once('close', () => {
+      if (account.taken === 0) return;
       this.used -= account.taken;
       account.taken = 0;
+      this.onChange(this.used);
     });
   }
 
@@ -39,6 +44,7 @@ export class BodyBudget {
     }
     this.used += n;
     account.taken += n;
+    this.onChange(this.used);
   }
 }
 

@@ -87,7 +87,7 @@ export class HttpServer {
 
   constructor(private readonly opts: HttpServerOptions) {
     const l = (this.limits = opts.limits ?? DEFAULT_SERVER_LIMITS);
-    this.bodies = new BodyBudget(l.maxInflightBodyBytes);
+    this.bodies = new BodyBudget(l.maxInflightBodyBytes, (used) => opts.metrics.inflightBodyBytes.set(used));
     // Node checks the header and request deadlines every connectionsCheckingInterval: at the
     // default 30 s a slowloris client would outlive a 10 s header timeout by up to 30 s.
     const options: http.ServerOptions = {
@@ -123,12 +123,12 @@ export class HttpServer {
       this.opts.metrics.rateLimited.inc({ limit: 'concurrency' });
       throw new PromfleetError('TOO_BUSY', `more than ${this.limits.maxConcurrent} requests in progress (--web.max-concurrent-requests)`);
     }
-    this.processing++;
+    this.opts.metrics.processingRequests.set(++this.processing);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.processing--;
+      this.opts.metrics.processingRequests.set(--this.processing);
     };
   }
 

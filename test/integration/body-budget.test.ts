@@ -44,6 +44,7 @@ describe('in-flight body budget', () => {
     const held = [await holdBody(t.app.server.port, 1023 * 1024), await holdBody(t.app.server.port, 1023 * 1024)];
     // Both stalled bodies are in memory before the third request comes.
     await waitFor('the stalled bodies read', async () => t.app.server.bodyBytesInUse === 2 * 1023 * 1024, 10_000, 20);
+    expect(await (await fetch(`${t.url}/metrics`)).text()).toMatch(new RegExp(`promfleet_http_inflight_body_bytes ${2 * 1023 * 1024}\\n`));
     // 2 KiB are left; a third body of about 3 KiB (incompressible) does not fit: refused, retryable.
     let refused: Response | undefined;
     await waitFor('the budget to be spent', async () => {
