@@ -17,7 +17,7 @@ export const ERRORS = {
   UNSUPPORTED_CONTENT_TYPE: { status: 415, retryable: false, summary: 'Content-Type is not a supported remote-write protobuf message' },
   BAD_SNAPPY: { status: 400, retryable: false, summary: 'body is not a valid snappy block (framed snappy is refused)' },
   BAD_PROTOBUF: { status: 400, retryable: false, summary: 'body does not decode as the protobuf message' },
-  INVALID_LABELS: { status: 400, retryable: false, summary: 'a series has empty, unsorted, duplicate or non-UTF-8 labels, or no metric name' },
+  INVALID_LABELS: { status: 400, retryable: false, summary: 'a series has empty, unsorted, duplicate, non-UTF-8 or NUL-holding labels, or no metric name' },
   INVALID_SAMPLE: { status: 400, retryable: false, summary: 'a sample is outside the accepted time range (--web.max-future, --web.max-sample-age)' },
   LIMIT_SERIES_PER_REQUEST: { status: 413, retryable: false, summary: 'more series (or metadata entries) in one request than --web.max-series-per-request' },
   LIMIT_SAMPLES_PER_REQUEST: { status: 413, retryable: false, summary: 'more samples, exemplars, histograms and buckets in one request than --web.max-samples-per-request' },

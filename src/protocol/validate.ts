@@ -58,6 +58,8 @@ function validateLabels(index: number, labels: readonly Label[]): void {
       if (name === prev) throw invalidLabels(index, labels, `duplicate label name ${quote(name)}`);
       if (name < prev) throw invalidLabels(index, labels, `labels are not sorted by name: ${quote(name)} follows ${quote(prev)}`);
     }
+    // PostgreSQL text and jsonb cannot hold NUL: refused here rather than dead-lettered later.
+    if (value.indexOf('\0') !== -1) throw invalidLabels(index, labels, `value of label ${quote(name)} contains NUL, which cannot be stored`);
     if (name === METRIC_NAME_LABEL) metricName = value;
     prev = name;
   }
@@ -118,9 +120,20 @@ export function validateWriteRequest(req: WriteRequest, opts: ValidateOptions): 
       checkTime(i, labels, `histogram ${j}`, histograms[j].timestamp, minMs, maxMs);
     }
   }
+  for (let i = 0; i < series.length; i++) {
+    for (const e of series[i].exemplars) {
+      for (const l of e.labels) {
+        if (l.name.indexOf('\0') !== -1 || l.value.indexOf('\0') !== -1) throw invalidLabels(i, series[i].labels, 'an exemplar label contains NUL, which cannot be stored');
+      }
+    }
+  }
   for (let i = 0; i < req.metadata.length; i++) {
-    if (req.metadata[i].metricFamilyName === '') {
+    const m = req.metadata[i];
+    if (m.metricFamilyName === '') {
       throw new PromfleetError('INVALID_LABELS', `metadata ${i}: metric_family_name is empty`);
+    }
+    if ((m.metricFamilyName + m.help + m.unit).indexOf('\0') !== -1) {
+      throw new PromfleetError('INVALID_LABELS', `metadata ${i}: contains NUL, which cannot be stored`);
     }
   }
 }

@@ -84,7 +84,9 @@ export function namedAttacks(): { name: string; body: Buffer; status: number; co
 }
 
 const labelName = fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,12}$/);
-const labelValue = fc.oneof(fc.string({ maxLength: 16 }), fc.string({ unit: 'binary', maxLength: 16 }), fc.constantFrom("'; DROP TABLE x; --", '$$', '\\', '\0'));
+/** Values a Prometheus may send (anything but NUL, which PostgreSQL cannot store and the ingress refuses). */
+const labelValue = fc.oneof(fc.string({ maxLength: 16 }), fc.string({ unit: 'binary', maxLength: 16 }), fc.constantFrom("'; DROP TABLE x; --", '$$', '\\'))
+  .map((v) => v.replace(/\0/g, ''));
 
 const labelsArb = fc.uniqueArray(fc.tuple(labelName, labelValue), { selector: ([n]) => n, maxLength: 6 }).map((pairs): Label[] => {
   const labels = pairs.filter(([n]) => n !== '__name__').map(([name, value]) => ({ name, value }));
@@ -108,7 +110,7 @@ const seriesArb = fc.record({
 }).map((s): TimeSeries => s);
 
 const metadataArb = fc.record({
-  type: fc.constantFrom('counter', 'gauge', 'unknown' as const), metricFamilyName: labelName, help: fc.string({ maxLength: 20 }), unit: fc.constant(''),
+  type: fc.constantFrom('counter', 'gauge', 'unknown' as const), metricFamilyName: labelName, help: fc.string({ maxLength: 20 }).map((h) => h.replace(/\0/g, '')), unit: fc.constant(''),
 }).map((m): MetricMetadata => m);
 
 /** A valid remote-write request (what a Prometheus could send). */
