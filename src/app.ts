@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { Config, Role } from './config/index.js';
 import { HttpServer } from './http/server.js';
+import { RateLimiter } from './http/rate-limit.js';
+import { CredentialStore, createGuard } from './auth/index.js';
 import { createIngress, type Ingress } from './ingress/index.js';
 import { Elector, RestElector, registerElectionAdmin } from './election/index.js';
 import type { Logger } from './observability/log.js';
@@ -18,6 +20,8 @@ export interface App {
   readonly server: HttpServer;
   readonly metrics: Metrics;
   start(): Promise<void>;
+  /** Re-reads the auth file and the TLS certificate (SIGHUP); what fails to load keeps the previous. */
+  reload(): void;
   /** Stop accepting, drain up to --shutdown.timeout, then cut; parts stop in reverse order. Idempotent. */
   stop(): Promise<void>;
 }
@@ -85,7 +89,30 @@ export interface AppSeams {
 export function createApp(role: ServiceRole, config: Config, log: Logger, seams: AppSeams = {}): App {
   const metrics = new Metrics();
   const addr = config['web.listen-address'];
-  const server = new HttpServer({ host: addr.host, port: addr.port, log: log.child({ component: 'http' }), metrics });
+  const authFile = config['web.auth-file'];
+  const credentials = authFile === undefined ? undefined : new CredentialStore({ path: authFile, log: log.child({ component: 'auth' }) });
+  const guard = credentials && createGuard({
+    store: credentials,
+    openPaths: config['web.auth-open-paths'],
+    limiter: new RateLimiter({ perSecond: config['web.rate-limit.credential'], status: config['web.rate-limit.status'], what: 'credential', flag: '--web.rate-limit.credential' }),
+    log: log.child({ component: 'auth' }),
+    metrics,
+  });
+  const certFile = config['web.tls-cert'];
+  const keyFile = config['web.tls-key'];
+  const server = new HttpServer({
+    host: addr.host, port: addr.port, log: log.child({ component: 'http' }), metrics, guard,
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+    limits: {
+      headerTimeoutMs: config['web.read-header-timeout'],
+      requestTimeoutMs: config['web.read-timeout'],
+      idleTimeoutMs: config['web.idle-timeout'],
+      maxRequestsPerSocket: config['web.keep-alive-max-requests'],
+      maxConnections: config['web.max-connections'],
+      maxConcurrent: config['web.max-concurrent-requests'],
+      maxInflightBodyBytes: config['web.max-inflight-body-bytes'],
+    },
+  });
   const lifetime = new AbortController();
   let ingress: Ingress | undefined;
   let worker: WorkerRole | undefined;
@@ -120,6 +147,10 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       ignoreLabels: [config['ha.replica-label']],
       maxBodyBytes: config['web.max-body-bytes'],
       maxDecompressedBytes: config['web.max-decompressed-bytes'],
+      decodeLimits: { maxQueries: config['web.read-max-queries'], maxMatchers: config['web.read-max-matchers'] },
+      maxSeries: config['web.read-series-limit'],
+      maxSamples: config['web.read-sample-limit'],
+      clusterLabel: config['ha.cluster-label'],
       log: log.child({ component: 'read' }),
     });
   }
@@ -129,8 +160,8 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     const refuse = async (): Promise<void> => {
       throw new PromfleetError('METHOD_NOT_ALLOWED', 'this process is --read-only; send writes to a writing ingress');
     };
-    server.route('POST', '/write', refuse);
-    server.route('POST', '/api/v1/write', refuse);
+    server.route('POST', '/write', refuse, 'write');
+    server.route('POST', '/api/v1/write', refuse, 'write');
   } else if (role === 'ingress' || role === 'all') {
     const e = createElector(role, config, log, metrics, ensureSchema);
     elector = e;
@@ -148,11 +179,20 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       redisUrl: config['redis.url'],
       queuePrefix: config['queue.prefix'],
       maxBacklogSamples: config['queue.max-backlog-samples'],
+      groupRate: { perSecond: config['web.rate-limit.group'], status: config['web.rate-limit.status'] },
       limits: {
         maxBodyBytes: config['web.max-body-bytes'],
         maxDecompressedBytes: config['web.max-decompressed-bytes'],
         maxSampleAgeMs: config['web.max-sample-age'],
         maxFutureMs: config['web.max-future'],
+        decode: {
+          maxSeriesPerRequest: config['web.max-series-per-request'],
+          maxSamplesPerRequest: config['web.max-samples-per-request'],
+          maxSamplesPerSeries: config['web.max-samples-per-series'],
+          maxLabelsPerSeries: config['web.max-labels-per-series'],
+          maxLabelNameBytes: config['web.max-label-name-length'],
+          maxLabelValueBytes: config['web.max-label-value-length'],
+        },
       },
       ha: {
         clusterLabel: config['ha.cluster-label'],
@@ -197,8 +237,13 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   return {
     server,
     metrics,
+    reload() {
+      credentials?.reload();
+      server.reloadTls();
+    },
     start() {
       started ??= (async () => {
+        credentials?.start();
         await server.start();
         await ingress?.start();
         await elector?.start();
@@ -223,6 +268,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         await closed;
         await pool?.end();
         await readPool?.end();
+        credentials?.stop();
         log.info('stopped');
       })();
       return stopped;

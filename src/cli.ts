@@ -79,8 +79,19 @@ async function runDeadLetters(args: string[], config: Config): Promise<number> {
 }
 
 async function runService(role: ServiceRole, config: Config, log: Logger): Promise<number> {
-  const app = createApp(role, config, log);
+  let app: ReturnType<typeof createApp>;
+  try {
+    app = createApp(role, config, log);
+  } catch (err) {
+    if (!isPromfleetError(err)) throw err;
+    process.stderr.write(`promfleet: ${err.message}\n`);
+    return 2;
+  }
   await app.start();
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading the auth file and the TLS certificate');
+    app.reload();
+  });
   return new Promise<number>((resolve) => {
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {

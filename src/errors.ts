@@ -17,10 +17,24 @@ export const ERRORS = {
   UNSUPPORTED_CONTENT_TYPE: { status: 415, retryable: false, summary: 'Content-Type is not a supported remote-write protobuf message' },
   BAD_SNAPPY: { status: 400, retryable: false, summary: 'body is not a valid snappy block (framed snappy is refused)' },
   BAD_PROTOBUF: { status: 400, retryable: false, summary: 'body does not decode as the protobuf message' },
-  INVALID_LABELS: { status: 400, retryable: false, summary: 'a series has empty, unsorted, duplicate or non-UTF-8 labels, or no metric name' },
+  INVALID_LABELS: { status: 400, retryable: false, summary: 'a series has empty, unsorted, duplicate, non-UTF-8 or NUL-holding labels, or no metric name' },
   INVALID_HISTOGRAM: { status: 400, retryable: false, summary: 'a native histogram has an unknown schema, spans that do not match its buckets, a negative bucket or a count that disagrees with its buckets' },
-  INVALID_SAMPLE: { status: 400, retryable: false, summary: 'a sample is outside the accepted time range' },
-  UNAUTHORIZED: { status: 401, retryable: false, summary: 'missing or wrong credentials' },
+  INVALID_SAMPLE: { status: 400, retryable: false, summary: 'a sample is outside the accepted time range (--web.max-future, --web.max-sample-age)' },
+  LIMIT_SERIES_PER_REQUEST: { status: 413, retryable: false, summary: 'more series (or metadata entries) in one request than --web.max-series-per-request' },
+  LIMIT_SAMPLES_PER_REQUEST: { status: 413, retryable: false, summary: 'more samples, exemplars, histograms and buckets in one request than --web.max-samples-per-request' },
+  LIMIT_SAMPLES_PER_SERIES: { status: 400, retryable: false, summary: 'more samples and histograms in one series than --web.max-samples-per-series' },
+  LIMIT_LABELS_PER_SERIES: { status: 400, retryable: false, summary: 'more labels on one series or exemplar than --web.max-labels-per-series' },
+  LIMIT_LABEL_NAME_LENGTH: { status: 400, retryable: false, summary: 'a label name longer than --web.max-label-name-length bytes' },
+  LIMIT_LABEL_VALUE_LENGTH: { status: 400, retryable: false, summary: 'a label value longer than --web.max-label-value-length bytes' },
+  LIMIT_READ_QUERIES: { status: 413, retryable: false, summary: 'more queries in one remote_read request than --web.read-max-queries' },
+  LIMIT_READ_MATCHERS: { status: 400, retryable: false, summary: 'more matchers (and grouping labels) in one read query than --web.read-max-matchers' },
+  LIMIT_READ_SERIES: { status: 413, retryable: false, summary: 'a read query selects more series than --web.read-series-limit' },
+  LIMIT_READ_SAMPLES: { status: 413, retryable: false, summary: 'a read query selects more samples than --web.read-sample-limit' },
+  UNAUTHORIZED: { status: 401, retryable: false, summary: 'missing, wrong or expired credentials (no detail is given to the client)' },
+  FORBIDDEN: { status: 403, retryable: false, summary: 'the credential may not use this endpoint, or may not write to this HA group' },
+  RATE_LIMITED: { status: 503, retryable: true, summary: 'the credential or HA group is over its request rate (--web.rate-limit.*); Retry-After says when to come back' },
+  RATE_LIMITED_429: { status: 429, retryable: true, summary: 'as RATE_LIMITED, with --web.rate-limit.status=429 (for senders with retry_on_http_429)' },
+  TOO_BUSY: { status: 503, retryable: true, summary: 'more requests are being processed than --web.max-concurrent-requests, or their bodies would pass --web.max-inflight-body-bytes' },
   ELECTION_NOT_REST: { status: 409, retryable: false, summary: 'leadership can be set over REST only with --leader-election.rest' },
   BAD_REQUEST: { status: 400, retryable: false, summary: 'the request body is not what the endpoint takes' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'HTTP method not allowed on this path' },
@@ -40,13 +54,16 @@ export class PromfleetError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly retryable: boolean;
+  /** Seconds for the Retry-After header of a retryable error (default 1). */
+  readonly retryAfterSeconds: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options);
     this.name = 'PromfleetError';
     this.code = code;
     this.status = ERRORS[code].status;
     this.retryable = ERRORS[code].retryable;
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
   }
 }
 

@@ -32,6 +32,26 @@ function oneOf<T extends string>(values: readonly T[]): (raw: string) => T {
 
 const optionalString = (raw: string): string => raw;
 
+/** "/metrics,/healthz" → ['/metrics', '/healthz']; "" → []. */
+function parsePathList(raw: string): readonly string[] {
+  const paths = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of paths) if (!p.startsWith('/')) throw new Error(`expected comma-separated paths starting with /, got ${JSON.stringify(p)}`);
+  return Object.freeze(paths);
+}
+
+function parseRateLimitStatus(raw: string): 429 | 503 {
+  const v = raw.trim();
+  if (v === '429') return 429;
+  if (v === '503') return 503;
+  throw new Error('expected 503 or 429');
+}
+
+function parsePositiveDuration(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms <= 0) throw new Error('expected a duration above 0');
+  return ms;
+}
+
 /** A group-commit wait adds its length to every batch's latency when traffic is light: at most a second. */
 function parseBatchWait(raw: string): number {
   const ms = parseDuration(raw);
@@ -54,6 +74,54 @@ export const FLAGS = {
     'Reject samples older than this (0: accept any age, as Prometheus replays its WAL after outages).'),
   'web.max-future': flag<number>('duration', '1h', parseDuration,
     'Reject samples more than this far in the future of the receiving clock (0: no limit).'),
+  'web.max-series-per-request': flag<number>('int', '100000', (raw) => parseInteger(raw, 1, 100_000_000),
+    'Most series (and, separately, metadata entries) in one remote-write request; more gets 413 LIMIT_SERIES_PER_REQUEST.'),
+  'web.max-samples-per-request': flag<number>('int', '500000', (raw) => parseInteger(raw, 1, 1_000_000_000),
+    'Most samples, exemplars, histograms and histogram buckets in one request; more gets 413 LIMIT_SAMPLES_PER_REQUEST.'),
+  'web.max-samples-per-series': flag<number>('int', '100000', (raw) => parseInteger(raw, 1, 1_000_000_000),
+    'Most samples and histograms in one series of a request; more gets 400 LIMIT_SAMPLES_PER_SERIES.'),
+  'web.max-labels-per-series': flag<number>('int', '128', (raw) => parseInteger(raw, 1, 100_000),
+    'Most labels on one series (or exemplar); more gets 400 LIMIT_LABELS_PER_SERIES.'),
+  'web.max-label-name-length': flag<number>('int', '1024', (raw) => parseInteger(raw, 1, 1_000_000),
+    'Longest label name in bytes; longer gets 400 LIMIT_LABEL_NAME_LENGTH.'),
+  'web.max-label-value-length': flag<number>('int', '4096', (raw) => parseInteger(raw, 1, 100_000_000),
+    'Longest label value in bytes; longer gets 400 LIMIT_LABEL_VALUE_LENGTH.'),
+  'web.read-max-queries': flag<number>('int', '64', (raw) => parseInteger(raw, 1, 100_000),
+    'Most queries in one remote_read request; more gets 413 LIMIT_READ_QUERIES.'),
+  'web.read-max-matchers': flag<number>('int', '64', (raw) => parseInteger(raw, 1, 100_000),
+    'Most matchers (and hint grouping labels) in one read query; more gets 400 LIMIT_READ_MATCHERS.'),
+  'web.read-series-limit': flag<number>('int', '500000', (raw) => parseInteger(raw, 1, 1_000_000_000),
+    'Most series one read query may select in PostgreSQL; more gets 413 LIMIT_READ_SERIES.'),
+  'web.read-sample-limit': flag<number>('int', '5000000', (raw) => parseInteger(raw, 1, 1_000_000_000),
+    'Most samples one read query may return (they are held in memory while answering); more gets 413 LIMIT_READ_SAMPLES.'),
+  'web.auth-file': flag<string | undefined>('string', undefined, optionalString,
+    'File of credentials (JSON, see "Authentication") required on /write, /read and /admin/*; re-read on change and on SIGHUP. Unset: no authentication.'),
+  'web.auth-open-paths': flag<readonly string[]>('string', '/metrics,/healthz,/readyz', parsePathList,
+    'With --web.auth-file: comma-separated paths served without credentials (empty: none; then they need the "metrics" scope).'),
+  'web.rate-limit.credential': flag<number>('int', '0', (raw) => parseInteger(raw, 0, 1_000_000),
+    'Requests per second one credential may send (burst: one second\'s worth, at least 1); over it the request is refused (0: no limit).'),
+  'web.rate-limit.group': flag<number>('int', '0', (raw) => parseInteger(raw, 0, 1_000_000),
+    'Write requests per second one HA group may send (burst: one second\'s worth, at least 1); over it the request is refused (0: no limit).'),
+  'web.rate-limit.status': flag<429 | 503>('enum', '503', parseRateLimitStatus,
+    'Status for a request over a rate limit: 503 (Prometheus retries it) or 429 (retried only with retry_on_http_429).'),
+  'web.max-concurrent-requests': flag<number>('int', '256', (raw) => parseInteger(raw, 1, 1_000_000),
+    'Requests decoded, enqueued or read at once; more get 503 TOO_BUSY with Retry-After. A request still sending its body does not count.'),
+  'web.max-inflight-body-bytes': flag<number>('bytes', '1GiB', parseBytes,
+    'Request bodies held in memory at once, counted as they arrive and until answered; beyond, requests get 503 TOO_BUSY.'),
+  'web.max-connections': flag<number>('int', '8192', (raw) => parseInteger(raw, 1, 10_000_000),
+    'Open client connections; beyond, new connections are closed at once (keep under the process file-descriptor limit).'),
+  'web.read-header-timeout': flag<number>('duration', '10s', parsePositiveDuration,
+    'Time a client has to send the request headers; a slower one is disconnected.'),
+  'web.read-timeout': flag<number>('duration', '60s', parsePositiveDuration,
+    'Time a client has to send the whole request (headers and body); a slower one gets 408 and is disconnected.'),
+  'web.idle-timeout': flag<number>('duration', '65s', parsePositiveDuration,
+    'How long an idle keep-alive connection is kept open.'),
+  'web.keep-alive-max-requests': flag<number>('int', '10000', (raw) => parseInteger(raw, 0, 100_000_000),
+    'Requests served on one keep-alive connection before it is closed (0: no limit).'),
+  'web.tls-cert': flag<string | undefined>('string', undefined, optionalString,
+    'PEM certificate (chain) file: serve HTTPS instead of HTTP (with --web.tls-key); re-read on SIGHUP.'),
+  'web.tls-key': flag<string | undefined>('string', undefined, optionalString,
+    'PEM private key file for --web.tls-cert.'),
   'pg.url': flag<string | undefined>('url', undefined, (raw) => parseUrl(raw, ['postgres:', 'postgresql:']),
     'PostgreSQL connection URL; when set, wins over the --pg.host/port/user/password/database flags.'),
   'pg.host': flag<string>('string', '127.0.0.1', optionalString, 'PostgreSQL host (when --pg.url is unset).'),

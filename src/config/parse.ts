@@ -81,6 +81,18 @@ function checkCrossRules(f: FlagValues): void {
   if (f['ha.mark-lookback'] < f['ha.follower-retention']) {
     throw new PromfleetError('CONFIG_INVALID', '--ha.mark-lookback must be at least --ha.follower-retention');
   }
+  if ((f['web.tls-cert'] === undefined) !== (f['web.tls-key'] === undefined)) {
+    throw new PromfleetError('CONFIG_INVALID', '--web.tls-cert and --web.tls-key go together');
+  }
+  if (f['web.read-header-timeout'] > f['web.read-timeout']) {
+    throw new PromfleetError('CONFIG_INVALID', '--web.read-header-timeout must not exceed --web.read-timeout');
+  }
+  if (f['web.max-inflight-body-bytes'] < f['web.max-body-bytes']) {
+    throw new PromfleetError('CONFIG_INVALID', '--web.max-inflight-body-bytes must be at least --web.max-body-bytes');
+  }
+  if (f['web.max-samples-per-series'] > f['web.max-samples-per-request']) {
+    throw new PromfleetError('CONFIG_INVALID', '--web.max-samples-per-series must not exceed --web.max-samples-per-request');
+  }
   if (f['ha.replica'] !== undefined && f['ha.group'] === undefined) {
     throw new PromfleetError('CONFIG_INVALID', '--ha.replica needs --ha.group');
   }
@@ -97,11 +109,15 @@ function connectionString(f: FlagValues): string {
   return u.toString();
 }
 
-/** The connection string with its password replaced, for logs. */
+/** Query parameters that carry secrets in PostgreSQL and Redis URLs (password, sslpassword, token, …). */
+const SECRET_PARAM = /pass|secret|token|auth/i;
+
+/** The connection string with its password (in the user info or in the query) replaced, for logs. */
 export function maskUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name)) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return '<unparseable url>';

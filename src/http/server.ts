@@ -1,10 +1,47 @@
 import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { PromfleetError, isPromfleetError } from '../errors.js';
+import type { Guard, Scope } from '../auth/index.js';
+import { BodyBudget } from './body-budget.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
+interface Route {
+  readonly handler: Handler;
+  readonly scope: Scope;
+}
+
+/** Slow and abusive clients: how long each phase may take, and how many at once. */
+export interface ServerLimits {
+  /** Time to send the request headers, ms (--web.read-header-timeout). */
+  readonly headerTimeoutMs: number;
+  /** Time to send the whole request, ms (--web.read-timeout). */
+  readonly requestTimeoutMs: number;
+  /** Idle keep-alive connection lifetime, ms (--web.idle-timeout). */
+  readonly idleTimeoutMs: number;
+  /** Requests per keep-alive connection, 0 for no limit (--web.keep-alive-max-requests). */
+  readonly maxRequestsPerSocket: number;
+  /** Open connections (--web.max-connections). */
+  readonly maxConnections: number;
+  /** Requests past their body, being processed (--web.max-concurrent-requests). */
+  readonly maxConcurrent: number;
+  /** Bytes of request bodies held at once (--web.max-inflight-body-bytes). */
+  readonly maxInflightBodyBytes: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = {
+  headerTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 65_000, maxRequestsPerSocket: 10_000, maxConnections: 8192, maxConcurrent: 256,
+  maxInflightBodyBytes: 1024 ** 3,
+};
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
 
 /** A readiness check: resolves to undefined when ready, or a reason why not. */
 export type ReadinessCheck = () => Promise<string | undefined>;
@@ -14,6 +51,22 @@ export interface HttpServerOptions {
   readonly port: number;
   readonly log: Logger;
   readonly metrics: Metrics;
+  readonly limits?: ServerLimits;
+  /** Serve HTTPS with these PEM files. */
+  readonly tls?: TlsFiles;
+  /** Authentication in front of every route (with --web.auth-file). */
+  readonly guard?: Guard;
+}
+
+function readTls(tls: TlsFiles): { cert: Buffer; key: Buffer } {
+  const read = (file: string, flag: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new PromfleetError('CONFIG_INVALID', `cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  };
+  return { cert: read(tls.certFile, '--web.tls-cert'), key: read(tls.keyFile, '--web.tls-key') };
 }
 
 /**
@@ -22,34 +75,83 @@ export interface HttpServerOptions {
  * balancer moves on and Prometheus retries elsewhere or later.
  */
 export class HttpServer {
-  private readonly routes = new Map<string, Map<string, Handler>>();
+  private readonly routes = new Map<string, Map<string, Route>>();
   private readonly checks = new Map<string, ReadinessCheck>();
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
+  private readonly limits: ServerLimits;
+  private readonly bodies: BodyBudget;
+  private processing = 0;
   private closing = false;
   private started: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly opts: HttpServerOptions) {
-    this.server = http.createServer((req, res) => void this.dispatch(req, res));
-    this.server.keepAliveTimeout = 65_000;
-    this.server.headersTimeout = 30_000;
-    this.server.requestTimeout = 120_000;
-    this.route('GET', '/healthz', async (_req, res) => sendText(res, 200, 'ok\n'));
-    this.route('GET', '/readyz', (req, res) => this.ready(req, res));
+    const l = (this.limits = opts.limits ?? DEFAULT_SERVER_LIMITS);
+    this.bodies = new BodyBudget(l.maxInflightBodyBytes, (used) => opts.metrics.inflightBodyBytes.set(used));
+    // Node checks the header and request deadlines every connectionsCheckingInterval: at the
+    // default 30 s a slowloris client would outlive a 10 s header timeout by up to 30 s.
+    const options: http.ServerOptions = {
+      headersTimeout: l.headerTimeoutMs, requestTimeout: l.requestTimeoutMs, keepAliveTimeout: l.idleTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, l.headerTimeoutMs),
+    };
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.dispatch(req, res);
+    this.server = opts.tls ? https.createServer({ ...options, ...readTls(opts.tls) }, listener) : http.createServer(options, listener);
+    this.server.maxRequestsPerSocket = l.maxRequestsPerSocket;
+    this.server.maxConnections = l.maxConnections;
+    this.route('GET', '/healthz', async (_req, res) => sendText(res, 200, 'ok\n'), 'metrics');
+    this.route('GET', '/readyz', (req, res) => this.ready(req, res), 'metrics');
     this.route('GET', '/metrics', async (_req, res) => {
       const body = await opts.metrics.registry.metrics();
       res.writeHead(200, { 'Content-Type': opts.metrics.registry.contentType }).end(body);
-    });
+    }, 'metrics');
   }
 
-  route(method: string, path: string, handler: Handler): void {
+  /** Adds a route; with --web.auth-file its callers need a credential with `scope` (default admin). */
+  route(method: string, path: string, handler: Handler, scope: Scope = 'admin'): void {
     let byMethod = this.routes.get(path);
     if (!byMethod) this.routes.set(path, (byMethod = new Map()));
-    byMethod.set(method, handler);
+    byMethod.set(method, { handler, scope });
+  }
+
+  /**
+   * Admits a request whose body has been read into processing, or throws TOO_BUSY. Call the
+   * returned function when done. Requests still sending their body are not counted, so slow
+   * senders cannot fill the slots a normal Prometheus needs.
+   */
+  admit(): () => void {
+    if (this.processing >= this.limits.maxConcurrent) {
+      this.opts.metrics.rateLimited.inc({ limit: 'concurrency' });
+      throw new PromfleetError('TOO_BUSY', `more than ${this.limits.maxConcurrent} requests in progress (--web.max-concurrent-requests)`);
+    }
+    this.opts.metrics.processingRequests.set(++this.processing);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.opts.metrics.processingRequests.set(--this.processing);
+    };
+  }
+
+  /** Re-reads the TLS certificate and key (SIGHUP); a failure keeps the pair in use. Returns whether it loaded. */
+  reloadTls(): boolean {
+    if (!this.opts.tls || !(this.server instanceof https.Server)) return false;
+    try {
+      this.server.setSecureContext(readTls(this.opts.tls));
+      this.opts.log.info({ cert: this.opts.tls.certFile }, 'TLS certificate reloaded');
+      return true;
+    } catch (err) {
+      this.opts.log.error({ cert: this.opts.tls.certFile, reason: (err as Error).message }, 'TLS certificate not reloaded; the previous one stays in use');
+      return false;
+    }
   }
 
   readiness(name: string, check: ReadinessCheck): void {
     this.checks.set(name, check);
+  }
+
+  /** Bytes of request bodies held now (bounded by --web.max-inflight-body-bytes). */
+  get bodyBytesInUse(): number {
+    return this.bodies.inUse;
   }
 
   get isClosing(): boolean {
@@ -66,7 +168,7 @@ export class HttpServer {
       this.server.once('error', reject);
       this.server.listen(this.opts.port, this.opts.host, () => {
         this.server.off('error', reject);
-        this.opts.log.info({ address: `${this.opts.host}:${this.port}` }, 'listening');
+        this.opts.log.info({ address: `${this.opts.host}:${this.port}`, tls: this.opts.tls !== undefined, auth: this.opts.guard !== undefined }, 'listening');
         resolve();
       });
     });
@@ -108,12 +210,14 @@ export class HttpServer {
     const byMethod = this.routes.get(path);
     try {
       if (!byMethod) throw new PromfleetError('NOT_FOUND', `no route for ${path}`);
-      const handler = byMethod.get(req.method ?? 'GET');
-      if (!handler) {
+      const route = byMethod.get(req.method ?? 'GET');
+      if (!route) {
         res.setHeader('Allow', [...byMethod.keys()].join(', '));
         throw new PromfleetError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
       }
-      await handler(req, res);
+      this.opts.guard?.check(req, path, route.scope);
+      this.bodies.open(req, res);
+      await route.handler(req, res);
     } catch (err) {
       this.fail(req, res, err);
     }
@@ -126,7 +230,8 @@ export class HttpServer {
       res.destroy();
       return;
     }
-    sendError(res, e ?? new PromfleetError('INTERNAL', 'internal error'), this.closing);
+    // A body not read to its end cannot be followed by another request on this connection.
+    sendError(res, e ?? new PromfleetError('INTERNAL', 'internal error'), this.closing || !req.complete);
   }
 }
 
@@ -137,7 +242,9 @@ export function sendText(res: http.ServerResponse, status: number, body: string,
 /** A 4xx/5xx with a one-line body: "<CODE>: <reason>". Retryable errors carry Retry-After. */
 export function sendError(res: http.ServerResponse, err: PromfleetError, closing: boolean): void {
   const headers: http.OutgoingHttpHeaders = {};
-  if (err.retryable) headers['Retry-After'] = '1';
-  if (closing || err.status === 413) headers.Connection = 'close';
+  if (err.retryable) headers['Retry-After'] = String(err.retryAfterSeconds);
+  // 413: the rest of the body is not worth reading; 401/403: a stranger's connection is not kept.
+  if (closing || err.status === 413 || err.status === 401 || err.status === 403) headers.Connection = 'close';
+  if (err.status === 401) headers['WWW-Authenticate'] = 'Bearer realm="promfleet", Basic realm="promfleet"';
   sendText(res, err.status, `${err.code}: ${err.message.replace(/[\r\n]+/g, ' ')}\n`, headers);
 }

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { PromfleetError } from '../errors.js';
+import { chargeBody } from '../http/body-budget.js';
 
 /**
  * Reads a request body up to maxBytes. A Content-Length over the limit is refused before any
@@ -20,10 +21,13 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<B
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) {
+      try {
+        if (size > maxBytes) throw new PromfleetError('BODY_TOO_LARGE', `body exceeds the limit of ${maxBytes} bytes`);
+        chargeBody(req, chunk.length);
+      } catch (err) {
         req.off('data', onData);
         req.pause();
-        reject(new PromfleetError('BODY_TOO_LARGE', `body exceeds the limit of ${maxBytes} bytes`));
+        reject(err);
         return;
       }
       chunks.push(chunk);

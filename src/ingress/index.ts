@@ -2,6 +2,7 @@ import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Producer, type QueueIdentity } from '../queue/index.js';
+import { RateLimiter } from '../http/rate-limit.js';
 import type { HaLabels } from './tag.js';
 import { writeHandler, type WriteLimits } from './write.js';
 
@@ -19,6 +20,8 @@ export interface IngressOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** Write requests per second per HA group (0: none) and the status over it. */
+  readonly groupRate?: { readonly perSecond: number; readonly status: 429 | 503 };
   /** Told about every (group, replica) that sent a batch (the elector's sign of life). */
   readonly observe?: (identity: QueueIdentity) => void;
 }
@@ -47,13 +50,17 @@ export function createIngress(opts: IngressOptions): Ingress {
     now: opts.now ?? Date.now,
     observe: opts.observe ?? (() => undefined),
     closing: () => closing || opts.server.isClosing,
+    admit: () => opts.server.admit(),
+    groupLimiter: new RateLimiter({
+      perSecond: opts.groupRate?.perSecond ?? 0, status: opts.groupRate?.status ?? 503, what: 'HA group', flag: '--web.rate-limit.group', now: opts.now,
+    }),
     track: (p) => {
       inFlight.add(p);
       return p.finally(() => inFlight.delete(p));
     },
   });
-  opts.server.route('POST', '/write', handler);
-  opts.server.route('POST', '/api/v1/write', handler);
+  opts.server.route('POST', '/write', handler, 'write');
+  opts.server.route('POST', '/api/v1/write', handler, 'write');
   opts.server.readiness('queue', async () => ((await producer.ping()) ? undefined : 'redis does not answer'));
   let stopped: Promise<void> | undefined;
   return {

@@ -2,11 +2,12 @@ import type http from 'node:http';
 import { PromfleetError } from '../errors.js';
 import {
   decodeReadRequest, encodeReadResponse, prometheusXorChunks, rangeStart, seriesFrames, snappyCompress, snappyDecompress,
-  type Query, type ReadRequest,
+  type Query, type ReadDecodeLimits, type ReadRequest,
 } from '../protocol/index.js';
 import type { HttpServer } from '../http/server.js';
 import type { SampleReader } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
+import { principalOf, type Principal } from '../auth/index.js';
 import { readBody } from './body.js';
 
 export interface ReadOptions {
@@ -16,7 +17,29 @@ export interface ReadOptions {
   readonly ignoreLabels: readonly string[];
   readonly maxBodyBytes: number;
   readonly maxDecompressedBytes: number;
+  /** Counts refused while decoding a request (--web.read-max-queries, --web.read-max-matchers). */
+  readonly decodeLimits: ReadDecodeLimits;
+  /** Per query: series selected in PostgreSQL and samples returned (--web.read-series-limit, --web.read-sample-limit). */
+  readonly maxSeries: number;
+  readonly maxSamples: number;
+  /** The label naming the HA group: a credential bound to groups reads only series of those groups. */
+  readonly clusterLabel: string;
   readonly log: Logger;
+}
+
+/** RE2 with every metacharacter escaped: the regex matching exactly `s`. */
+function quoteRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
+}
+
+/** The query's matchers, plus one on the cluster label when the credential is bound to groups. */
+function restrict(q: Query, p: Principal | undefined, clusterLabel: string): Query {
+  if (p?.groups === undefined) return q;
+  const groups = [...p.groups];
+  const m = groups.length === 1
+    ? { type: 'EQ' as const, name: clusterLabel, value: groups[0] }
+    : { type: 'RE' as const, name: clusterLabel, value: groups.map(quoteRegex).join('|') };
+  return { ...q, matchers: [...q.matchers, m] };
 }
 
 function checkHeaders(req: http.IncomingMessage): void {
@@ -31,18 +54,26 @@ function checkHeaders(req: http.IncomingMessage): void {
  * cuts them, so samples are read from the start of the 2-hour range holding the query start.
  */
 async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: http.ServerResponse): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
+  // Headers go out with the first frame, so a limit hit before it is still a proper 4xx.
+  const head = (): void => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
+  };
   for (let qi = 0; qi < queries.length; qi++) {
     const q = queries[qi];
-    const series = await opts.reader.readColumns({ startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels });
+    const series = await opts.reader.readColumns({
+      startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels,
+      maxSeries: opts.maxSeries, maxSamples: opts.maxSamples,
+    });
     for (const ts of series) {
       const chunks = prometheusXorChunks(ts.times, ts.values, q.startTimestampMs, q.endTimestampMs);
       if (chunks.length === 0) continue;
+      head();
       for (const frame of seriesFrames({ labels: ts.labels, chunks }, qi)) {
         if (!res.write(frame)) await new Promise((resolve) => res.once('drain', resolve));
       }
     }
   }
+  head();
   res.end();
 }
 
@@ -56,7 +87,7 @@ async function preferStreamed(opts: ReadOptions, request: ReadRequest): Promise<
   if (!accepted.includes('STREAMED_XOR_CHUNKS')) return false;
   if (!accepted.includes('SAMPLES')) return true;
   for (const q of request.queries) {
-    const query = { startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels };
+    const query = { startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels, maxSeries: opts.maxSeries };
     if (await opts.reader.hasHistograms(query)) return false;
   }
   return true;
@@ -74,18 +105,26 @@ export function registerRead(opts: ReadOptions): void {
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     checkHeaders(req);
     const body = await readBody(req, opts.maxBodyBytes);
-    const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes));
-    if (await preferStreamed(opts, request)) return streamChunks(opts, request.queries, res);
-    const results = [];
-    for (const q of request.queries) {
-      const timeseries = await opts.reader.read({
-        startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels, extras: true,
-      });
-      results.push({ timeseries });
+    const release = opts.server.admit();
+    try {
+      const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes), opts.decodeLimits);
+      const principal = principalOf(req);
+      const restricted = { ...request, queries: request.queries.map((q) => restrict(q, principal, opts.clusterLabel)) };
+      if (await preferStreamed(opts, restricted)) return await streamChunks(opts, restricted.queries, res);
+      const results = [];
+      for (const q of restricted.queries) {
+        const timeseries = await opts.reader.read({
+          startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels,
+          maxSeries: opts.maxSeries, maxSamples: opts.maxSamples, extras: true,
+        });
+        results.push({ timeseries });
+      }
+      const out = snappyCompress(encodeReadResponse(results));
+      res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }).end(out);
+    } finally {
+      release();
     }
-    const out = snappyCompress(encodeReadResponse(results));
-    res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }).end(out);
   };
-  opts.server.route('POST', '/read', handler);
-  opts.server.route('POST', '/api/v1/read', handler);
+  opts.server.route('POST', '/read', handler, 'read');
+  opts.server.route('POST', '/api/v1/read', handler, 'read');
 }

@@ -1,10 +1,12 @@
 import type http from 'node:http';
 import { PromfleetError, isPromfleetError } from '../errors.js';
 import {
-  decodeWriteRequest, decodeWriteRequestV2, encodeWriteRequest, encodeWriteRequestV2, snappyCompress, snappyDecompress, splitValidSeries,
-  validateWriteRequest, withoutLabel, type ValidateOptions, type WriteRequest,
+  checkDecodedLimits, decodeWriteRequest, decodeWriteRequestV2, encodeWriteRequest, encodeWriteRequestV2, snappyCompress, snappyDecompress,
+  splitValidSeries, validateWriteRequest, withoutLabel, type DecodeLimits, type ValidateOptions, type WriteRequest,
 } from '../protocol/index.js';
 import type { OutgoingBatch, Producer, QueueIdentity, WireFormat } from '../queue/index.js';
+import { authorizeGroup, principalOf } from '../auth/index.js';
+import type { RateLimiter } from '../http/rate-limit.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './body.js';
@@ -16,6 +18,8 @@ export interface WriteLimits {
   readonly maxDecompressedBytes: number;
   readonly maxSampleAgeMs: number;
   readonly maxFutureMs: number;
+  /** Counts and lengths refused while decoding (each a LIMIT_* 4xx). */
+  readonly decode: DecodeLimits;
 }
 
 export interface WriteDeps {
@@ -30,6 +34,10 @@ export interface WriteDeps {
   readonly closing: () => boolean;
   /** Called around each request so shutdown can wait for in-flight enqueues. */
   readonly track: <T>(p: Promise<T>) => Promise<T>;
+  /** Takes a processing slot once the body is in (TOO_BUSY when none); returns its release. */
+  readonly admit: () => () => void;
+  /** Write requests per second per HA group. */
+  readonly groupLimiter: RateLimiter;
 }
 
 /** What a write request carried that passed validation: reported in 2.0's *-Written headers. */
@@ -79,6 +87,7 @@ export function writeHandler(deps: WriteDeps) {
   return async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     if (deps.closing()) throw new PromfleetError('SHUTTING_DOWN', 'not accepting writes while shutting down');
     let samples = 0;
+    let release: (() => void) | undefined;
     try {
       const format = writeFormat(req);
       deps.metrics.writeRequests.inc({ protocol: format === 1 ? '1.0' : '2.0' });
@@ -86,15 +95,32 @@ export function writeHandler(deps: WriteDeps) {
       if (format === 2) setWritten(res, { samples: 0, histograms: 0, exemplars: 0 });
       checkWriteEncoding(req);
       const body = await readBody(req, deps.limits.maxBodyBytes);
+      release = deps.admit();
       const started = process.hrtime.bigint();
       const raw = snappyDecompress(body, deps.limits.maxDecompressedBytes);
-      const decoded = format === 1 ? decodeWriteRequest(raw) : decodeWriteRequestV2(raw);
+      let decoded: WriteRequest;
+      if (format === 1) {
+        decoded = decodeWriteRequest(raw, deps.limits.decode);
+      } else {
+        decoded = decodeWriteRequestV2(raw);
+        checkDecodedLimits(decoded, deps.limits.decode);
+      }
       for (const ts of decoded.timeseries) samples += ts.samples.length;
       deps.metrics.receivedSamples.inc(samples);
       const limits = { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs };
       const { request, error } = validate(format, decoded, limits);
       const counts = countOf(request);
       const tagged = tagRequest(request, deps.ha);
+      const principal = principalOf(req);
+      for (const b of tagged.batches) {
+        authorizeGroup(principal, b.identity.group);
+        try {
+          deps.groupLimiter.take(b.identity.group ?? '');
+        } catch (err) {
+          deps.metrics.rateLimited.inc({ limit: 'group' });
+          throw err;
+        }
+      }
       for (const b of tagged.batches) deps.observe(b.identity);
       // The usual request (one group, one replica, all valid) travels as the bytes Prometheus
       // sent, with the worker told which label to strip: no re-encode, no re-compress on the
@@ -130,8 +156,11 @@ export function writeHandler(deps: WriteDeps) {
         if (samples > 0) deps.metrics.rejectedSamples.inc({ reason: err.code }, samples);
         if (err.status < 500) deps.log.debug({ code: err.code, reason: err.message }, 'write refused');
         else deps.log.warn({ code: err.code, reason: err.message }, 'write not accepted now');
+        if (err.code === 'FORBIDDEN') deps.metrics.authFailures.inc({ reason: 'group' });
       }
       throw err;
+    } finally {
+      release?.();
     }
   };
 }

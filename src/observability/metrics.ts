@@ -28,6 +28,22 @@ export class Metrics {
     name: 'promfleet_rejected_requests_total', help: 'Write requests refused, by error code.',
     labelNames: ['reason'], registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: 'promfleet_auth_failures_total', help: 'Requests refused by authentication, by reason (missing, malformed, unknown, expired, scope, group).',
+    labelNames: ['reason'], registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'promfleet_rate_limited_requests_total', help: 'Requests refused by a rate or concurrency limit (credential, group, concurrency).',
+    labelNames: ['limit'], registers: [this.registry],
+  });
+  readonly processingRequests = new Gauge({
+    name: 'promfleet_http_processing_requests', help: 'Requests past their body being processed (bounded by --web.max-concurrent-requests).',
+    registers: [this.registry],
+  });
+  readonly inflightBodyBytes = new Gauge({
+    name: 'promfleet_http_inflight_body_bytes', help: 'Bytes of request bodies held in memory (bounded by --web.max-inflight-body-bytes).',
+    registers: [this.registry],
+  });
   readonly rejectedSamples = new Counter({
     name: 'promfleet_rejected_samples_total', help: 'Samples in refused write requests (when the body decoded), by error code.',
     labelNames: ['reason'], registers: [this.registry],

@@ -6,6 +6,12 @@ import type { Reader } from 'protobufjs/minimal.js';
 import type { BucketSpan, Histogram } from './types.js';
 import { enter, leave, skipUnexpected } from './pb-reader.js';
 import { readInt64, readSint64, readUint64 } from './varint.js';
+import { budget, tooManyPoints } from './decode-limits.js';
+
+/** Every span and bucket counts against the request's point budget (--web.max-samples-per-request). */
+function spend(): void {
+  if (--budget.points < 0) tooManyPoints();
+}
 
 const HISTOGRAM_FIELDS: readonly string[] = [
   '', 'count_int', 'count_float', 'sum', 'schema', 'zero_threshold', 'zero_count_int', 'zero_count_float',
@@ -15,6 +21,7 @@ const HISTOGRAM_FIELDS: readonly string[] = [
 const SPAN_FIELDS: readonly string[] = ['', 'offset', 'length'];
 
 function readSpan(r: Reader): BucketSpan {
+  spend();
   const outer = enter(r, 'BucketSpan');
   let offset = 0;
   let length = 0;
@@ -30,14 +37,20 @@ function readSpan(r: Reader): BucketSpan {
 
 function readPackedSint64(r: Reader, into: number[]): void {
   const outer = enter(r, 'packed sint64');
-  while (r.pos < r.len) into.push(readSint64(r));
+  while (r.pos < r.len) {
+    spend();
+    into.push(readSint64(r));
+  }
   leave(r, outer);
 }
 
 function readPackedDouble(r: Reader, into: number[]): void {
   const outer = enter(r, 'packed double');
   if ((r.len - r.pos) % 8 !== 0) throw new RangeError(`packed double of ${r.len - r.pos} bytes is not a multiple of 8`);
-  while (r.pos < r.len) into.push(r.double());
+  while (r.pos < r.len) {
+    spend();
+    into.push(r.double());
+  }
   leave(r, outer);
 }
 
@@ -77,14 +90,14 @@ export function readHistogram(r: Reader, onStart?: (ms: number) => void): Histog
       case 0x39: h.zeroCountFloat = r.double(); h.zeroCountInt = undefined; break;
       case 0x42: h.negativeSpans.push(readSpan(r)); break;
       case 0x4a: readPackedSint64(r, h.negativeDeltas); break;
-      case 0x48: h.negativeDeltas.push(readSint64(r)); break;
+      case 0x48: spend(); h.negativeDeltas.push(readSint64(r)); break;
       case 0x52: readPackedDouble(r, h.negativeCounts); break;
-      case 0x51: h.negativeCounts.push(r.double()); break;
+      case 0x51: spend(); h.negativeCounts.push(r.double()); break;
       case 0x5a: h.positiveSpans.push(readSpan(r)); break;
       case 0x62: readPackedSint64(r, h.positiveDeltas); break;
-      case 0x60: h.positiveDeltas.push(readSint64(r)); break;
+      case 0x60: spend(); h.positiveDeltas.push(readSint64(r)); break;
       case 0x6a: readPackedDouble(r, h.positiveCounts); break;
-      case 0x69: h.positiveCounts.push(r.double()); break;
+      case 0x69: spend(); h.positiveCounts.push(r.double()); break;
       case 0x70: h.resetHint = r.int32(); break;
       case 0x78: h.timestamp = readInt64(r); break;
       case 0x82: readPackedDouble(r, (h.customValues ??= [])); break; // field 16, packed

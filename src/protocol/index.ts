@@ -1,6 +1,7 @@
 /** Remote-write 1.0 and 2.0 wire formats: snappy block codec, request decode/encode, validation; remote read. */
 export { snappyCompress, snappyDecompress } from './snappy.js';
 export { decodeWriteRequest } from './remote-write-decode.js';
+export { NO_DECODE_LIMITS, checkDecodedLimits, type DecodeLimits } from './decode-limits.js';
 export { encodeWriteRequest } from './remote-write-encode.js';
 export { decodeWriteRequestV2 } from './remote-write-v2-decode.js';
 export { encodeWriteRequestV2 } from './remote-write-v2-encode.js';
@@ -13,7 +14,7 @@ export { METRIC_TYPES } from './types.js';
 export type {
   BucketSpan, Exemplar, Histogram, Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest,
 } from './types.js';
-export { decodeReadRequest, decodeReadResponse } from './remote-read-decode.js';
+export { decodeReadRequest, decodeReadResponse, type ReadDecodeLimits } from './remote-read-decode.js';
 export { encodeReadRequest, encodeReadResponse } from './remote-read-encode.js';
 export { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from './xor-chunk.js';
 export { decodeXorChunk } from './xor-chunk-decode.js';

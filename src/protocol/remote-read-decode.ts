@@ -22,6 +22,21 @@ const READ_RESPONSE_FIELDS: readonly string[] = ['', 'results'];
 /** Where the decoder is, for error messages ("query 2 matchers[1]"). */
 let at = '';
 
+/** Counts a client may not exceed; checked while decoding, so nothing past them is allocated. */
+export interface ReadDecodeLimits {
+  /** Queries in the request. */
+  readonly maxQueries: number;
+  /** Matchers plus hint grouping labels in one query. */
+  readonly maxMatchers: number;
+}
+
+const NO_READ_LIMITS: ReadDecodeLimits = { maxQueries: Infinity, maxMatchers: Infinity };
+let limits = NO_READ_LIMITS;
+
+function tooManyMatchers(): never {
+  throw new PromfleetError('LIMIT_READ_MATCHERS', `${at}: more than ${limits.maxMatchers} matchers and grouping labels (--web.read-max-matchers)`);
+}
+
 function readString(r: ByteReader, what: string): string {
   const s = readStringOrNull(r, what);
   if (s === null) throw new RangeError(`${what} is not valid UTF-8`);
@@ -61,7 +76,9 @@ function readHints(r: ByteReader): ReadHints {
       case 0x12: h.func = readString(r, 'hints func'); break;
       case 0x18: h.startMs = readInt64(r); break;
       case 0x20: h.endMs = readInt64(r); break;
-      case 0x2a: h.grouping.push(readString(r, 'hints grouping')); break;
+      case 0x2a:
+        if (h.grouping.push(readString(r, 'hints grouping')) > limits.maxMatchers) tooManyMatchers();
+        break;
       case 0x30: h.by = readInt64(r) !== 0; break;
       case 0x38: h.rangeMs = readInt64(r); break;
       default: skipUnexpected(r, tag, 'ReadHints', HINTS_FIELDS);
@@ -81,7 +98,7 @@ function readQuery(r: ByteReader): Query {
     else if (tag === 0x1a) {
       const base = at;
       at = `${base} matchers[${q.matchers.length}]`;
-      q.matchers.push(readMatcher(r));
+      if (q.matchers.push(readMatcher(r)) > limits.maxMatchers) tooManyMatchers();
       at = base;
     } else if (tag === 0x22) {
       const base = at;
@@ -94,24 +111,30 @@ function readQuery(r: ByteReader): Query {
   return q;
 }
 
+/** Known types, each once: a body repeating a type millions of times adds nothing. */
 function pushResponseType(out: ResponseType[], n: number): void {
   const t = RESPONSE_TYPES[n];
-  if (t !== undefined) out.push(t);
+  if (t !== undefined && !out.includes(t)) out.push(t);
 }
 
 /**
  * Decodes an uncompressed ReadRequest.
  *
- * @throws PromfleetError BAD_PROTOBUF with a one-line reason.
+ * @param readLimits counts refused while decoding (default: none).
+ * @throws PromfleetError BAD_PROTOBUF with a one-line reason, LIMIT_READ_QUERIES or LIMIT_READ_MATCHERS.
  */
-export function decodeReadRequest(buf: Uint8Array): ReadRequest {
+export function decodeReadRequest(buf: Uint8Array, readLimits: ReadDecodeLimits = NO_READ_LIMITS): ReadRequest {
   const r = createReader(buf);
   const req: ReadRequest = { queries: [], acceptedResponseTypes: [] };
   at = 'ReadRequest';
+  limits = readLimits;
   try {
     while (r.pos < r.len) {
       const tag = r.uint32();
       if (tag === 0x0a) {
+        if (req.queries.length >= readLimits.maxQueries) {
+          throw new PromfleetError('LIMIT_READ_QUERIES', `more than ${readLimits.maxQueries} queries in one request (--web.read-max-queries)`);
+        }
         at = `query ${req.queries.length}`;
         req.queries.push(readQuery(r));
         at = 'ReadRequest';
@@ -129,6 +152,8 @@ export function decodeReadRequest(buf: Uint8Array): ReadRequest {
     if (err instanceof PromfleetError) throw err;
     const reason = err instanceof Error ? err.message : String(err);
     throw new PromfleetError('BAD_PROTOBUF', `${at}: ${reason.split('\n')[0]}`, { cause: err });
+  } finally {
+    limits = NO_READ_LIMITS;
   }
   return req;
 }

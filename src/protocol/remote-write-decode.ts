@@ -18,6 +18,10 @@ import {
   resetWhere, showInvalid, skipUnexpected, toDecodeError, where,
 } from './pb-reader.js';
 import { readInt64 } from './varint.js';
+import {
+  NO_DECODE_LIMITS, beginBudget, budget, labelTooLong, tooManyLabels, tooManyPoints, tooManySamplesInSeries, tooManySeries,
+  type DecodeLimits,
+} from './decode-limits.js';
 
 const WRITE_REQUEST_FIELDS: readonly string[] = ['', 'timeseries', '', 'metadata'];
 const TIMESERIES_FIELDS: readonly string[] = ['', 'labels', 'samples', 'exemplars', 'histograms'];
@@ -36,6 +40,7 @@ function invalidLabelString(r: ByteReader, start: number, end: number, what: str
 /** Reads one string field of a Label; INVALID_LABELS when it is not UTF-8. */
 function readLabelString(r: ByteReader, isName: boolean, name: string): string {
   const len = readLength(r, isName ? 'label name' : 'label value');
+  if (len > (isName ? budget.limits.maxLabelNameBytes : budget.limits.maxLabelValueBytes)) labelTooLong(describeWhere(), isName, len);
   const start = r.pos;
   const end = start + len;
   r.pos = end;
@@ -92,8 +97,9 @@ function readExemplar(r: ByteReader): Exemplar {
   let timestamp = 0;
   while (r.pos < r.len) {
     const tag = r.uint32();
-    if (tag === 0x0a) labels.push(readLabel(r));
-    else if (tag === 0x11) value = r.double();
+    if (tag === 0x0a) {
+      if (labels.push(readLabel(r)) > budget.limits.maxLabelsPerSeries) tooManyLabels(describeWhere());
+    } else if (tag === 0x11) value = r.double();
     else if (tag === 0x18) timestamp = readInt64(r);
     else skipUnexpected(r, tag, 'Exemplar', EXEMPLAR_FIELDS);
   }
@@ -113,22 +119,25 @@ function readTimeSeries(r: ByteReader): TimeSeries {
       case 0x0a:
         where.field = 'labels';
         where.index = labels.length;
-        labels.push(readLabel(r));
+        if (labels.push(readLabel(r)) > budget.limits.maxLabelsPerSeries) tooManyLabels(`series ${where.series}`);
         break;
       case 0x12:
         where.field = 'samples';
         where.index = samples.length;
-        samples.push(readSample(r));
+        if (samples.push(readSample(r)) + histograms.length > budget.limits.maxSamplesPerSeries) tooManySamplesInSeries(where.series);
+        if (--budget.points < 0) tooManyPoints();
         break;
       case 0x1a:
         where.field = 'exemplars';
         where.index = exemplars.length;
         exemplars.push(readExemplar(r));
+        if (--budget.points < 0) tooManyPoints();
         break;
       case 0x22:
         where.field = 'histograms';
         where.index = histograms.length;
-        histograms.push(readHistogram(r));
+        if (histograms.push(readHistogram(r)) + samples.length > budget.limits.maxSamplesPerSeries) tooManySamplesInSeries(where.series);
+        if (--budget.points < 0) tooManyPoints();
         break;
       default:
         where.field = '';
@@ -174,24 +183,29 @@ function readMetadata(r: ByteReader): MetricMetadata {
 /**
  * Decodes an uncompressed remote-write 1.0 body.
  *
+ * @param limits counts and lengths refused while reading (default: none), each with its
+ *   `LIMIT_*` code, before more than one element past the limit is allocated.
  * @throws PromfleetError `BAD_PROTOBUF` (malformed, truncated, wrong wire type, timestamp
- *   beyond ±2^53 ms, metadata string not UTF-8) or `INVALID_LABELS` (label not UTF-8). The
- *   message is one line and names the series or metadata entry.
+ *   beyond ±2^53 ms, metadata string not UTF-8), `INVALID_LABELS` (label not UTF-8) or a
+ *   `LIMIT_*` code. The message is one line and names the series or metadata entry.
  */
-export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
+export function decodeWriteRequest(buf: Uint8Array, limits: DecodeLimits = NO_DECODE_LIMITS): WriteRequest {
   const timeseries: TimeSeries[] = [];
   const metadata: MetricMetadata[] = [];
   const r = createReader(buf);
   resetWhere();
+  beginBudget(limits);
   labelCache.begin(r.buf);
   try {
     while (r.pos < r.len) {
       const tag = r.uint32();
       if (tag === 0x0a) {
+        if (timeseries.length >= limits.maxSeriesPerRequest) tooManySeries('series');
         where.series = timeseries.length;
         timeseries.push(readTimeSeries(r));
         where.series = -1;
       } else if (tag === 0x1a) {
+        if (metadata.length >= limits.maxSeriesPerRequest) tooManySeries('metadata entries');
         where.metadata = metadata.length;
         metadata.push(readMetadata(r));
         where.metadata = -1;
@@ -203,6 +217,7 @@ export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
     throw toDecodeError(err);
   } finally {
     labelCache.end();
+    beginBudget(NO_DECODE_LIMITS);
   }
   return { timeseries, metadata };
 }

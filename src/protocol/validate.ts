@@ -59,6 +59,9 @@ function validateLabels(index: number, labels: readonly Label[], utf8Names: bool
   for (let i = 0; i < labels.length; i++) {
     const { name, value } = labels[i];
     if (name === '') throw invalidLabels(index, labels, `label ${i} has an empty name (value ${quote(value)})`);
+    // PostgreSQL text and jsonb cannot hold NUL: refused here rather than dead-lettered later.
+    if (name.indexOf('\0') !== -1) throw invalidLabels(index, labels, `label name ${quote(name)} contains NUL, which cannot be stored`);
+    if (value.indexOf('\0') !== -1) throw invalidLabels(index, labels, `value of label ${quote(name)} contains NUL, which cannot be stored`);
     if (!utf8Names && !LABEL_NAME_RE.test(name)) {
       throw invalidLabels(index, labels, `label name ${quote(name)} does not match [a-zA-Z_][a-zA-Z0-9_]*`);
     }
@@ -84,13 +87,13 @@ function checkTime(
   if (ts < minMs) {
     throw new PromfleetError(
       'INVALID_SAMPLE',
-      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is older than the oldest accepted ${minMs} (${iso(minMs)})`,
+      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is older than the oldest accepted ${minMs} (${iso(minMs)}, --web.max-sample-age)`,
     );
   }
   if (ts > maxMs) {
     throw new PromfleetError(
       'INVALID_SAMPLE',
-      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is newer than the newest accepted ${maxMs} (${iso(maxMs)})`,
+      `${seriesName(index, labels)}: ${what} timestamp ${ts} (${iso(ts)}) is newer than the newest accepted ${maxMs} (${iso(maxMs)}, --web.max-future)`,
     );
   }
 }
@@ -112,6 +115,11 @@ function validateSeries(i: number, ts: TimeSeries, minMs: number, maxMs: number,
   const { labels, samples, histograms } = ts;
   validateLabels(i, labels, utf8Names);
   if (histograms.length > 0) checkHistograms(i, labels, histograms);
+  for (const e of ts.exemplars) {
+    for (const l of e.labels) {
+      if (l.name.indexOf('\0') !== -1 || l.value.indexOf('\0') !== -1) throw invalidLabels(i, labels, 'an exemplar label contains NUL, which cannot be stored');
+    }
+  }
   if (minMs === -Infinity && maxMs === Infinity) return;
   for (let j = 0; j < samples.length; j++) {
     const t = samples[j].timestamp;
@@ -132,8 +140,12 @@ function window(opts: ValidateOptions): { minMs: number; maxMs: number } {
 
 function validateMetadata(metadata: readonly MetricMetadata[]): void {
   for (let i = 0; i < metadata.length; i++) {
-    if (metadata[i].metricFamilyName === '') {
+    const m = metadata[i];
+    if (m.metricFamilyName === '') {
       throw new PromfleetError('INVALID_LABELS', `metadata ${i}: metric_family_name is empty`);
+    }
+    if ((m.metricFamilyName + m.help + m.unit).indexOf('\0') !== -1) {
+      throw new PromfleetError('INVALID_LABELS', `metadata ${i}: contains NUL, which cannot be stored`);
     }
   }
 }

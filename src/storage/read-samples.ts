@@ -20,6 +20,10 @@ export interface ReadQuery {
   readonly ignoreLabels?: readonly string[];
   /** Also read native histograms and exemplars (SAMPLES responses carry them). Default false. */
   readonly extras?: boolean;
+  /** Most series the database may select for the query (before promfleet's own regex filter); more is LIMIT_READ_SERIES. */
+  readonly maxSeries?: number;
+  /** Most samples the query may return; more is LIMIT_READ_SAMPLES. */
+  readonly maxSamples?: number;
 }
 
 /** The SQL for the series selection, with every user string as a bind parameter. */
@@ -139,8 +143,14 @@ export class SampleReader {
     const sel = selectSeries(matchers);
     if (sel.none) return undefined;
 
+    // One row past each limit tells "over" from "exactly at" without counting everything.
+    const maxSeries = q.maxSeries ?? Number.MAX_SAFE_INTEGER;
     const seriesRes = await this.pool.query<SeriesRow>(
-      `SELECT id::text AS id, metric, labels FROM ${this.seriesTable} WHERE ${sel.where}`, sel.params);
+      `SELECT id::text AS id, metric, labels FROM ${this.seriesTable} WHERE ${sel.where} LIMIT $${sel.params.length + 1}::bigint`,
+      [...sel.params, maxSeries + 1]);
+    if (seriesRes.rows.length > maxSeries) {
+      throw new PromfleetError('LIMIT_READ_SERIES', `the query selects more than ${maxSeries} series (--web.read-series-limit)`);
+    }
     const byId = new Map<number, Label[]>();
     for (const row of seriesRes.rows) {
       const labels: Label[] = [{ name: '__name__', value: row.metric }];
@@ -174,15 +184,24 @@ export class SampleReader {
     // One row per series: its timestamps and its values, each as the concatenation of their
     // 8-byte binary forms, in time order. Far fewer rows to parse than one per sample, and the
     // value bytes are float8send's, so NaN payloads keep their bits.
+    // The rows are taken one past the sample limit at most, so memory stays bounded by it.
+    const maxSamples = q.maxSamples ?? Number.MAX_SAFE_INTEGER;
     const res = await this.pool.query<PackedRow>(
-      `SELECT series_id::text AS id,
+      `WITH s AS (
+         SELECT series_id, time, value FROM ${this.samplesTable}
+          WHERE series_id = ANY($1::bigint[])
+            AND time >= to_timestamp($2::float8 / 1000.0) AND time <= to_timestamp($3::float8 / 1000.0)
+          LIMIT $4::bigint)
+       SELECT series_id::text AS id,
               string_agg(timestamptz_send(time), ''::bytea ORDER BY time) AS t,
               string_agg(float8send(value), ''::bytea ORDER BY time) AS v
-         FROM ${this.samplesTable}
-        WHERE series_id = ANY($1::bigint[])
-          AND time >= to_timestamp($2::float8 / 1000.0) AND time <= to_timestamp($3::float8 / 1000.0)
-        GROUP BY series_id`,
-      [[...byId.keys()], q.startMs, q.endMs]);
+         FROM s GROUP BY series_id`,
+      [[...byId.keys()], q.startMs, q.endMs, maxSamples + 1]);
+    let total = 0;
+    for (const row of res.rows) total += row.t.length / 8;
+    if (total > maxSamples) {
+      throw new PromfleetError('LIMIT_READ_SAMPLES', `the query selects more than ${maxSamples} samples (--web.read-sample-limit)`);
+    }
     const out: ReadSeries[] = [];
     for (const row of res.rows) {
       const labels = byId.get(Number(row.id));

@@ -57,6 +57,24 @@ class Translator {
   sqlSafe = true;
   /** True when the last emitted item can take a quantifier. */
   private canRepeat = false;
+  /**
+   * Open groups, each true once it holds a repetition or an alternation. Repeating such a group
+   * (`(a+)+`, `(a|aa)*`) costs exponential time in a backtracking engine such as V8's (RE2 and
+   * PostgreSQL stay linear), so it is recorded in `repeatsAmbiguousGroup`.
+   */
+  private readonly groups: boolean[] = [];
+  private closedGroupAmbiguous = false;
+  private closedGroupEnd = -1;
+  repeatsAmbiguousGroup = false;
+  /** Unbounded repetitions (`*`, `+`, `{n,}`): k of them in sequence cost O(n^k) when backtracking. */
+  unbounded = 0;
+
+  /** Called before a repetition (not `?`) is emitted. */
+  private repeating(unbounded: boolean): void {
+    if (unbounded) this.unbounded++;
+    if (this.js.length === this.closedGroupEnd && this.closedGroupAmbiguous) this.repeatsAmbiguousGroup = true;
+    if (this.groups.length > 0) this.groups[this.groups.length - 1] = true;
+  }
 
   /** `pattern` for error messages, `body` the part to translate (without a leading flag group). */
   constructor(private readonly pattern: string, body: string, private readonly dotAll: boolean) {
@@ -110,17 +128,24 @@ class Translator {
             }
           }
           depth++;
+          this.groups.push(false);
           this.both('(?:', false);
           break;
         }
-        case ')':
+        case ')': {
           if (depth === 0) throw invalid(this.pattern, 'unexpected )');
           depth--;
           this.i++;
+          const ambiguous = this.groups.pop() ?? false;
+          if (ambiguous && this.groups.length > 0) this.groups[this.groups.length - 1] = true;
           this.both(')', true);
+          this.closedGroupAmbiguous = ambiguous;
+          this.closedGroupEnd = this.js.length;
           break;
+        }
         case '|':
           this.i++;
+          if (this.groups.length > 0) this.groups[this.groups.length - 1] = true;
           this.both('|', false);
           break;
         case '^':
@@ -175,6 +200,7 @@ class Translator {
 
   private quantifier(q: string): void {
     if (!this.canRepeat) throw invalid(this.pattern, `missing argument to repetition operator ${q}`);
+    if (q !== '?') this.repeating(true);
     this.i++;
     this.js += q;
     this.sql += q;
@@ -196,6 +222,7 @@ class Translator {
     const hi = m[2] === undefined ? lo : m[3] === '' ? undefined : Number(m[3]);
     if (lo > 1000 || (hi !== undefined && (hi > 1000 || hi < lo))) throw invalid(this.pattern, 'bad repetition count');
     if (lo > 255 || (hi !== undefined && hi > 255)) this.sqlSafe = false; // PostgreSQL's RE_DUP_MAX
+    if (hi === undefined || hi > 1) this.repeating(hi === undefined);
     const text = `{${lo}${m[2] === undefined ? '' : `,${hi ?? ''}`}}`;
     this.js += text;
     this.sql += text;
@@ -402,6 +429,9 @@ class Translator {
   }
 }
 
+/** Unbounded repetitions allowed in a pattern evaluated by V8: two keep a hostile value's cost at O(n²). */
+const MAX_UNBOUNDED_IN_JS = 2;
+
 const cache = new Map<string, CompiledRegex>();
 const CACHE_MAX = 1000;
 
@@ -431,6 +461,13 @@ export function compileRegex(pattern: string): CompiledRegex {
     throw invalid(pattern, err instanceof Error ? err.message : String(err));
   }
   const sqlSafe = inner.sqlSafe && !ignoreCase;
+  if (!sqlSafe && (inner.repeatsAmbiguousGroup || inner.unbounded > MAX_UNBOUNDED_IN_JS)) {
+    // Evaluated here, not in PostgreSQL: V8 backtracks, and one label value could hold the
+    // event loop for minutes (RE2, which Prometheus uses, is linear; so is PostgreSQL here).
+    throw invalid(pattern, inner.repeatsAmbiguousGroup
+      ? 'a repeated group holding a repetition or an alternation is evaluated only where PostgreSQL can take it; rewrite without the nesting, \\b, \\p{..}, (?i) or non-ASCII ranges'
+      : `more than ${MAX_UNBOUNDED_IN_JS} unbounded repetitions are evaluated only where PostgreSQL can take them; rewrite without \\b, \\p{..}, (?i) or non-ASCII ranges`);
+  }
   const compiled: CompiledRegex = { js, sql: sqlSafe ? `^(?:${inner.sql})$` : null };
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(pattern, compiled);

@@ -1,5 +1,5 @@
 /** Runs promfleet in-process (createApp) against the test services, on a free loopback port. */
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Redis } from 'ioredis';
 import { createApp, type App, type AppSeams, type ServiceRole } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -12,14 +12,15 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-export async function startApp(role: ServiceRole, opts: { pgUrl?: string; prefix?: string; args?: string[]; seams?: AppSeams } = {}): Promise<TestApp> {
+export async function startApp(role: ServiceRole, opts: { pgUrl?: string; prefix?: string; args?: string[]; seams?: AppSeams; log?: Logger } = {}): Promise<TestApp> {
   const prefix = opts.prefix ?? uniqueName('pft');
   const args = ['--web.listen-address=127.0.0.1:0', `--redis.url=${redisUrl()}`, `--queue.prefix=${prefix}`, '--worker.queue-poll-interval=200ms', '--shutdown.timeout=10s'];
   if (opts.pgUrl) args.push(`--pg.url=${opts.pgUrl}`);
   const config = parseConfig([...args, ...(opts.args ?? [])], {});
-  const app = createApp(role, config, pino({ level: process.env.PROMFLEET_TEST_LOG ?? 'silent' }), opts.seams);
+  const app = createApp(role, config, opts.log ?? pino({ level: process.env.PROMFLEET_TEST_LOG ?? 'silent' }), opts.seams);
   await app.start();
-  return { app, url: `http://127.0.0.1:${app.server.port}`, prefix, stop: () => app.stop() };
+  const scheme = config['web.tls-cert'] === undefined ? 'http' : 'https';
+  return { app, url: `${scheme}://127.0.0.1:${app.server.port}`, prefix, stop: () => app.stop() };
 }
 
 /** Every Redis key under a prefix (tests use this to prove nothing was enqueued, and to clean up). */

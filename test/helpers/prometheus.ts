@@ -143,7 +143,7 @@ export interface PrometheusOptions {
   readonly scrapeIntervalS: number;
   readonly externalLabels?: Readonly<Record<string, string>>;
   readonly extraArgs?: readonly string[];
-  /** Extra settings of the remote_write entry (e.g. `send_native_histograms: true`). */
+  /** Merged into the remote_write entry (send_native_histograms, authorization, basic_auth, tls_config, ...). */
   readonly remoteWriteExtra?: Readonly<Record<string, unknown>>;
 }
 

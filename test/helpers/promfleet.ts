@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { freePort, waitFor } from './ports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -20,7 +21,7 @@ export interface PromfleetProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: string[], opts: { port?: number; env?: NodeJS.ProcessEnv } = {}): Promise<PromfleetProcess> {
+export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: string[], opts: { port?: number; env?: NodeJS.ProcessEnv; tlsCa?: string } = {}): Promise<PromfleetProcess> {
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [CLI, role, `--web.listen-address=127.0.0.1:${port}`, ...args], {
     env: { ...process.env, ...opts.env },
@@ -32,17 +33,21 @@ export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: s
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   let done = false;
   void exited.then(() => { done = true; });
-  const url = `http://127.0.0.1:${port}`;
+  // With --web.tls-cert, the caller passes the certificate to trust (PEM).
+  const url = `${opts.tlsCa === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
+  const dispatcher = opts.tlsCa === undefined ? undefined : new Agent({ connect: { ca: opts.tlsCa } });
   try {
     await waitFor(`promfleet ${role} on ${url}/healthz`, async () => {
       if (done) throw new Error(`promfleet exited early:\n${out}`);
-      const res = await fetch(`${url}/healthz`);
+      const res = dispatcher ? await undiciFetch(`${url}/healthz`, { dispatcher }) : await fetch(`${url}/healthz`);
       return res.ok;
     }, 30_000);
   } catch (err) {
     // A process that never became healthy must not outlive the test.
     if (!done) proc.kill('SIGKILL');
     throw err;
+  } finally {
+    await dispatcher?.close();
   }
   return {
     url, port, proc,

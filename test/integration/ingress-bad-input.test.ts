@@ -120,6 +120,11 @@ describe('bad input on /write', () => {
     await expectRefused(Buffer.from(snappyCompress(good)), 400, 'INVALID_LABELS', /UTF-8/i);
   });
 
+  it('refuses NUL in a label value rather than queueing what PostgreSQL cannot store', async () => {
+    const b = body({ timeseries: [series([['__name__', 'up'], ['job', 'a\0b']])], metadata: [] });
+    await expectRefused(b, 400, 'INVALID_LABELS', /NUL/);
+  });
+
   it('still serves: a valid request is answered 204 and enqueued', async () => {
     const res = await post(body({ timeseries: [series([['__name__', 'up'], ['job', 'ok']])], metadata: [] }));
     expect(res.status).toBe(204);

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { parseConfig, envName, FLAGS } from '../../src/config/index.js';
+import { parseConfig, envName, maskUrl, FLAGS } from '../../src/config/index.js';
 import { parseBytes, parseDuration, parseListenAddress } from '../../src/config/values.js';
 
 describe('config', () => {
@@ -50,6 +50,27 @@ describe('config', () => {
   it('checks rules that span settings', () => {
     expect(() => parseConfig(['--ha.replica=a'], {})).toThrow(/--ha.replica needs --ha.group/);
     expect(() => parseConfig(['--ha.replica-label=cluster'], {})).toThrow(/must differ/);
+  });
+
+  it('checks the security settings and the rules between them', () => {
+    const c = parseConfig([], {});
+    expect(c['web.auth-open-paths']).toEqual(['/metrics', '/healthz', '/readyz']);
+    expect(parseConfig(['--web.auth-open-paths='], {})['web.auth-open-paths']).toEqual([]);
+    expect(c['web.rate-limit.status']).toBe(503);
+    expect(parseConfig(['--web.rate-limit.status=429'], {})['web.rate-limit.status']).toBe(429);
+    expect(() => parseConfig(['--web.rate-limit.status=418'], {})).toThrow(/--web.rate-limit.status/);
+    expect(() => parseConfig(['--web.auth-open-paths=metrics'], {})).toThrow(/starting with \//);
+    expect(() => parseConfig(['--web.tls-cert=/c.pem'], {})).toThrow(/--web.tls-cert and --web.tls-key go together/);
+    expect(() => parseConfig(['--web.read-header-timeout=2m'], {})).toThrow(/must not exceed --web.read-timeout/);
+    expect(() => parseConfig(['--web.read-timeout=0'], {})).toThrow(/--web.read-timeout/);
+    expect(() => parseConfig(['--web.max-samples-per-series=600000'], {})).toThrow(/must not exceed --web.max-samples-per-request/);
+  });
+
+  it('masks passwords in connection strings, in the user info and in the query', () => {
+    expect(maskUrl('postgres://u:s3cret@db:5432/prom?sslmode=require&sslpassword=k3y&password=pw2')).toBe('postgres://u:***@db:5432/prom?sslmode=require&sslpassword=***&password=***');
+    expect(maskUrl('rediss://:r3dis@cache:6380/0')).toBe('rediss://:***@cache:6380/0');
+    expect(maskUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(maskUrl('host=db password=x')).toBe('<unparseable url>');
   });
 
   it('parses sizes, durations and addresses', () => {

@@ -122,4 +122,19 @@ describe('compileRegex', () => {
   ])('translates %s for PostgreSQL as %s', (re, sql) => {
     expect(compileRegex(re).sql).toBe(sql);
   });
+
+  it('refuses a repeated ambiguous group it would have to evaluate itself (exponential in V8), not one PostgreSQL evaluates', () => {
+    for (const re of ['(?i)(a+)+b', '\\b(a|aa)+\\b', '((a+)+)+\\pL', '(?i)(x(a*))*', '(?i)(a+){2,5}']) {
+      expect(() => compileRegex(re), re).toThrow(/repeated group/);
+    }
+    expect(() => compileRegex('(?i)[a-z]*[a-z]*[a-z]*\\d')).toThrow(/more than 2 unbounded repetitions/);
+    for (const re of ['(a+)+b', '(a|aa)+', '(a*)*b', '[a-z]*[a-z]*[a-z]*[a-z]*\\d']) expect(compileRegex(re).sql, re).not.toBeNull();
+    // What stays JS-evaluated answers a hostile value quickly.
+    const hostile = `${'a'.repeat(4096)}!`;
+    for (const re of ['(?i)(a|b)?c', '(?i)(ab)+', '(?i)a+b', '\\ba*\\b', '(?i)(a+)?b', '(?i)[a-z]*[a-z]*\\d', '\\b.*.*x']) {
+      const started = performance.now();
+      compileRegex(re).js.test(hostile);
+      expect(performance.now() - started, re).toBeLessThan(250);
+    }
+  });
 });

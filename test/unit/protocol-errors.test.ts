@@ -201,6 +201,17 @@ describe('validation', () => {
     expect(err.message).toBe('metadata 0: metric_family_name is empty');
   });
 
+  it('refuses NUL in a label value, an exemplar label or metadata, which PostgreSQL cannot store', () => {
+    const v = caught(() => validateWriteRequest(series([['__name__', 'up'], ['job', 'a\0b']]), WINDOW));
+    expect(v.code).toBe('INVALID_LABELS');
+    expect(v.message).toMatch(/series 0 .*"job" contains NUL/);
+    const ex = series([['__name__', 'up']]);
+    ex.timeseries[0].exemplars = [{ labels: [{ name: 'trace_id', value: '\0' }], value: 1, timestamp: NOW }];
+    expect(caught(() => validateWriteRequest(ex, WINDOW)).message).toMatch(/exemplar label contains NUL/);
+    const md: WriteRequest = { timeseries: [], metadata: [{ type: 'gauge', metricFamilyName: 'up', help: 'a\0', unit: '' }] };
+    expect(caught(() => validateWriteRequest(md, WINDOW)).message).toMatch(/metadata 0: contains NUL/);
+  });
+
   it('accepts empty requests, metadata-only requests, NaN and ±Inf, and no window when bounds are 0', () => {
     const ok = (req: WriteRequest, opts = WINDOW): void => validateWriteRequest(req, opts);
     expect(() => ok({ timeseries: [], metadata: [] })).not.toThrow();
