@@ -1,6 +1,7 @@
 /** Remote-write 1.0 wire format: snappy block codec, WriteRequest decode/encode, validation. */
 export { snappyCompress, snappyDecompress } from './snappy.js';
 export { decodeWriteRequest } from './remote-write-decode.js';
+export { decodeColumnar, type ColumnarWriteRequest } from './columnar-decode.js';
 export { encodeWriteRequest } from './remote-write-encode.js';
 export { validateWriteRequest } from './validate.js';
 export { withoutLabel } from './labels.js';

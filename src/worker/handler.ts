@@ -1,6 +1,6 @@
-import { snappyDecompress, decodeWriteRequest, withoutLabel } from '../protocol/index.js';
 import { PermanentError, TransientError, type BatchHandler } from '../queue/index.js';
-import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type WriteBatch } from '../storage/index.js';
+import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type RawSeriesCaches, type WriteBatch } from '../storage/index.js';
+import { decodeBatch } from './decode-batch.js';
 import type { BatchJob } from '../queue/index.js';
 import type { LeaderView } from './leaders.js';
 import { withSeams, type WriteSeams } from './seams.js';
@@ -14,6 +14,8 @@ import { Backoff } from '../lib/backoff.js';
 export interface WriteHandlerOptions {
   readonly writer: BatchWriter;
   readonly maxDecompressedBytes: number;
+  /** Series ids by the bytes of their labels, filled by the writer as it resolves new series. */
+  readonly rawSeries: RawSeriesCaches;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly backoff?: Backoff;
@@ -71,22 +73,18 @@ export class WriteBatchHandler implements BatchHandler {
 
   /** Resolves once the transaction holding the batch committed. */
   async handle(job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }): Promise<void> {
-    let request;
+    let decoded;
     try {
-      request = decodeWriteRequest(snappyDecompress(job.payload, this.opts.maxDecompressedBytes));
-      if (job.data.s !== undefined) request = { ...request, timeseries: withoutLabel(request.timeseries, job.data.s) };
+      decoded = decodeBatch(job, this.opts.maxDecompressedBytes, this.opts.rawSeries);
     } catch (err) {
       this.opts.metrics.deadLetters.inc({ queue: job.queue });
       throw new PermanentError(`batch does not decode: ${(err as Error).message}`);
     }
     const started = this.now();
     const to: Destination = { queue: job.queue, group: job.data.g ?? undefined, replica: job.data.r ?? undefined };
-    let samples = 0;
-    for (const ts of request.timeseries) samples += ts.samples.length;
     const m = this.opts.metrics;
     try {
-      const outcome = await this.groupOf(to).add(
-        { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group: to.group }, samples);
+      const outcome = await this.groupOf(to).add(decoded.batch, decoded.samples);
       m.batchWriteSeconds.observe((this.now() - started) / 1000);
       m.writtenBatches.inc({ queue: job.queue, outcome: outcome.duplicate ? 'duplicate' : 'written' });
       if (!outcome.duplicate) m.writtenSamples.inc({ queue: job.queue }, outcome.samples);

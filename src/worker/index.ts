@@ -3,7 +3,7 @@ import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Consumer } from '../queue/index.js';
-import { BatchWriter, Leadership, Partitions, SeriesResolver, pruneLedger } from '../storage/index.js';
+import { BatchWriter, Leadership, Partitions, RawSeriesCaches, SeriesResolver, pruneLedger } from '../storage/index.js';
 import { LeaderView } from './leaders.js';
 import type { WriteSeams } from './seams.js';
 import { sleep } from '../lib/sleep.js';
@@ -60,7 +60,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const leadership = new Leadership(opts.schema);
   const view = new LeaderView(opts.pool, leadership);
   const handler = new WriteBatchHandler({
-    writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now,
+    writer, maxDecompressedBytes: opts.maxDecompressedBytes, rawSeries: new RawSeriesCaches(1_000_000), log, metrics: opts.metrics, now,
     concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs,
     ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
     seams: opts.seams,
