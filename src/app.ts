@@ -176,6 +176,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       concurrency: config['worker.concurrency'],
       batchMaxSamples: config['worker.batch-max-samples'],
       batchWaitMs: config['worker.batch-wait'],
+      lockDurationMs: config['worker.lock-duration'],
       queuePollIntervalMs: config['worker.queue-poll-interval'],
       maxDecompressedBytes: config['web.max-decompressed-bytes'],
       partitionIntervalMs: config['storage.partition-interval'],

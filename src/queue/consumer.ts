@@ -33,6 +33,8 @@ export interface ConsumerOptions {
   readonly redisUrl: string;
   readonly prefix: string;
   readonly concurrency: number;
+  /** BullMQ lockDuration (ms): a job whose worker stops renewing it is taken again after this long. Default 30000. */
+  readonly lockDurationMs?: number;
   readonly pollIntervalMs: number;
   readonly log: Logger;
   readonly handler: BatchHandler;
@@ -191,7 +193,7 @@ export class Consumer {
       skipVersionCheck: true,
       // Stalled-job recovery: a worker killed mid-batch leaves its job active; another worker
       // takes it back after the lock expires, and the ledger makes the second write a no-op.
-      lockDuration: 30_000,
+      lockDuration: this.opts.lockDurationMs ?? 30_000,
       maxStalledCount: 1000,
     });
     worker.on('error', (err: Error) => log.warn({ err: err.message }, 'worker error'));

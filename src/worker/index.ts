@@ -21,6 +21,8 @@ export interface WorkerOptions {
   readonly batchMaxSamples: number;
   /** Group commit: how long (ms) a batch waits for others of its queue before it is written alone. */
   readonly batchWaitMs: number;
+  /** How long a taken batch stays locked to this worker before others may take it (ms; BullMQ renews it while the batch is written). */
+  readonly lockDurationMs?: number;
   readonly queuePollIntervalMs: number;
   readonly maxDecompressedBytes: number;
   readonly partitionIntervalMs: number;
@@ -69,6 +71,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     redisUrl: opts.redisUrl,
     prefix: opts.queuePrefix,
     concurrency: opts.concurrency,
+    lockDurationMs: opts.lockDurationMs,
     pollIntervalMs: opts.queuePollIntervalMs,
     log: log.child({ component: 'consumer' }),
     handler,
