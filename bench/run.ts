@@ -10,15 +10,22 @@ import { repoRoot } from './payloads.js';
 import { formatFigure, type Figure } from './report.js';
 import { BENCH_PG_URL } from './scratch-db.js';
 import { writePathBenchmark } from './write-path.js';
+import { e2eBenchmark } from './e2e.js';
 
 interface Benchmark {
   readonly name: string;
   run(say: (line: string) => void): Promise<{ figures: Figure[]; details: Record<string, unknown>; errors: string[] }>;
 }
 
-const BENCHMARKS: readonly Benchmark[] = [
+/** PROMFLEET_BENCH_ONLY=e2e,peers runs only those (comma-separated names). */
+const ONLY = process.env.PROMFLEET_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+
+const ALL_BENCHMARKS: readonly Benchmark[] = [
   { name: 'write-path', run: writePathBenchmark },
+  { name: 'e2e', run: e2eBenchmark },
 ];
+
+const BENCHMARKS = ONLY ? ALL_BENCHMARKS.filter((b) => ONLY.includes(b.name)) : ALL_BENCHMARKS;
 
 async function serverVersion(): Promise<string> {
   const c = new pg.Client({ connectionString: BENCH_PG_URL });

@@ -38,7 +38,7 @@ let pos = 0;
 let bad = false;
 
 /** Reads a varint of at most 32 bits at `pos` below `end`; sets `bad` and returns 0 when it is not one. */
-function uvarint32(buf: Uint8Array, end: number): number {
+function uvarint32(buf: Buffer, end: number): number {
   let v = 0;
   for (let shift = 0; shift < 35; shift += 7) {
     if (pos >= end) break;
@@ -52,7 +52,7 @@ function uvarint32(buf: Uint8Array, end: number): number {
 }
 
 /** Reads an int64 varint as a safe integer number; sets `bad` when truncated or beyond ±2^53. */
-function int64(buf: Uint8Array, end: number): number {
+function int64(buf: Buffer, end: number): number {
   let lo = 0;
   let hi = 0;
   let shift = 0;
@@ -91,13 +91,13 @@ function int64(buf: Uint8Array, end: number): number {
  * not well formed (decode it with decodeWriteRequest then).
  */
 export function decodeColumnar(body: Uint8Array): ColumnarWriteRequest | undefined {
-  const buf = body;
+  // Always a Buffer view (no copy), so element loads see one kind of array.
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const end = buf.length;
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const keys: string[] = [];
   const labelStarts: number[] = [];
   const labelEnds: number[] = [];
-  const latin1 = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   // Grown by doubling; a Prometheus sample takes about 20 bytes of the body.
   let cap = Math.max(64, Math.ceil(end / 20));
   let timestampsMs = new Float64Array(cap);
@@ -118,7 +118,9 @@ export function decodeColumnar(body: Uint8Array): ColumnarWriteRequest | undefin
     // Labels: field 1, each a length-delimited message, all before the first sample.
     while (pos < tsEnd && buf[pos] === 0x0a) {
       pos++;
-      const l = uvarint32(buf, tsEnd);
+      // Labels are short: a one-byte length is the rule.
+      const b = pos < tsEnd ? buf[pos] : 0x80;
+      const l = b < 0x80 ? (pos++, b) : uvarint32(buf, tsEnd);
       if (bad || l > tsEnd - pos) return undefined;
       pos += l;
     }
@@ -128,7 +130,8 @@ export function decodeColumnar(body: Uint8Array): ColumnarWriteRequest | undefin
     let samplesHere = 0;
     while (pos < tsEnd) {
       if (buf[pos++] !== 0x12) return undefined; // samples only after the labels
-      const l = uvarint32(buf, tsEnd);
+      const b = pos < tsEnd ? buf[pos] : 0x80;
+      const l = b < 0x80 ? (pos++, b) : uvarint32(buf, tsEnd);
       if (bad || l > tsEnd - pos) return undefined;
       const sEnd = pos + l;
       let t = 0;
@@ -181,7 +184,7 @@ export function decodeColumnar(body: Uint8Array): ColumnarWriteRequest | undefin
     }
     // A series without samples writes nothing (as flatten skips it).
     if (samplesHere === 0) continue;
-    keys.push(latin1.toString('latin1', labelsFrom, labelsTo));
+    keys.push(buf.toString('latin1', labelsFrom, labelsTo));
     labelStarts.push(labelsFrom);
     labelEnds.push(labelsTo);
   }
