@@ -11,6 +11,7 @@ import { formatFigure, type Figure } from './report.js';
 import { BENCH_PG_URL } from './scratch-db.js';
 import { writePathBenchmark } from './write-path.js';
 import { e2eBenchmark } from './e2e.js';
+import { peersBenchmark } from './peers.js';
 
 interface Benchmark {
   readonly name: string;
@@ -23,6 +24,7 @@ const ONLY = process.env.PROMFLEET_BENCH_ONLY?.split(',').map((s) => s.trim()).f
 const ALL_BENCHMARKS: readonly Benchmark[] = [
   { name: 'write-path', run: writePathBenchmark },
   { name: 'e2e', run: e2eBenchmark },
+  { name: 'peers', run: peersBenchmark },
 ];
 
 const BENCHMARKS = ONLY ? ALL_BENCHMARKS.filter((b) => ONLY.includes(b.name)) : ALL_BENCHMARKS;
