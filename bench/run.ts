@@ -12,6 +12,7 @@ import { BENCH_PG_URL } from './scratch-db.js';
 import { writePathBenchmark } from './write-path.js';
 import { e2eBenchmark } from './e2e.js';
 import { peersBenchmark } from './peers.js';
+import { newSeriesBenchmark } from './new-series.js';
 
 interface Benchmark {
   readonly name: string;
@@ -24,6 +25,7 @@ const ONLY = process.env.PROMFLEET_BENCH_ONLY?.split(',').map((s) => s.trim()).f
 const ALL_BENCHMARKS: readonly Benchmark[] = [
   { name: 'write-path', run: writePathBenchmark },
   { name: 'e2e', run: e2eBenchmark },
+  { name: 'new-series', run: newSeriesBenchmark },
   { name: 'peers', run: peersBenchmark },
 ];
 

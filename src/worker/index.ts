@@ -9,6 +9,13 @@ import type { WriteSeams } from './seams.js';
 import { sleep } from '../lib/sleep.js';
 import { WriteBatchHandler } from './handler.js';
 
+/**
+ * Label sets whose ids a worker keeps. The cache by label bytes (RawSeriesCaches) gets twice as
+ * many: it evicts by generations, half its bound at a time, so it always holds at least the last
+ * SERIES_CACHE_ENTRIES series seen.
+ */
+const SERIES_CACHE_ENTRIES = 1_000_000;
+
 export interface WorkerOptions {
   readonly server: HttpServer;
   readonly pool: pg.Pool;
@@ -57,12 +64,12 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const now = opts.now ?? Date.now;
   const log = opts.log;
   const partitions = new Partitions({ pool: opts.pool, schema: opts.schema, intervalMs: opts.partitionIntervalMs, log });
-  const series = new SeriesResolver({ schema: opts.schema, maxEntries: 1_000_000 });
+  const series = new SeriesResolver({ schema: opts.schema, maxEntries: SERIES_CACHE_ENTRIES });
   const writer = new BatchWriter({ pool: opts.pool, schema: opts.schema, partitions, series, log });
   const leadership = new Leadership(opts.schema);
   const view = new LeaderView(opts.pool, leadership);
   const handler = new WriteBatchHandler({
-    writer, maxDecompressedBytes: opts.maxDecompressedBytes, rawSeries: new RawSeriesCaches(1_000_000), log, metrics: opts.metrics, now,
+    writer, maxDecompressedBytes: opts.maxDecompressedBytes, rawSeries: new RawSeriesCaches(2 * SERIES_CACHE_ENTRIES), log, metrics: opts.metrics, now,
     concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs,
     ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
     seams: opts.seams,
