@@ -13,6 +13,7 @@ import { writePathBenchmark } from './write-path.js';
 import { e2eBenchmark } from './e2e.js';
 import { peersBenchmark } from './peers.js';
 import { newSeriesBenchmark } from './new-series.js';
+import { growthBenchmark } from './growth.js';
 
 interface Benchmark {
   readonly name: string;
@@ -26,6 +27,7 @@ const ALL_BENCHMARKS: readonly Benchmark[] = [
   { name: 'write-path', run: writePathBenchmark },
   { name: 'e2e', run: e2eBenchmark },
   { name: 'new-series', run: newSeriesBenchmark },
+  { name: 'growth', run: growthBenchmark },
   { name: 'peers', run: peersBenchmark },
 ];
 
