@@ -59,3 +59,28 @@ export async function deleteRedisPrefix(redisUrl: string, prefix: string): Promi
     r.disconnect();
   }
 }
+
+/** Bytes Redis reports (MEMORY USAGE, every field counted) for all keys under `prefix:`, and how many keys. */
+export async function redisBytesUnder(redisUrl: string, prefix: string): Promise<{ bytes: number; keys: number }> {
+  const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await r.connect();
+  try {
+    let cursor = '0';
+    let bytes = 0;
+    let keys = 0;
+    for (let round = 0; round < 100_000; round++) {
+      const [next, found] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      const p = r.pipeline();
+      for (const k of found) p.call('MEMORY', 'USAGE', k, 'SAMPLES', '0');
+      for (const [err, v] of (await p.exec()) ?? []) {
+        if (!err) bytes += Number(v ?? 0);
+      }
+      keys += found.length;
+      cursor = next;
+      if (cursor === '0') break;
+    }
+    return { bytes, keys };
+  } finally {
+    r.disconnect();
+  }
+}

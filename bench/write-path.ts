@@ -9,7 +9,7 @@ import { fixtureBodies, syntheticBodies } from './payloads.js';
 import { measureEnqueue, measureRawIngress, measureWorkerWrite } from './pipeline.js';
 import type { Figure } from './report.js';
 import { SCALE, scaled } from './env.js';
-import { BENCH_REDIS_URL, createScratchDatabase, deleteRedisPrefix } from './scratch-db.js';
+import { BENCH_REDIS_URL, createScratchDatabase, deleteRedisPrefix, redisBytesUnder } from './scratch-db.js';
 
 /** Sizes: small enough for the whole run to stay well under a minute on 2 cores. */
 const SIZES = {
@@ -125,6 +125,19 @@ export async function writePathBenchmark(say: (line: string) => void): Promise<B
       });
     }
     if (allAnswered(enqueuePlain, 'enqueue/noHA')) {
+      // Redis memory of the queued batches, before the worker takes them.
+      const mem = await attempt('queue memory (MEMORY USAGE)', () => redisBytesUnder(BENCH_REDIS_URL, plainLoad.prefix));
+      if (mem) {
+        const perSample = mem.bytes / plain.samples;
+        const bodyPerSample = plain.bodies.reduce((n, b) => n + b.length, 0) / plain.samples;
+        details.queueMemory = { ...mem, perSample, bodyPerSample, outage1h100kGB: (perSample * 100_000 * 3600) / 1e9 };
+        figures.push({
+          name: 'queue bytes', value: perSample, unit: 'B/sample',
+          peers: [{ name: 'snappy body', value: bodyPerSample }, { name: 'target 40 B', value: 40 }],
+          note: `Redis MEMORY USAGE of every key of the queue (${mem.keys} keys) per queued sample; 1 h at 100k samples/s = ${((perSample * 100_000 * 3600) / 1e9).toFixed(1)} GB (target <= 16 GB)`,
+        });
+      }
+
       const write = await attempt('write (promfleet worker)', () => measureWorkerWrite({
         pgUrl: db.url, schema: 'bench', redisUrl: BENCH_REDIS_URL, prefix: plainLoad.prefix, batches: SIZES.requests, samples: plain.samples,
       }));
