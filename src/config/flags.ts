@@ -105,6 +105,8 @@ export const FLAGS = {
     'Group commit: a transaction takes batches of one queue until they hold this many samples (1: one batch per transaction).'),
   'worker.batch-wait': flag<number>('duration', '2ms', parseBatchWait,
     'Group commit: how long a batch waits for more of its queue before its transaction starts (0: the next event-loop turn).'),
+  'worker.max-transactions': flag<number>('int', '2', (raw) => parseInteger(raw, 1, 64),
+    'Group commit: write transactions a worker runs at once per queue (each on its own connection, up to --pg.max-open-conns); batches arriving meanwhile go into the next one.'),
   'worker.lock-duration': flag<number>('duration', '30s', (raw) => {
     const ms = parseDuration(raw);
     if (ms < 1000) throw new Error('expected at least 1s');

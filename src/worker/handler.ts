@@ -23,6 +23,8 @@ export interface WriteHandlerOptions {
   readonly batchMaxSamples: number;
   /** Group commit: how long (ms) a batch waits for others of its queue before it is written alone. */
   readonly batchWaitMs: number;
+  /** Group commit: transactions at once per queue (default: no bound). */
+  readonly maxTransactions?: number;
   /** Jobs the consumer runs at once per queue: once that many wait, no more can come, so they are written. */
   readonly concurrency: number;
   /** HA: who leads, and the SQL to fence with; batches of a (group, replica) are fenced. */
@@ -103,6 +105,7 @@ export class WriteBatchHandler implements BatchHandler {
         maxSamples: this.opts.batchMaxSamples,
         maxItems: this.opts.concurrency,
         waitMs: this.opts.batchWaitMs,
+        maxConcurrent: this.opts.maxTransactions,
         write: (batches) => this.writeGroup(to, batches),
         isolate: mayBeOneBatch,
       });

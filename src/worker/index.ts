@@ -28,6 +28,8 @@ export interface WorkerOptions {
   readonly batchMaxSamples: number;
   /** Group commit: how long (ms) a batch waits for others of its queue before it is written alone. */
   readonly batchWaitMs: number;
+  /** Group commit: transactions at once per queue (default: no bound). */
+  readonly maxTransactions?: number;
   /** How long a taken batch stays locked to this worker before others may take it (ms; BullMQ renews it while the batch is written). */
   readonly lockDurationMs?: number;
   readonly queuePollIntervalMs: number;
@@ -70,7 +72,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const view = new LeaderView(opts.pool, leadership);
   const handler = new WriteBatchHandler({
     writer, maxDecompressedBytes: opts.maxDecompressedBytes, rawSeries: new RawSeriesCaches(2 * SERIES_CACHE_ENTRIES), log, metrics: opts.metrics, now,
-    concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs,
+    concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs, maxTransactions: opts.maxTransactions,
     ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
     seams: opts.seams,
   });
