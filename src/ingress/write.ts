@@ -8,6 +8,7 @@ import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './body.js';
 import { tagRequest, type HaLabels } from './tag.js';
+import type { FastAccept } from './fast-accept.js';
 
 export interface WriteLimits {
   readonly maxBodyBytes: number;
@@ -18,6 +19,8 @@ export interface WriteLimits {
 
 export interface WriteDeps {
   readonly producer: Producer;
+  /** The fast way for requests of known, valid series of one group (see fast-accept.ts). */
+  readonly fast: FastAccept;
   readonly limits: WriteLimits;
   readonly ha: HaLabels;
   readonly log: Logger;
@@ -55,21 +58,36 @@ export function writeHandler(deps: WriteDeps) {
       checkHeaders(req);
       const body = await readBody(req, deps.limits.maxBodyBytes);
       const started = process.hrtime.bigint();
-      const request = decodeWriteRequest(snappyDecompress(body, deps.limits.maxDecompressedBytes));
-      for (const ts of request.timeseries) samples += ts.samples.length;
-      deps.metrics.receivedSamples.inc(samples);
-      validateWriteRequest(request, { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs });
-      const tagged = tagRequest(request, deps.ha);
-      for (const b of tagged.batches) deps.observe(b.identity);
-      // The usual request (one group, one replica) travels as the bytes Prometheus sent, with
-      // the worker told which label to strip: no re-encode, no re-compress on the hot path.
-      const single = tagged.batches.length === 1;
-      const batches: OutgoingBatch[] = tagged.batches.map((b) => ({
-        identity: b.identity,
-        payload: single ? body : snappyCompress(encodeWriteRequest({ timeseries: withoutLabel(b.series, deps.ha.replicaLabel), metadata: b.metadata })),
-        stripLabel: single && tagged.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
-        summary: { samples: b.samples, minTs: b.minTs, maxTs: b.maxTs },
-      }));
+      const raw = snappyDecompress(body, deps.limits.maxDecompressedBytes);
+      const window = { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs };
+      const fast = deps.fast.accept(raw, window);
+      let batches: OutgoingBatch[];
+      if (fast) {
+        // The usual request: known series of one group and replica, queued as received.
+        samples = fast.samples;
+        deps.metrics.receivedSamples.inc(samples);
+        deps.observe(fast.identity);
+        batches = [{
+          identity: fast.identity, payload: body, stripLabel: fast.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
+          summary: { samples: fast.samples, minTs: fast.minTs, maxTs: fast.maxTs },
+        }];
+      } else {
+        const request = decodeWriteRequest(raw);
+        for (const ts of request.timeseries) samples += ts.samples.length;
+        deps.metrics.receivedSamples.inc(samples);
+        validateWriteRequest(request, window);
+        const tagged = tagRequest(request, deps.ha);
+        for (const b of tagged.batches) deps.observe(b.identity);
+        // The usual request (one group, one replica) travels as the bytes Prometheus sent, with
+        // the worker told which label to strip: no re-encode, no re-compress on the hot path.
+        const single = tagged.batches.length === 1;
+        batches = tagged.batches.map((b) => ({
+          identity: b.identity,
+          payload: single ? body : snappyCompress(encodeWriteRequest({ timeseries: withoutLabel(b.series, deps.ha.replicaLabel), metadata: b.metadata })),
+          stripLabel: single && tagged.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
+          summary: { samples: b.samples, minTs: b.minTs, maxTs: b.maxTs },
+        }));
+      }
       if (batches.length > 0) {
         const enqueued = await deps.track(deps.producer.enqueue(batches, deps.now()));
         for (let i = 0; i < enqueued.length; i++) {

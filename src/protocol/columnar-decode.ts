@@ -7,7 +7,7 @@
  * labels (as a latin1 string of those bytes, exact, so never a collision) and the caller asks
  * for decoded labels only for the series its cache does not know (`labelsOf`).
  *
- * Only the plain shape is handled: TimeSeries whose labels all come before their samples, and
+ * Only the plain shape is handled: TimeSeries with at least one sample, labels all before samples, and
  * nothing else (no exemplars, histograms, metadata or unknown fields). Anything else, and any
  * malformed byte, returns undefined: the caller then uses decodeWriteRequest, which handles
  * every shape and says precisely what is wrong.
@@ -182,8 +182,8 @@ export function decodeColumnar(body: Uint8Array): ColumnarWriteRequest | undefin
       rows++;
       samplesHere++;
     }
-    // A series without samples writes nothing (as flatten skips it).
-    if (samplesHere === 0) continue;
+    // A series without samples: rare; the full decoder handles (and validates) it.
+    if (samplesHere === 0) return undefined;
     keys.push(buf.toString('latin1', labelsFrom, labelsTo));
     labelStarts.push(labelsFrom);
     labelEnds.push(labelsTo);
