@@ -28,6 +28,7 @@ const ALL_BENCHMARKS: readonly Benchmark[] = [
   { name: 'e2e', run: e2eBenchmark },
   { name: 'new-series', run: newSeriesBenchmark },
   { name: 'growth', run: growthBenchmark },
+  // Slot for read-path (bench/read-path.ts: a 1 h × 1,000-series range read through /read).
   { name: 'peers', run: peersBenchmark },
 ];
 
