@@ -171,7 +171,7 @@ export class Consumer {
       const jobSignal = signal ?? this.abort.signal;
       try {
         await this.opts.handler.handle({ id: job.id, queue: name, data: job.data, payload: batchPayload(job.data) }, jobSignal);
-        await this.backlog.remove(name, job.data.n).catch(() => undefined);
+        this.backlog.removeLater(name, job.data.n);
       } catch (err) {
         if (err instanceof TransientError) {
           // Put the job back and pause this queue; no attempt is consumed.
@@ -180,7 +180,7 @@ export class Consumer {
         }
         if (err instanceof PermanentError) {
           log.error({ batch: job.id, err: err.message }, 'batch can never be written; moved to the dead-letter set');
-          await this.backlog.remove(name, job.data.n).catch(() => undefined);
+          this.backlog.removeLater(name, job.data.n);
           throw new UnrecoverableError(err.message);
         }
         throw err;
@@ -212,6 +212,7 @@ export class Consumer {
       await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
       await Promise.allSettled([...this.idle.values()].map((q) => q.close()));
       this.workers.clear();
+      await this.backlog.settle();
       this.redis.disconnect();
     })();
     return this.stopping;
