@@ -54,8 +54,13 @@ function seriesLabels(s: number, external: Readonly<Record<string, string>>): Ar
   return Object.keys(labels).sort().map((name) => ({ name, value: labels[name]! }));
 }
 
+/** The label sets of series 0..n-1 as syntheticBodies sends them (no external labels). */
+function labelSets(n: number): Array<Array<{ name: string; value: string }>> {
+  return Array.from({ length: n }, (_, s) => seriesLabels(s, {}));
+}
+
 /** Compressed bodies; request r carries series [r·k, r·k + k) mod `series`, each at its scrape's time. */
-export function syntheticBodies(opts: SyntheticOptions): { bodies: Buffer[]; samples: number } {
+function bodiesOf(opts: SyntheticOptions): { bodies: Buffer[]; samples: number } {
   const labelSets = Array.from({ length: opts.series }, (_, s) => seriesLabels(s, opts.external ?? {}));
   const bodies: Buffer[] = [];
   let samples = 0;
@@ -77,3 +82,6 @@ export function syntheticBodies(opts: SyntheticOptions): { bodies: Buffer[]; sam
   }
   return { bodies, samples };
 }
+
+/** Synthetic bodies (see bodiesOf); `syntheticBodies.labelSets(n)` gives the label sets they carry. */
+export const syntheticBodies = Object.assign(bodiesOf, { labelSets });

@@ -34,7 +34,9 @@ export function ratio(value: number, ceiling: number): number {
 }
 
 /** `write  420k samples/s = 0.76 x raw COPY 550k rows/s` */
-export function formatFigure(f: Figure, nameWidth = 12): string {
+export function formatFigure(f: Figure, nameWidth = 18): string {
+  // A figure that could not be measured (a peer not installed) says why instead of a number.
+  if (!Number.isFinite(f.value)) return `${f.name.padEnd(nameWidth)} ${f.unit}${f.note ? ` (${f.note})` : ''}`;
   let line = `${f.name.padEnd(nameWidth)} ${human(f.value).padStart(6)} ${f.unit}`;
   if (f.ceiling) line += ` = ${ratio(f.value, f.ceiling.value).toFixed(2)} x ${f.ceiling.name} ${human(f.ceiling.value)}`;
   for (const p of f.peers ?? []) line += `; ${ratio(f.value, p.value).toFixed(2)} x ${p.name} ${human(p.value)}`;

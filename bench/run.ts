@@ -11,25 +11,31 @@ import { formatFigure, type Figure } from './report.js';
 import { BENCH_PG_URL } from './scratch-db.js';
 import { readPathBenchmark } from './read-path.js';
 import { writePathBenchmark } from './write-path.js';
+import { e2eBenchmark } from './e2e.js';
+import { peersBenchmark } from './peers.js';
+import { newSeriesBenchmark } from './new-series.js';
+import { growthBenchmark } from './growth.js';
 
 interface Benchmark {
   readonly name: string;
   run(say: (line: string) => void): Promise<{ figures: Figure[]; details: Record<string, unknown>; errors: string[] }>;
 }
 
-const BENCHMARKS: readonly Benchmark[] = [
+/** PROMFLEET_BENCH_ONLY=e2e,peers runs only those (comma-separated names). */
+const ONLY = process.env.PROMFLEET_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+
+const ALL_BENCHMARKS: readonly Benchmark[] = [
   { name: 'write-path', run: writePathBenchmark },
+  { name: 'e2e', run: e2eBenchmark },
+  { name: 'new-series', run: newSeriesBenchmark },
+  { name: 'growth', run: growthBenchmark },
   { name: 'read-path', run: readPathBenchmark },
+  { name: 'peers', run: peersBenchmark },
 ];
 
-/** PROMFLEET_BENCH_ONLY=read-path,… runs only the benchmarks named. */
-function selected(): readonly Benchmark[] {
-  const only = process.env.PROMFLEET_BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (only === undefined || only.length === 0) return BENCHMARKS;
-  const unknown = only.filter((n) => !BENCHMARKS.some((b) => b.name === n));
-  if (unknown.length > 0) throw new Error(`PROMFLEET_BENCH_ONLY: no benchmark ${unknown.join(', ')} (have ${BENCHMARKS.map((b) => b.name).join(', ')})`);
-  return BENCHMARKS.filter((b) => only.includes(b.name));
-}
+const unknown = (ONLY ?? []).filter((n) => !ALL_BENCHMARKS.some((b) => b.name === n));
+if (unknown.length > 0) throw new Error(`PROMFLEET_BENCH_ONLY: no benchmark ${unknown.join(', ')} (have ${ALL_BENCHMARKS.map((b) => b.name).join(', ')})`);
+const BENCHMARKS = ONLY && ONLY.length > 0 ? ALL_BENCHMARKS.filter((b) => ONLY.includes(b.name)) : ALL_BENCHMARKS;
 
 async function serverVersion(): Promise<string> {
   const c = new pg.Client({ connectionString: BENCH_PG_URL });
@@ -52,7 +58,7 @@ async function main(): Promise<number> {
     postgres: await serverVersion().catch((err: unknown) => `unreachable: ${(err as Error).message}`),
   };
   const results: Array<{ name: string; ms: number; figures: Figure[]; details: Record<string, unknown>; errors: string[] }> = [];
-  for (const b of selected()) {
+  for (const b of BENCHMARKS) {
     say(`${b.name}:`);
     const t0 = Date.now();
     const r = await b.run(say).catch((err: unknown) => ({ figures: [], details: {}, errors: [(err as Error).stack ?? String(err)] }));

@@ -3,22 +3,13 @@
  * that bounds it on this machine, measured in the same run.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { measureCopyCeiling } from './copy-ceiling.js';
 import { measureDecode } from './decode.js';
 import { fixtureBodies, syntheticBodies } from './payloads.js';
 import { measureEnqueue, measureRawIngress, measureWorkerWrite } from './pipeline.js';
 import type { Figure } from './report.js';
-import { BENCH_REDIS_URL, createScratchDatabase } from './scratch-db.js';
-
-/** PROMFLEET_BENCH_SCALE (default 1) shrinks or grows every size, e.g. 0.1 for a smoke run. */
-const SCALE = (() => {
-  const raw = process.env.PROMFLEET_BENCH_SCALE ?? '1';
-  const v = Number(raw);
-  if (!(v > 0 && v <= 10)) throw new Error(`PROMFLEET_BENCH_SCALE must be a number in (0, 10], got "${raw}"`);
-  return v;
-})();
-const scaled = (n: number, min: number) => Math.max(min, Math.round(n * SCALE));
+import { SCALE, scaled } from './env.js';
+import { BENCH_REDIS_URL, createScratchDatabase, deleteRedisPrefix, redisBytesUnder } from './scratch-db.js';
 
 /** Sizes: small enough for the whole run to stay well under a minute on 2 cores. */
 const SIZES = {
@@ -39,22 +30,6 @@ export interface BenchResult {
   readonly figures: Figure[];
   readonly details: Record<string, unknown>;
   readonly errors: string[];
-}
-
-async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
-  const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await r.connect();
-  try {
-    let cursor = '0';
-    for (let round = 0; round < 100_000; round++) {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await r.del(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
-  } finally {
-    r.disconnect();
-  }
 }
 
 export async function writePathBenchmark(say: (line: string) => void): Promise<BenchResult> {
@@ -150,6 +125,19 @@ export async function writePathBenchmark(say: (line: string) => void): Promise<B
       });
     }
     if (allAnswered(enqueuePlain, 'enqueue/noHA')) {
+      // Redis memory of the queued batches, before the worker takes them.
+      const mem = await attempt('queue memory (MEMORY USAGE)', () => redisBytesUnder(BENCH_REDIS_URL, plainLoad.prefix));
+      if (mem) {
+        const perSample = mem.bytes / plain.samples;
+        const bodyPerSample = plain.bodies.reduce((n, b) => n + b.length, 0) / plain.samples;
+        details.queueMemory = { ...mem, perSample, bodyPerSample, outage1h100kGB: (perSample * 100_000 * 3600) / 1e9 };
+        figures.push({
+          name: 'queue bytes', value: perSample, unit: 'B/sample',
+          peers: [{ name: 'snappy body', value: bodyPerSample }, { name: 'target 40 B', value: 40 }],
+          note: `Redis MEMORY USAGE of every key of the queue (${mem.keys} keys) per queued sample; 1 h at 100k samples/s = ${((perSample * 100_000 * 3600) / 1e9).toFixed(1)} GB (target <= 16 GB)`,
+        });
+      }
+
       const write = await attempt('write (promfleet worker)', () => measureWorkerWrite({
         pgUrl: db.url, schema: 'bench', redisUrl: BENCH_REDIS_URL, prefix: plainLoad.prefix, batches: SIZES.requests, samples: plain.samples,
       }));
@@ -170,7 +158,7 @@ export async function writePathBenchmark(say: (line: string) => void): Promise<B
     }
   } finally {
     for (const p of [`${prefix}_ha`, `${prefix}_plain`]) {
-      await deletePrefix(BENCH_REDIS_URL, p).catch((err: unknown) => errors.push(`redis clean-up ${p}: ${(err as Error).message}`));
+      await deleteRedisPrefix(BENCH_REDIS_URL, p).catch((err: unknown) => errors.push(`redis clean-up ${p}: ${(err as Error).message}`));
     }
     await db.drop().catch((err: unknown) => errors.push(`drop ${db.name}: ${(err as Error).message}`));
   }

@@ -216,6 +216,8 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       concurrency: config['worker.concurrency'],
       batchMaxSamples: config['worker.batch-max-samples'],
       batchWaitMs: config['worker.batch-wait'],
+      lockDurationMs: config['worker.lock-duration'],
+      maxTransactions: config['worker.max-transactions'],
       queuePollIntervalMs: config['worker.queue-poll-interval'],
       maxDecompressedBytes: config['web.max-decompressed-bytes'],
       partitionIntervalMs: config['storage.partition-interval'],

@@ -5,10 +5,12 @@ import { createLogger, type Logger } from './observability/log.js';
 import { createPool, migrate } from './storage/index.js';
 import { DeadLetters } from './queue/index.js';
 import { Redis } from 'ioredis';
+import { formatLoadgenReport, LoadgenArgsError, loadgenHelp, parseLoadgenArgs, runLoadgen } from './loadgen/index.js';
 
 /** Entry point: returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [role, ...rest] = argv;
+  if (role === 'loadgen') return runLoadgenCommand(rest);
   if (role === undefined || role === '--help' || role === '-h' || role === 'help' || rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${helpText()}\n`);
     return role === undefined ? 2 : 0;
@@ -40,6 +42,36 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (role === 'migrate') return runMigrate(config, log);
 
   return runService(role as ServiceRole, config, log);
+}
+
+/** `promfleet loadgen`: a bounded load run; exit 0 when it ran (whatever the statuses), 2 on bad flags. */
+async function runLoadgenCommand(args: readonly string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${loadgenHelp()}\n`);
+    return 0;
+  }
+  let opts;
+  try {
+    opts = parseLoadgenArgs(args);
+  } catch (err) {
+    if (err instanceof LoadgenArgsError) {
+      process.stderr.write(`promfleet loadgen: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const report = await runLoadgen({ ...opts, signal: abort.signal });
+    process.stdout.write(`${opts.json ? JSON.stringify(report) : formatLoadgenReport(report)}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 async function runMigrate(config: Config, log: Logger): Promise<number> {

@@ -173,6 +173,13 @@ export const FLAGS = {
     'Group commit: a transaction takes batches of one queue until they hold this many samples (1: one batch per transaction).'),
   'worker.batch-wait': flag<number>('duration', '2ms', parseBatchWait,
     'Group commit: how long a batch waits for more of its queue before its transaction starts (0: the next event-loop turn).'),
+  'worker.max-transactions': flag<number>('int', '2', (raw) => parseInteger(raw, 1, 64),
+    'Group commit: write transactions a worker runs at once per queue (each on its own connection, up to --pg.max-open-conns); batches arriving meanwhile go into the next one.'),
+  'worker.lock-duration': flag<number>('duration', '30s', (raw) => {
+    const ms = parseDuration(raw);
+    if (ms < 1000) throw new Error('expected at least 1s');
+    return ms;
+  }, 'How long a worker holds a batch before another may take it again (renewed while it writes); a killed worker\'s batches wait this long.'),
   'worker.queue-poll-interval': flag<number>('duration', '500ms', parseDuration,
     'How often a worker looks for new queues and follows leadership changes.'),
   'storage.partition-interval': flag<number>('duration', '1d', parseDuration,

@@ -5,6 +5,7 @@ import { Producer, type QueueIdentity } from '../queue/index.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { HaLabels } from './tag.js';
 import { writeHandler, type WriteLimits } from './write.js';
+import { FastAccept } from './fast-accept.js';
 
 export type { HaLabels } from './tag.js';
 export type { WriteLimits } from './write.js';
@@ -43,6 +44,7 @@ export function createIngress(opts: IngressOptions): Ingress {
   let closing = false;
   const handler = writeHandler({
     producer,
+    fast: new FastAccept(opts.ha),
     limits: opts.limits,
     ha: opts.ha,
     log: opts.log,

@@ -12,6 +12,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './body.js';
 import { checkWriteEncoding, writeFormat } from './content-type.js';
 import { tagRequest, type HaLabels } from './tag.js';
+import type { FastAccept } from './fast-accept.js';
 
 export interface WriteLimits {
   readonly maxBodyBytes: number;
@@ -24,6 +25,8 @@ export interface WriteLimits {
 
 export interface WriteDeps {
   readonly producer: Producer;
+  /** The fast way for requests of known, valid series of one group (see fast-accept.ts). */
+  readonly fast: FastAccept;
   readonly limits: WriteLimits;
   readonly ha: HaLabels;
   readonly log: Logger;
@@ -98,41 +101,60 @@ export function writeHandler(deps: WriteDeps) {
       release = deps.admit();
       const started = process.hrtime.bigint();
       const raw = snappyDecompress(body, deps.limits.maxDecompressedBytes);
-      let decoded: WriteRequest;
-      if (format === 1) {
-        decoded = decodeWriteRequest(raw, deps.limits.decode);
-      } else {
-        decoded = decodeWriteRequestV2(raw);
-        checkDecodedLimits(decoded, deps.limits.decode);
-      }
-      for (const ts of decoded.timeseries) samples += ts.samples.length;
-      deps.metrics.receivedSamples.inc(samples);
-      const limits = { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs };
-      const { request, error } = validate(format, decoded, limits);
-      const counts = countOf(request);
-      const tagged = tagRequest(request, deps.ha);
+      const window = { nowMs: deps.now(), maxAgeMs: deps.limits.maxSampleAgeMs, maxFutureMs: deps.limits.maxFutureMs };
       const principal = principalOf(req);
-      for (const b of tagged.batches) {
-        authorizeGroup(principal, b.identity.group);
+      const admitGroup = (group: string | undefined): void => {
+        authorizeGroup(principal, group);
         try {
-          deps.groupLimiter.take(b.identity.group ?? '');
+          deps.groupLimiter.take(group ?? '');
         } catch (err) {
           deps.metrics.rateLimited.inc({ limit: 'group' });
           throw err;
         }
+      };
+      const fast = format === 1 ? deps.fast.accept(raw, window, deps.limits.decode) : undefined;
+      let batches: OutgoingBatch[];
+      let counts: Counts;
+      let error: PromfleetError | undefined;
+      if (fast) {
+        // The usual request: known series of one group and replica, queued as received.
+        samples = fast.samples;
+        deps.metrics.receivedSamples.inc(samples);
+        admitGroup(fast.identity.group);
+        deps.observe(fast.identity);
+        counts = { samples: fast.samples, histograms: 0, exemplars: 0 };
+        batches = [{
+          identity: fast.identity, payload: body, format, stripLabel: fast.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
+          summary: { samples: fast.samples, minTs: fast.minTs, maxTs: fast.maxTs },
+        }];
+      } else {
+        let decoded: WriteRequest;
+        if (format === 1) {
+          decoded = decodeWriteRequest(raw, deps.limits.decode);
+        } else {
+          decoded = decodeWriteRequestV2(raw);
+          checkDecodedLimits(decoded, deps.limits.decode);
+        }
+        for (const ts of decoded.timeseries) samples += ts.samples.length;
+        deps.metrics.receivedSamples.inc(samples);
+        const valid = validate(format, decoded, window);
+        error = valid.error;
+        counts = countOf(valid.request);
+        const tagged = tagRequest(valid.request, deps.ha);
+        for (const b of tagged.batches) admitGroup(b.identity.group);
+        for (const b of tagged.batches) deps.observe(b.identity);
+        // The usual request (one group, one replica, all valid) travels as the bytes Prometheus
+        // sent, with the worker told which label to strip: no re-encode, no re-compress on the
+        // hot path. Only a request split by group, or cut by validation, is encoded again.
+        const single = tagged.batches.length === 1 && error === undefined;
+        batches = tagged.batches.map((b) => ({
+          identity: b.identity,
+          payload: single ? body : encode(format, { timeseries: withoutLabel(b.series, deps.ha.replicaLabel), metadata: b.metadata }),
+          format,
+          stripLabel: single && tagged.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
+          summary: { samples: b.samples, minTs: b.minTs, maxTs: b.maxTs },
+        }));
       }
-      for (const b of tagged.batches) deps.observe(b.identity);
-      // The usual request (one group, one replica, all valid) travels as the bytes Prometheus
-      // sent, with the worker told which label to strip: no re-encode, no re-compress on the
-      // hot path. Only a request split by group, or cut by validation, is encoded again.
-      const single = tagged.batches.length === 1 && error === undefined;
-      const batches: OutgoingBatch[] = tagged.batches.map((b) => ({
-        identity: b.identity,
-        payload: single ? body : encode(format, { timeseries: withoutLabel(b.series, deps.ha.replicaLabel), metadata: b.metadata }),
-        format,
-        stripLabel: single && tagged.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
-        summary: { samples: b.samples, minTs: b.minTs, maxTs: b.maxTs },
-      }));
       if (batches.length > 0) {
         const enqueued = await deps.track(deps.producer.enqueue(batches, deps.now()));
         for (let i = 0; i < enqueued.length; i++) {

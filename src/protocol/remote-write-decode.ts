@@ -181,6 +181,34 @@ function readMetadata(r: ByteReader): MetricMetadata {
 }
 
 /**
+ * Decodes a run of Label messages (each with its field-1 tag) in buf[start, end), strictly, as
+ * decodeWriteRequest decodes a series' labels: the worker's fast path asks for the labels of the
+ * series it has not seen before.
+ */
+export function decodeLabelRun(buf: Uint8Array, start: number, end: number): Label[] {
+  const r = createReader(buf);
+  r.pos = start;
+  r.len = end;
+  resetWhere();
+  where.field = 'labels';
+  const labels: Label[] = [];
+  labelCache.begin(r.buf);
+  try {
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag !== 0x0a) throw new RangeError(`TimeSeries field ${tag >>> 3} where labels were expected`);
+      where.index = labels.length;
+      labels.push(readLabel(r));
+    }
+  } catch (err) {
+    throw toDecodeError(err);
+  } finally {
+    labelCache.end();
+  }
+  return labels;
+}
+
+/**
  * Decodes an uncompressed remote-write 1.0 body.
  *
  * @param limits counts and lengths refused while reading (default: none), each with its

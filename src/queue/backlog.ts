@@ -9,7 +9,32 @@ import type { QueueRegistry } from './registry.js';
  * resets it to zero.
  */
 export class Backlog {
+  /** Samples written off but not yet subtracted in Redis, per queue (see removeLater). */
+  private readonly owed = new Map<string, number>();
+  private scheduled = false;
+
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  /**
+   * Subtracts without making the caller wait: what a worker writes off in one turn of the event
+   * loop goes to Redis as one DECRBY per queue, not one round trip per batch. Errors are dropped
+   * (the count drifts, and is reset when the queue is found empty).
+   */
+  removeLater(queue: string, samples: number): void {
+    if (samples <= 0) return;
+    this.owed.set(queue, (this.owed.get(queue) ?? 0) + samples);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.settle());
+  }
+
+  /** Sends what removeLater has gathered (call before closing the connection). */
+  async settle(): Promise<void> {
+    this.scheduled = false;
+    const owed = [...this.owed];
+    this.owed.clear();
+    await Promise.all(owed.map(([queue, samples]) => this.remove(queue, samples).catch(() => undefined)));
+  }
 
   private key(queue: string): string {
     return `${this.prefix}:${queue}:backlog-samples`;

@@ -33,6 +33,8 @@ export interface ConsumerOptions {
   readonly redisUrl: string;
   readonly prefix: string;
   readonly concurrency: number;
+  /** BullMQ lockDuration (ms): a job whose worker stops renewing it is taken again after this long. Default 30000. */
+  readonly lockDurationMs?: number;
   readonly pollIntervalMs: number;
   readonly log: Logger;
   readonly handler: BatchHandler;
@@ -169,7 +171,7 @@ export class Consumer {
       const jobSignal = signal ?? this.abort.signal;
       try {
         await this.opts.handler.handle({ id: job.id, queue: name, data: job.data, payload: batchPayload(job.data) }, jobSignal);
-        await this.backlog.remove(name, job.data.n).catch(() => undefined);
+        this.backlog.removeLater(name, job.data.n);
       } catch (err) {
         if (err instanceof TransientError) {
           // Put the job back and pause this queue; no attempt is consumed.
@@ -178,7 +180,7 @@ export class Consumer {
         }
         if (err instanceof PermanentError) {
           log.error({ batch: job.id, err: err.message }, 'batch can never be written; moved to the dead-letter set');
-          await this.backlog.remove(name, job.data.n).catch(() => undefined);
+          this.backlog.removeLater(name, job.data.n);
           throw new UnrecoverableError(err.message);
         }
         throw err;
@@ -191,7 +193,7 @@ export class Consumer {
       skipVersionCheck: true,
       // Stalled-job recovery: a worker killed mid-batch leaves its job active; another worker
       // takes it back after the lock expires, and the ledger makes the second write a no-op.
-      lockDuration: 30_000,
+      lockDuration: this.opts.lockDurationMs ?? 30_000,
       maxStalledCount: 1000,
     });
     worker.on('error', (err: Error) => log.warn({ err: err.message }, 'worker error'));
@@ -210,6 +212,7 @@ export class Consumer {
       await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
       await Promise.allSettled([...this.idle.values()].map((q) => q.close()));
       this.workers.clear();
+      await this.backlog.settle();
       this.redis.disconnect();
     })();
     return this.stopping;

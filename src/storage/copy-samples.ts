@@ -106,10 +106,13 @@ export function encodeSamples(rows: SampleRows): Buffer {
 /** The largest CopyData message we send; the stream is split so none approaches 1 GB. */
 const CHUNK_BYTES = 1 << 20;
 
-/** Streams an already encoded binary COPY buffer into `<schema>.samples`. Returns rows copied. */
-export async function copyEncodedSamples(client: pg.PoolClient | pg.Client, schema: string, data: Buffer): Promise<number> {
+/**
+ * Streams an already encoded binary COPY buffer into `<schema>.<relation>` (samples, or one of
+ * its partitions when every row belongs to it). Returns rows copied.
+ */
+export async function copyEncodedSamples(client: pg.PoolClient | pg.Client, schema: string, data: Buffer, relation = 'samples'): Promise<number> {
   assertSchemaName(schema);
-  const stream = client.query(copyFrom(`COPY ${quoteIdent(schema)}.samples (time, series_id, value) FROM STDIN (FORMAT binary)`));
+  const stream = client.query(copyFrom(`COPY ${quoteIdent(schema)}.${quoteIdent(relation)} (time, series_id, value) FROM STDIN (FORMAT binary)`));
   await new Promise<void>((resolve, reject) => {
     stream.once('error', reject);
     stream.once('finish', resolve);
@@ -124,7 +127,7 @@ export async function copyEncodedSamples(client: pg.PoolClient | pg.Client, sche
  * Binary COPY of sample rows into `<schema>.samples`. The partitions for the rows' times must
  * exist (Partitions.ensure*). Returns the number of rows the server reports copied.
  */
-export async function copySamples(client: pg.PoolClient | pg.Client, schema: string, rows: SampleRows): Promise<number> {
+export async function copySamples(client: pg.PoolClient | pg.Client, schema: string, rows: SampleRows, relation = 'samples'): Promise<number> {
   if (rows.seriesIds.length === 0) return 0;
-  return copyEncodedSamples(client, schema, encodeSamples(rows));
+  return copyEncodedSamples(client, schema, encodeSamples(rows), relation);
 }

@@ -16,3 +16,5 @@ export {
   compileRegex, labelValue, matches, matchesAll, matchesValue, type CompiledRegex, type LabelMatcher, type MatchType,
 } from './matchers.js';
 export { SampleReader, compareLabelSets, selectSeries, type ReadQuery, type ReadSeries, type SampleReaderOptions, type SeriesSelection } from './read-samples.js';
+export { RawSeriesCache, RawSeriesCaches } from './raw-series-cache.js';
+export type { Flattened } from './sample-rows.js';

@@ -96,6 +96,20 @@ export class Partitions {
     if (missing.size > 0) await this.create([...missing].sort((a, b) => a - b), client);
   }
 
+  /**
+   * The partition (its table name, unqualified) that holds every time in [minMs, maxMs], when a
+   * single partition known to exist does; undefined on a hypertable, across partitions, or
+   * before the partitions were read. COPY straight into it skips the per-row routing through the
+   * parent (a fifth to a quarter of the COPY's server time, measured on PostgreSQL 15).
+   */
+  soleTarget(minMs: number, maxMs: number): string | undefined {
+    const st = this.state;
+    if (!st || st.hypertable || !(minMs <= maxMs)) return undefined;
+    const start = partitionStart(minMs, st.intervalMs);
+    if (start !== partitionStart(maxMs, st.intervalMs) || !this.known.has(start)) return undefined;
+    return partitionName(start, st.intervalMs);
+  }
+
   /** Creates the current partition and the `ahead` following ones (a count of intervals). */
   async ensureAhead(nowMs: number, ahead: number, client?: pg.ClientBase): Promise<void> {
     if (!Number.isSafeInteger(ahead) || ahead < 0) throw new RangeError(`ahead must be a count >= 0, got ${ahead}`);

@@ -19,6 +19,13 @@ export interface Flattened {
   readonly created: { readonly series: number; readonly createdMs: number; readonly timeMs: number }[];
   readonly minTimeMs: number;
   readonly maxTimeMs: number;
+  /**
+   * Series ids known before the write (the worker's cache of encoded labels): per series, its id,
+   * or NaN when `labels[i]` must be resolved. Absent: every series is resolved from its labels.
+   */
+  readonly knownIds?: Float64Array;
+  /** Told the id of every series resolved from its labels (the worker fills its cache so). */
+  readonly onResolved?: (series: number, id: number) => void;
 }
 
 /** The sample rows that will be copied, with their series ids. */

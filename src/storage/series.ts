@@ -47,24 +47,19 @@ export class SeriesResolver {
     this.maxEntries = opts.maxEntries ?? 1_000_000;
     if (!Number.isSafeInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError(`maxEntries must be >= 1, got ${opts.maxEntries}`);
     const table = `${quoteIdent(opts.schema)}.series`;
-    // The INSERT's RETURNING gives the new rows; the SELECT gives rows that existed when the
-    // statement began. Both halves see the same snapshot, so no row is returned twice. A row
-    // committed by another process after our snapshot was taken is in neither (ON CONFLICT
-    // skipped it, the snapshot hides it): resolve() reads those with a second query.
-    // Input is sorted by hash so two processes inserting overlapping new series lock the
-    // unique index in the same order and cannot deadlock.
-    this.insertSql = `WITH input AS (
-        SELECT * FROM unnest($1::text[], $2::jsonb[], $3::bytea[]) AS t(metric, labels, labels_hash)
-      ), inserted AS (
-        INSERT INTO ${table} (metric, labels, labels_hash, ha_group)
-        SELECT metric, labels, labels_hash, $4::text FROM input ORDER BY labels_hash
-        ON CONFLICT (labels_hash) DO NOTHING
-        RETURNING id, labels_hash
-      )
-      SELECT id, labels_hash FROM inserted
-      UNION ALL
-      SELECT s.id, s.labels_hash FROM ${table} s JOIN input i ON s.labels_hash = i.labels_hash`;
-    this.selectSql = `SELECT id, labels_hash FROM ${table} WHERE labels_hash = ANY($1::bytea[])`;
+    // The INSERT returns the rows it created; rows that existed already (or that another process
+    // committed meanwhile: ON CONFLICT waits for it, then skips) are read by the second
+    // statement, which runs with a newer snapshot. Input is sorted by hash so two processes
+    // inserting overlapping new series lock the unique index in the same order and cannot
+    // deadlock. The read probes the unique index once per hash (LIMIT 1 keeps the planner from
+    // turning the lookups into a hash join over the whole table, which grows with every series).
+    this.insertSql = `INSERT INTO ${table} (metric, labels, labels_hash, ha_group)
+      SELECT metric, labels, labels_hash, $4::text
+      FROM unnest($1::text[], $2::jsonb[], $3::bytea[]) AS t(metric, labels, labels_hash) ORDER BY labels_hash
+      ON CONFLICT (labels_hash) DO NOTHING
+      RETURNING id, labels_hash`;
+    this.selectSql = `SELECT s.id, s.labels_hash FROM unnest($1::bytea[]) AS h(labels_hash)
+      JOIN LATERAL (SELECT id, labels_hash FROM ${table} WHERE labels_hash = h.labels_hash LIMIT 1) s ON true`;
   }
 
   /** Entries currently cached. */
@@ -125,7 +120,7 @@ export class SeriesResolver {
     };
     apply(found.rows);
     if (misses.size === 0) return;
-    // Inserted concurrently by another process after our statement's snapshot (see above).
+    // Series that existed before, or were committed by another process meanwhile (see above).
     const late = await client.query<{ id: string; labels_hash: Buffer }>(this.selectSql, [
       [...misses.values()].map((m) => Buffer.from(m.cacheKey, 'latin1')),
     ]);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../observability/log.js';
-import type { MetricMetadata, TimeSeries } from '../protocol/types.js';
+import type { Label, MetricMetadata, TimeSeries } from '../protocol/types.js';
 import { copySamples } from './copy-samples.js';
 import { assertSchemaName } from './ident.js';
 import { recordBatches } from './ledger.js';
@@ -24,7 +24,9 @@ export interface WriteBatch {
   readonly id: string;
   /** Queue the batch came from, kept in the ledger for operators. */
   readonly queue: string;
-  readonly timeseries: readonly TimeSeries[];
+  /** The samples as decoded series; or, already in column form, `flat` (which wins). */
+  readonly timeseries?: readonly TimeSeries[];
+  readonly flat?: Flattened;
   readonly metadata: readonly MetricMetadata[];
   /** HA group of the batch; new series are recorded with it. */
   readonly group?: string;
@@ -86,14 +88,17 @@ const RANGE_ENSURE_MAX_PARTITIONS = 64;
 
 function isMissingPartition(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown };
-  return e.code === '23514' && typeof e.message === 'string' && e.message.includes('no partition of relation');
+  if (typeof e.message !== 'string') return false;
+  // Routed through samples: no partition for a row. Copied into a partition: it is gone.
+  return (e.code === '23514' && e.message.includes('no partition of relation'))
+    || (e.code === '42P01' && e.message.includes('samples_'));
 }
 
 /** One batch on its way into the transaction: its rows (after `keep`) and the series ids of its label sets. */
 interface Prepared {
   readonly batch: WriteBatch;
   readonly flat: Flattened;
-  readonly ids: readonly number[];
+  readonly ids: Float64Array;
   readonly rows: Rows;
   /** The batch's native histograms, exemplars and created timestamps that `keep` accepted. */
   readonly extras: Extras;
@@ -110,7 +115,7 @@ interface Extras {
  * handoff filter as the float samples (by their own time; a created timestamp by the time of
  * the sample it came with).
  */
-function extrasOf(flat: Flattened, ids: readonly number[], keep: WriteHooks['keep']): Extras {
+function extrasOf(flat: Flattened, ids: ArrayLike<number>, keep: WriteHooks['keep']): Extras {
   const ok = keep ?? (() => true);
   const histograms: SeriesHistogram[] = [];
   for (const h of flat.histograms) if (ok(ids[h.series], h.histogram.timestamp)) histograms.push({ seriesId: ids[h.series], histogram: h.histogram });
@@ -186,7 +191,7 @@ export class BatchWriter {
     if (batches.length === 0) return { batches: [], samples: 0, metadata: 0, cacheHits: 0, cacheMisses: 0 };
     const group = batches[0].group;
     if (batches.some((b) => b.group !== group)) throw new RangeError('writeMany: the batches of one transaction must share their HA group');
-    const flats = batches.map((b) => flatten(b.timeseries));
+    const flats = batches.map((b) => b.flat ?? flatten(b.timeseries ?? []));
     try {
       return await this.writeOnce(batches, flats, hooks);
     } catch (err) {
@@ -206,23 +211,53 @@ export class BatchWriter {
     else await this.partitions.ensureTimes(rows.timestampsMs, client);
   }
 
-  /** Series ids for every batch (one bulk resolution), then each batch's rows after `keep`. */
+  /**
+   * Series ids for every batch (one bulk resolution of the series not known beforehand), then
+   * each batch's rows after `keep`.
+   */
   private async prepare(
     client: pg.PoolClient, batches: readonly WriteBatch[], flats: readonly Flattened[], hooks: WriteHooks,
   ): Promise<{ prepared: Prepared[]; hits: number; misses: number }> {
-    const labels = flats.length === 1 ? flats[0].labels : flats.flatMap((f) => f.labels);
-    const resolved = await this.series.resolveWithStats(client, labels, batches[0].group);
+    const idsOf = flats.map((f) => new Float64Array(f.labels.length));
+    const unknown: Label[][] = [];
+    const unknownAt: number[] = []; // pairs: flat index, series index
+    let known = 0;
+    for (let i = 0; i < flats.length; i++) {
+      const f = flats[i];
+      const ids = idsOf[i];
+      for (let s = 0; s < f.labels.length; s++) {
+        const id = f.knownIds ? f.knownIds[s] : NaN;
+        if (id === id) {
+          ids[s] = id;
+          known++;
+        } else {
+          unknown.push(f.labels[s]);
+          unknownAt.push(i, s);
+        }
+      }
+    }
+    let hits = known;
+    let misses = 0;
+    if (unknown.length > 0) {
+      const resolved = await this.series.resolveWithStats(client, unknown, batches[0].group);
+      hits += resolved.hits;
+      misses = resolved.misses;
+      for (let k = 0; k < resolved.ids.length; k++) {
+        const f = unknownAt[2 * k];
+        const s = unknownAt[2 * k + 1];
+        idsOf[f][s] = resolved.ids[k];
+        flats[f].onResolved?.(s, resolved.ids[k]);
+      }
+    }
     const prepared: Prepared[] = [];
-    let at = 0;
     for (let i = 0; i < batches.length; i++) {
       const flat = flats[i];
-      const ids = flats.length === 1 ? resolved.ids : resolved.ids.slice(at, at + flat.labels.length);
-      at += flat.labels.length;
+      const ids = idsOf[i];
       prepared.push({
         batch: batches[i], flat, ids, rows: hooks.keep ? selectRows(flat, ids, hooks.keep) : allRows(flat, ids), extras: extrasOf(flat, ids, hooks.keep),
       });
     }
-    return { prepared, hits: resolved.hits, misses: resolved.misses };
+    return { prepared, hits, misses };
   }
 
   private async writeOnce(batches: readonly WriteBatch[], flats: readonly Flattened[], hooks: WriteHooks): Promise<WriteManyResult> {
@@ -247,7 +282,7 @@ export class BatchWriter {
           return { batches: batches.map(() => DUPLICATE), samples: 0, metadata: 0, cacheHits: hits, cacheMisses: misses };
         }
         const rows = written.length === unique.length ? all : concatRows(written.map((p) => p.rows));
-        const samples = await copySamples(client, this.schema, rows);
+        const samples = await copySamples(client, this.schema, rows, this.partitions.soleTarget(rows.minTimeMs, rows.maxTimeMs));
         await insertExemplars(client, this.schema, written.flatMap((p) => p.extras.exemplars));
         const histograms = written.flatMap((p) => p.extras.histograms);
         await insertHistograms(client, this.schema, histograms);

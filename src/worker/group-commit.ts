@@ -14,6 +14,13 @@ export interface GroupCommitOptions<T, R> {
   readonly maxItems: number;
   /** Write what is pending this long (ms) after the first of it arrived; 0: on the next turn of the event loop. */
   readonly waitMs: number;
+  /**
+   * Transactions of this group running at once, at most (default: no bound). When they all run,
+   * what arrives waits and goes into the next transaction as soon as one ends: fewer, larger
+   * transactions (one COPY and one commit for more batches) instead of many small ones that
+   * compete for the same index and each wait for their own WAL flush.
+   */
+  readonly maxConcurrent?: number;
   /** Writes the items in one transaction; resolves with one result per item, in order, or rejects for all. */
   readonly write: (items: readonly T[]) => Promise<readonly R[]>;
   /**
@@ -35,10 +42,13 @@ export class GroupCommit<T, R> {
   private pending: Entry<T, R>[] = [];
   private pendingSamples = 0;
   private inFlight = 0;
+  private running = 0;
+  /** A flush found every transaction slot taken: the next transaction to end flushes. */
+  private held = false;
   private timer: { cancel(): void } | undefined;
 
   constructor(private readonly opts: GroupCommitOptions<T, R>) {
-    if (!(opts.maxSamples >= 1 && opts.maxItems >= 1 && opts.waitMs >= 0)) {
+    if (!(opts.maxSamples >= 1 && opts.maxItems >= 1 && opts.waitMs >= 0 && (opts.maxConcurrent ?? 1) >= 1)) {
       throw new RangeError(`group commit: maxSamples ${opts.maxSamples} and maxItems ${opts.maxItems} must be >= 1, waitMs ${opts.waitMs} >= 0`);
     }
   }
@@ -61,18 +71,34 @@ export class GroupCommit<T, R> {
     });
   }
 
-  /** Starts a transaction for everything pending now. */
+  /**
+   * Starts transactions for what is pending now, each up to maxSamples (the batch that crosses
+   * the bound goes along), while fewer than maxConcurrent run; the rest waits for one to end.
+   */
   flush(): void {
     this.timer?.cancel();
     this.timer = undefined;
-    if (this.pending.length === 0) return;
-    const entries = this.pending;
-    this.pending = [];
-    this.pendingSamples = 0;
-    this.inFlight += entries.length;
-    void this.commit(entries).finally(() => {
-      this.inFlight -= entries.length;
-    });
+    this.held = false;
+    while (this.pending.length > 0) {
+      if (this.running >= (this.opts.maxConcurrent ?? Infinity)) {
+        this.held = true;
+        return;
+      }
+      let take = 0;
+      let samples = 0;
+      while (take < this.pending.length && samples < this.opts.maxSamples) samples += this.pending[take++].samples;
+      const entries = this.pending.slice(0, take);
+      this.pending = this.pending.slice(take);
+      this.pendingSamples -= samples;
+      this.inFlight += entries.length;
+      this.running++;
+      void this.commit(entries).finally(() => {
+        this.inFlight -= entries.length;
+        this.running--;
+        // What was held back for a free slot goes now: it has waited a whole transaction.
+        if (this.held) this.flush();
+      });
+    }
   }
 
   private schedule(fn: () => void): { cancel(): void } {

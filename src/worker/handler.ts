@@ -1,6 +1,6 @@
-import { snappyDecompress, decodeWriteRequest, decodeWriteRequestV2, withoutLabel } from '../protocol/index.js';
-import { PermanentError, TransientError, batchFormat, type BatchHandler } from '../queue/index.js';
-import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type WriteBatch } from '../storage/index.js';
+import { PermanentError, TransientError, type BatchHandler } from '../queue/index.js';
+import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type RawSeriesCaches, type WriteBatch } from '../storage/index.js';
+import { decodeBatch } from './decode-batch.js';
 import type { BatchJob } from '../queue/index.js';
 import type { LeaderView } from './leaders.js';
 import { withSeams, type WriteSeams } from './seams.js';
@@ -14,6 +14,8 @@ import { Backoff } from '../lib/backoff.js';
 export interface WriteHandlerOptions {
   readonly writer: BatchWriter;
   readonly maxDecompressedBytes: number;
+  /** Series ids by the bytes of their labels, filled by the writer as it resolves new series. */
+  readonly rawSeries: RawSeriesCaches;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly backoff?: Backoff;
@@ -21,6 +23,8 @@ export interface WriteHandlerOptions {
   readonly batchMaxSamples: number;
   /** Group commit: how long (ms) a batch waits for others of its queue before it is written alone. */
   readonly batchWaitMs: number;
+  /** Group commit: transactions at once per queue (default: no bound). */
+  readonly maxTransactions?: number;
   /** Jobs the consumer runs at once per queue: once that many wait, no more can come, so they are written. */
   readonly concurrency: number;
   /** HA: who leads, and the SQL to fence with; batches of a (group, replica) are fenced. */
@@ -71,24 +75,18 @@ export class WriteBatchHandler implements BatchHandler {
 
   /** Resolves once the transaction holding the batch committed. */
   async handle(job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }): Promise<void> {
-    let request;
+    let decoded;
     try {
-      const raw = snappyDecompress(job.payload, this.opts.maxDecompressedBytes);
-      // The ingress queued only what it validated: a 2.0 payload holds valid series only.
-      request = batchFormat(job.data) === 2 ? decodeWriteRequestV2(raw) : decodeWriteRequest(raw);
-      if (job.data.s !== undefined) request = { ...request, timeseries: withoutLabel(request.timeseries, job.data.s) };
+      decoded = decodeBatch(job, this.opts.maxDecompressedBytes, this.opts.rawSeries);
     } catch (err) {
       this.opts.metrics.deadLetters.inc({ queue: job.queue });
       throw new PermanentError(`batch does not decode: ${(err as Error).message}`);
     }
     const started = this.now();
     const to: Destination = { queue: job.queue, group: job.data.g ?? undefined, replica: job.data.r ?? undefined };
-    let samples = 0;
-    for (const ts of request.timeseries) samples += ts.samples.length + ts.histograms.length;
     const m = this.opts.metrics;
     try {
-      const outcome = await this.groupOf(to).add(
-        { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group: to.group }, samples);
+      const outcome = await this.groupOf(to).add(decoded.batch, decoded.samples);
       m.batchWriteSeconds.observe((this.now() - started) / 1000);
       m.writtenBatches.inc({ queue: job.queue, outcome: outcome.duplicate ? 'duplicate' : 'written' });
       if (!outcome.duplicate) {
@@ -111,6 +109,7 @@ export class WriteBatchHandler implements BatchHandler {
         maxSamples: this.opts.batchMaxSamples,
         maxItems: this.opts.concurrency,
         waitMs: this.opts.batchWaitMs,
+        maxConcurrent: this.opts.maxTransactions,
         write: (batches) => this.writeGroup(to, batches),
         isolate: mayBeOneBatch,
       });

@@ -3,11 +3,18 @@ import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Consumer } from '../queue/index.js';
-import { BatchWriter, Leadership, Partitions, SeriesResolver, pruneLedger } from '../storage/index.js';
+import { BatchWriter, Leadership, Partitions, RawSeriesCaches, SeriesResolver, pruneLedger } from '../storage/index.js';
 import { LeaderView } from './leaders.js';
 import type { WriteSeams } from './seams.js';
 import { sleep } from '../lib/sleep.js';
 import { WriteBatchHandler } from './handler.js';
+
+/**
+ * Label sets whose ids a worker keeps. The cache by label bytes (RawSeriesCaches) gets twice as
+ * many: it evicts by generations, half its bound at a time, so it always holds at least the last
+ * SERIES_CACHE_ENTRIES series seen.
+ */
+const SERIES_CACHE_ENTRIES = 1_000_000;
 
 export interface WorkerOptions {
   readonly server: HttpServer;
@@ -21,6 +28,10 @@ export interface WorkerOptions {
   readonly batchMaxSamples: number;
   /** Group commit: how long (ms) a batch waits for others of its queue before it is written alone. */
   readonly batchWaitMs: number;
+  /** Group commit: transactions at once per queue (default: no bound). */
+  readonly maxTransactions?: number;
+  /** How long a taken batch stays locked to this worker before others may take it (ms; BullMQ renews it while the batch is written). */
+  readonly lockDurationMs?: number;
   readonly queuePollIntervalMs: number;
   readonly maxDecompressedBytes: number;
   readonly partitionIntervalMs: number;
@@ -55,13 +66,13 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const now = opts.now ?? Date.now;
   const log = opts.log;
   const partitions = new Partitions({ pool: opts.pool, schema: opts.schema, intervalMs: opts.partitionIntervalMs, log });
-  const series = new SeriesResolver({ schema: opts.schema, maxEntries: 1_000_000 });
+  const series = new SeriesResolver({ schema: opts.schema, maxEntries: SERIES_CACHE_ENTRIES });
   const writer = new BatchWriter({ pool: opts.pool, schema: opts.schema, partitions, series, log });
   const leadership = new Leadership(opts.schema);
   const view = new LeaderView(opts.pool, leadership);
   const handler = new WriteBatchHandler({
-    writer, maxDecompressedBytes: opts.maxDecompressedBytes, log, metrics: opts.metrics, now,
-    concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs,
+    writer, maxDecompressedBytes: opts.maxDecompressedBytes, rawSeries: new RawSeriesCaches(2 * SERIES_CACHE_ENTRIES), log, metrics: opts.metrics, now,
+    concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs, maxTransactions: opts.maxTransactions,
     ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
     seams: opts.seams,
   });
@@ -69,6 +80,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     redisUrl: opts.redisUrl,
     prefix: opts.queuePrefix,
     concurrency: opts.concurrency,
+    lockDurationMs: opts.lockDurationMs,
     pollIntervalMs: opts.queuePollIntervalMs,
     log: log.child({ component: 'consumer' }),
     handler,

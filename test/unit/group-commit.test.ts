@@ -116,3 +116,47 @@ describe('group commit', () => {
     expect(() => new GroupCommit({ maxSamples: 0, maxItems: 1, waitMs: 0, isolate: () => false, write: async () => [] })).toThrow(RangeError);
   });
 });
+
+describe('group commit with a bound on concurrent transactions', () => {
+  it('holds what arrives while the bound is reached and writes it together as soon as a transaction ends', async () => {
+    const releases: Array<() => void> = [];
+    const transactions: string[][] = [];
+    const g = new GroupCommit<string, string>({
+      maxSamples: 1000, maxItems: 100, waitMs: 0, maxConcurrent: 1, isolate: () => false,
+      write: async (items) => {
+        transactions.push([...items]);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        return items.map((i) => `ok ${i}`);
+      },
+    });
+    const a = g.add('a', 10);
+    await vi.advanceTimersByTimeAsync(1);
+    const rest = ['b', 'c', 'd'].map((x) => g.add(x, 10));
+    await vi.advanceTimersByTimeAsync(5);
+    expect(transactions).toEqual([['a']]);
+    releases.shift()?.();
+    await a;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transactions).toEqual([['a'], ['b', 'c', 'd']]);
+    releases.shift()?.();
+    expect(await Promise.all(rest)).toEqual(['ok b', 'ok c', 'ok d']);
+  });
+
+  it('splits what is held into transactions of at most maxSamples', async () => {
+    const transactions: string[][] = [];
+    let release: () => void = () => undefined;
+    const g = new GroupCommit<string, string>({
+      maxSamples: 20, maxItems: 100, waitMs: 0, maxConcurrent: 2, isolate: () => false,
+      write: async (items) => {
+        transactions.push([...items]);
+        if (transactions.length === 1) await new Promise<void>((resolve) => { release = resolve; });
+        return items.map((i) => `ok ${i}`);
+      },
+    });
+    const all = ['a', 'b', 'c', 'd', 'e'].map((x) => g.add(x, 10));
+    await vi.advanceTimersByTimeAsync(1);
+    release();
+    await Promise.all(all);
+    expect(transactions).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+  });
+});

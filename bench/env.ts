@@ -1,0 +1,34 @@
+/** Benchmark settings from the environment, checked once; a bad value stops the run with its name. */
+
+function envNumber(name: string, def: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = Number(raw.trim().replace(/k$/i, 'e3').replace(/m$/i, 'e6'));
+  if (!(v >= min && v <= max)) throw new Error(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+  return v;
+}
+
+/** PROMFLEET_BENCH_SCALE (default 1) shrinks or grows every size, e.g. 0.1 for a smoke run. */
+export const SCALE = envNumber('PROMFLEET_BENCH_SCALE', 1, 0.001, 10);
+
+export const scaled = (n: number, min: number) => Math.max(min, Math.round(n * SCALE));
+
+/** End-to-end load: seconds (default 30; 300 for the issue's five-minute run), target rate, series, replicas. */
+export const E2E = {
+  seconds: envNumber('PROMFLEET_BENCH_E2E_SECONDS', 30, 5, 3600),
+  rate: envNumber('PROMFLEET_BENCH_E2E_RATE', 600_000, 1000, 10_000_000),
+  series: envNumber('PROMFLEET_BENCH_E2E_SERIES', 10_000, 500, 10_000_000),
+  replicas: envNumber('PROMFLEET_BENCH_E2E_REPLICAS', 2, 1, 10),
+};
+
+/** Peers: seconds of load each (default 15). */
+export const PEER_SECONDS = envNumber('PROMFLEET_BENCH_PEER_SECONDS', 15, 3, 3600);
+
+/** New-series benchmark: first-seen label sets (default 200k; the issue's figure is for 1M). */
+export const NEW_SERIES = envNumber('PROMFLEET_BENCH_NEW_SERIES', 200_000, 1000, 10_000_000);
+
+/** Growth benchmark: rows stored before the second measurement (default 10M; the issue's is 100M). */
+export const GROWTH_ROWS = envNumber('PROMFLEET_BENCH_GROWTH_ROWS', 10_000_000, 1_000_000, 1_000_000_000);
+
+/** Peers: target rate (default 2M samples/s: as fast as each takes it, or as the load generator sends). */
+export const PEER_RATE = envNumber('PROMFLEET_BENCH_PEER_RATE', 2_000_000, 1000, 100_000_000);

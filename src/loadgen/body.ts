@@ -1,0 +1,76 @@
+/**
+ * Remote-write bodies for the load generator, built by hand from pre-encoded label bytes: the
+ * generator shares the machine with what it measures, so a request costs it a copy of the
+ * labels, 20 bytes per sample and one snappy pass, no protobuf library.
+ */
+import { snappyCompress, type Label } from '../protocol/index.js';
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+function putVarint(buf: Buffer, at: number, v: number): number {
+  while (v >= 0x80) {
+    buf[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  buf[at++] = v;
+  return at;
+}
+
+/** The Label messages of a label set (each with its field-1 tag), as a TimeSeries carries them. */
+export function encodeLabels(labels: readonly Label[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const l of labels) {
+    const name = Buffer.from(l.name, 'utf8');
+    const value = Buffer.from(l.value, 'utf8');
+    const inner = 1 + varintSize(name.length) + name.length + 1 + varintSize(value.length) + value.length;
+    const b = Buffer.alloc(1 + varintSize(inner) + inner);
+    let at = 0;
+    b[at++] = 0x0a;
+    at = putVarint(b, at, inner);
+    b[at++] = 0x0a;
+    at = putVarint(b, at, name.length);
+    at += name.copy(b, at);
+    b[at++] = 0x12;
+    at = putVarint(b, at, value.length);
+    value.copy(b, at);
+    parts.push(b);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * snappy(WriteRequest) of one sample for each series in [from, to): series s at time
+ * `timestampMs` with value `value(s)`. Timestamps must be >= 0 (varint as unsigned).
+ */
+export function encodeRequest(labels: readonly Buffer[], from: number, to: number, timestampMs: number, value: (s: number) => number): Uint8Array {
+  const tsSize = varintSize(timestampMs);
+  const sampleLen = 1 + 8 + 1 + tsSize;
+  let total = 0;
+  for (let s = from; s < to; s++) {
+    const inner = labels[s].length + 2 + sampleLen;
+    total += 1 + varintSize(inner) + inner;
+  }
+  const buf = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let s = from; s < to; s++) {
+    const l = labels[s];
+    buf[at++] = 0x0a;
+    at = putVarint(buf, at, l.length + 2 + sampleLen);
+    at += l.copy(buf, at);
+    buf[at++] = 0x12;
+    buf[at++] = sampleLen;
+    buf[at++] = 0x09;
+    buf.writeDoubleLE(value(s), at);
+    at += 8;
+    buf[at++] = 0x10;
+    at = putVarint(buf, at, timestampMs);
+  }
+  return snappyCompress(buf);
+}

@@ -1,0 +1,3 @@
+export { runLoadgen, checkLoadgenOptions, type LoadgenOptions, type LoadgenReport } from './run.js';
+export { parseLoadgenArgs, loadgenHelp, LoadgenArgsError } from './args.js';
+export { formatLoadgenReport } from './report.js';

@@ -1,0 +1,55 @@
+import { decodeColumnar, decodeWriteRequest, decodeWriteRequestV2, snappyDecompress, withoutLabel, type Label } from '../protocol/index.js';
+import { batchFormat, type BatchJob } from '../queue/index.js';
+import type { Flattened, RawSeriesCaches, WriteBatch } from '../storage/index.js';
+
+const NO_LABELS: Label[] = [];
+
+/**
+ * A queued body as the batch writer takes it. The plain shape (series with labels and samples,
+ * what Prometheus sends nearly always) goes the fast way: samples straight into columns, and
+ * series the worker has met before known by the bytes of their labels, whose labels are then
+ * never decoded (the ingress validated them; the same bytes decode the same). Series met for the
+ * first time have their labels decoded strictly, the replica label removed, and are resolved
+ * by the writer, which records their ids under their bytes. Any other body (metadata, exemplars,
+ * histograms, remote-write 2.0) is decoded in full.
+ *
+ * @throws PromfleetError when the body does not decode (the batch can never be written).
+ */
+export function decodeBatch(
+  job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }, maxDecompressedBytes: number, caches: RawSeriesCaches,
+): { batch: WriteBatch; samples: number } {
+  const body = snappyDecompress(job.payload, maxDecompressedBytes);
+  const group = job.data.g ?? undefined;
+  const strip = job.data.s;
+  // The ingress queued only what it validated: a 2.0 payload holds valid series only.
+  const v2 = batchFormat(job.data) === 2;
+  const columns = v2 ? undefined : decodeColumnar(body);
+  if (columns) {
+    const cache = caches.scope(strip ?? '');
+    const n = columns.keys.length;
+    const knownIds = new Float64Array(n);
+    const labels = new Array<Label[]>(n);
+    for (let i = 0; i < n; i++) {
+      const id = cache.get(columns.keys[i]);
+      if (id !== undefined) {
+        knownIds[i] = id;
+        labels[i] = NO_LABELS;
+        continue;
+      }
+      knownIds[i] = NaN;
+      const all = columns.labelsOf(i);
+      labels[i] = strip === undefined ? all : all.filter((l) => l.name !== strip);
+    }
+    const flat: Flattened = {
+      labels, timestampsMs: columns.timestampsMs, values: columns.values, seriesOfRow: columns.seriesOfRow,
+      exemplars: [], histograms: [], created: [], minTimeMs: columns.minTimeMs, maxTimeMs: columns.maxTimeMs,
+      knownIds, onResolved: (s, id) => cache.set(columns.keys[s], id),
+    };
+    return { batch: { id: job.id, queue: job.queue, flat, metadata: [], group }, samples: columns.timestampsMs.length };
+  }
+  let request = v2 ? decodeWriteRequestV2(body) : decodeWriteRequest(body);
+  if (strip !== undefined) request = { ...request, timeseries: withoutLabel(request.timeseries, strip) };
+  let samples = 0;
+  for (const ts of request.timeseries) samples += ts.samples.length + ts.histograms.length;
+  return { batch: { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group }, samples };
+}
