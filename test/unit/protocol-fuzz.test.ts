@@ -14,6 +14,8 @@ import { DEFAULT_DECODE_LIMITS } from '../helpers/limits.js';
 
 /** Small limits as well, so the limit checks themselves meet mutated input. */
 const TIGHT = { maxSeriesPerRequest: 2, maxSamplesPerRequest: 6, maxSamplesPerSeries: 3, maxLabelsPerSeries: 4, maxLabelNameBytes: 6, maxLabelValueBytes: 8 };
+/** Generous: on two busy cores 60,000 bodies take over a minute; a hang still fails. */
+const FUZZ_TIMEOUT_MS = 300_000;
 const SEED = Number(process.env.PROMFLEET_FUZZ_SEED ?? 20261125);
 
 let slowest = 0;
@@ -35,17 +37,17 @@ describe('write path fuzz (in-process, seeded)', () => {
       const decoded = ingest(snappyCompress(encodeWriteRequest(req)));
       expect(decoded.timeseries).toHaveLength(req.timeseries.length);
     }), { seed: SEED, numRuns: 5_000 });
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('survives 60,000 mutated and random bodies with the default limits', () => {
     const heapBefore = process.memoryUsage().heapUsed;
     fc.assert(fc.property(hostileBodyArb, (body) => survives(body)), { seed: SEED, numRuns: 60_000 });
     expect(slowest).toBeLessThan(1_000);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(256 * 1024 * 1024);
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('survives 40,000 mutated and random bodies with tight limits', () => {
     fc.assert(fc.property(hostileBodyArb, (body) => survives(body, TIGHT)), { seed: SEED + 1, numRuns: 40_000 });
     expect(slowest).toBeLessThan(1_000);
-  });
+  }, FUZZ_TIMEOUT_MS);
 });
