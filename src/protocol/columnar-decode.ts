@@ -3,20 +3,22 @@
  * series' labels left as the raw bytes of its Label messages.
  *
  * A worker sees the same series in body after body; decoding, validating and hashing their
- * labels again every time was most of its CPU. Here a series is identified by its encoded
- * labels (as a latin1 string of those bytes, exact, so never a collision) and the caller asks
- * for decoded labels only for the series its cache does not know (`labelsOf`).
+ * labels again every time was most of its CPU. Here a series is identified by the SHA-256 of its
+ * encoded labels (as the series table is by the SHA-256 of its canonical labels: no collision
+ * to fear), 32 bytes whatever the labels' length, so a cache of a million keys stays small; the
+ * caller asks for decoded labels only for the series its cache does not know (`labelsOf`).
  *
  * Only the plain shape is handled: TimeSeries with at least one sample, labels all before samples, and
  * nothing else (no exemplars, histograms, metadata or unknown fields). Anything else, and any
  * malformed byte, returns undefined: the caller then uses decodeWriteRequest, which handles
  * every shape and says precisely what is wrong.
  */
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Label } from './types.js';
 import { decodeLabelRun } from './remote-write-decode.js';
 
 export interface ColumnarWriteRequest {
-  /** Per series: its Label messages' bytes (tags included) as a latin1 string; the same labels encoded alike give the same key. */
+  /** Per series: SHA-256 of its Label messages' bytes (tags included), as a latin1 string; the same labels encoded alike give the same key. */
   readonly keys: string[];
   /** Per sample row. Values keep their bits (the stale-marker NaN included). */
   readonly timestampsMs: Float64Array;
@@ -31,6 +33,11 @@ export interface ColumnarWriteRequest {
 }
 
 const TWO_32 = 4294967296;
+
+/** SHA-256 of bytes as a 32-character latin1 string; one call, no Hash object (Node 20.12+; older: the Hash object). */
+const sha256Latin1: (b: Buffer) => string = typeof oneShotHash === 'function'
+  ? (b) => oneShotHash('sha256', b, 'binary')
+  : (b) => createHash('sha256').update(b).digest('binary');
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // Cursor state of the scan (module-level: the scan is synchronous and allocates nothing for it).
@@ -184,7 +191,7 @@ export function decodeColumnar(body: Uint8Array): ColumnarWriteRequest | undefin
     }
     // A series without samples: rare; the full decoder handles (and validates) it.
     if (samplesHere === 0) return undefined;
-    keys.push(buf.toString('latin1', labelsFrom, labelsTo));
+    keys.push(sha256Latin1(buf.subarray(labelsFrom, labelsTo)));
     labelStarts.push(labelsFrom);
     labelEnds.push(labelsTo);
   }

@@ -1,9 +1,8 @@
 /**
  * Series ids by the encoded bytes of their labels (the worker's fast path, see
- * protocol/columnar-decode.ts): a series seen before costs one Map lookup, no label decoding,
- * validation or hashing. Keys are the exact bytes, so two label sets never share a key; one
- * label set may have several (encoded differently, or with a different replica label), each
- * mapping to its one id.
+ * protocol/columnar-decode.ts): a series seen before costs one SHA-256 of those bytes and one
+ * Map lookup, no label decoding or validation. One label set may have several keys (encoded
+ * differently, or with a different replica label), each mapping to its one id.
  *
  * Ids never change once assigned (series rows are not deleted while workers run; see
  * SeriesResolver.clear), so an entry is never stale, only evicted.

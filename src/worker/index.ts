@@ -10,11 +10,17 @@ import { sleep } from '../lib/sleep.js';
 import { WriteBatchHandler } from './handler.js';
 
 /**
- * Label sets whose ids a worker keeps. The cache by label bytes (RawSeriesCaches) gets twice as
- * many: it evicts by generations, half its bound at a time, so it always holds at least the last
+ * Label sets whose ids a worker keeps by the bytes of their labels (RawSeriesCaches): it evicts
+ * by generations, half its bound at a time, so twice this bound keeps at least the last
  * SERIES_CACHE_ENTRIES series seen.
  */
 const SERIES_CACHE_ENTRIES = 1_000_000;
+/**
+ * Behind it, label sets by their canonical hash (SeriesResolver): only series the first cache
+ * missed reach it (first seen, or sent by another replica after a failover), so it is smaller;
+ * what it misses costs a bulk lookup in the database.
+ */
+const CANONICAL_CACHE_ENTRIES = 100_000;
 
 export interface WorkerOptions {
   readonly server: HttpServer;
@@ -66,7 +72,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const now = opts.now ?? Date.now;
   const log = opts.log;
   const partitions = new Partitions({ pool: opts.pool, schema: opts.schema, intervalMs: opts.partitionIntervalMs, log });
-  const series = new SeriesResolver({ schema: opts.schema, maxEntries: SERIES_CACHE_ENTRIES });
+  const series = new SeriesResolver({ schema: opts.schema, maxEntries: CANONICAL_CACHE_ENTRIES });
   const writer = new BatchWriter({ pool: opts.pool, schema: opts.schema, partitions, series, log });
   const leadership = new Leadership(opts.schema);
   const view = new LeaderView(opts.pool, leadership);
