@@ -180,7 +180,8 @@ export class SampleReader {
     return this.columnsOf(byId, q);
   }
 
-  private async columnsOf(byId: Map<number, Label[]>, q: ReadQuery): Promise<ReadSeries[]> {
+  /** Series with float samples in range, each with its id, in label-set order. */
+  private async columnsOf(byId: Map<number, Label[]>, q: ReadQuery): Promise<(ReadSeries & { id: number })[]> {
     // One row per series: its timestamps and its values, each as the concatenation of their
     // 8-byte binary forms, in time order. Far fewer rows to parse than one per sample, and the
     // value bytes are float8send's, so NaN payloads keep their bits.
@@ -202,12 +203,13 @@ export class SampleReader {
     if (total > maxSamples) {
       throw new PromfleetError('LIMIT_READ_SAMPLES', `the query selects more than ${maxSamples} samples (--web.read-sample-limit)`);
     }
-    const out: ReadSeries[] = [];
+    const out: (ReadSeries & { id: number })[] = [];
     for (const row of res.rows) {
-      const labels = byId.get(Number(row.id));
+      const id = Number(row.id);
+      const labels = byId.get(id);
       if (labels === undefined) continue;
       const c = unpackSamples(row.t, row.v);
-      if (c.times.length > 0) out.push({ labels, times: c.times, values: c.values });
+      if (c.times.length > 0) out.push({ id, labels, times: c.times, values: c.values });
     }
     out.sort((a, b) => compareLabelSets(a.labels, b.labels));
     return out;
@@ -222,14 +224,12 @@ export class SampleReader {
     if (byId === undefined) return [];
     const out: TimeSeries[] = [];
     const byIdOut = new Map<number, TimeSeries>();
-    const ids = new Map<Label[], number>([...byId].map(([id, labels]) => [labels, id]));
     for (const s of await this.columnsOf(byId, q)) {
       const samples: Sample[] = new Array<Sample>(s.times.length);
       for (let i = 0; i < s.times.length; i++) samples[i] = { timestamp: s.times[i], value: s.values[i] };
       const ts: TimeSeries = { labels: s.labels, samples, exemplars: [], histograms: [] };
       out.push(ts);
-      const id = ids.get(s.labels);
-      if (id !== undefined) byIdOut.set(id, ts);
+      byIdOut.set(s.id, ts);
     }
     if (q.extras) {
       // Series with histograms or exemplars but no float sample in range are results too.
