@@ -8,6 +8,7 @@
  * pb-reader.ts).
  */
 import { PromfleetError } from '../errors.js';
+import type { WriteRequest } from './types.js';
 
 export interface DecodeLimits {
   /** Series in one request; metadata entries are held to the same number. */
@@ -80,7 +81,7 @@ export function labelTooLong(where: string, isName: boolean, bytes: number): nev
  * The same limits checked on a request already decoded: for remote-write 2.0, whose decoder
  * builds series from a symbols table (its body size is held by the decompressed-size limit).
  */
-export function checkDecodedLimits(req: { timeseries: readonly DecodedSeries[]; metadata: readonly unknown[] }, limits: DecodeLimits): void {
+export function checkDecodedLimits(req: WriteRequest, limits: DecodeLimits): void {
   beginBudget(limits);
   if (req.timeseries.length > limits.maxSeriesPerRequest) tooManySeries('series');
   if (req.metadata.length > limits.maxSeriesPerRequest) tooManySeries('metadata entries');
@@ -100,15 +101,4 @@ export function checkDecodedLimits(req: { timeseries: readonly DecodedSeries[]; 
     for (const h of ts.histograms) points += h.positiveSpans.length + h.negativeSpans.length + h.positiveDeltas.length + h.negativeDeltas.length + h.positiveCounts.length + h.negativeCounts.length;
     if (points > limits.maxSamplesPerRequest) tooManyPoints();
   }
-}
-
-interface DecodedSeries {
-  readonly labels: readonly { name: string; value: string }[];
-  readonly samples: readonly unknown[];
-  readonly exemplars: readonly { labels: readonly unknown[] }[];
-  readonly histograms: readonly {
-    positiveSpans: readonly unknown[]; negativeSpans: readonly unknown[];
-    positiveDeltas: readonly unknown[]; negativeDeltas: readonly unknown[];
-    positiveCounts: readonly unknown[]; negativeCounts: readonly unknown[];
-  }[];
 }
