@@ -1,27 +1,10 @@
 /**
- * Remote-write bodies for the load generator, built by hand from pre-encoded label bytes: the
- * generator shares the machine with what it measures, so a request costs it a copy of the
- * labels, 20 bytes per sample and one snappy pass, no protobuf library.
+ * Remote-write bodies built by hand from pre-encoded label bytes, no protobuf library. The load
+ * generator itself fills compressed templates (template.ts); `encodeRequest` is the plain
+ * encode-then-compress they are checked against.
  */
 import { snappyCompress, type Label } from '../protocol/index.js';
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-function putVarint(buf: Buffer, at: number, v: number): number {
-  while (v >= 0x80) {
-    buf[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[at++] = v;
-  return at;
-}
+import { putVarint, varintSize } from './template.js';
 
 /** The Label messages of a label set (each with its field-1 tag), as a TimeSeries carries them. */
 export function encodeLabels(labels: readonly Label[]): Buffer {

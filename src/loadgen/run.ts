@@ -4,7 +4,8 @@
  * bounded duration. Counts status codes and reports the rate achieved and latency percentiles.
  */
 import { Pool } from 'undici';
-import { encodeLabels, encodeRequest } from './body.js';
+import { encodeLabels } from './body.js';
+import { buildTemplate, fillTemplate, varintSize, type BodyTemplate } from './template.js';
 import { loadSeries } from './series.js';
 import { RequestLog, summarize, type LatencySummary, type WindowStats } from './stats.js';
 
@@ -81,6 +82,17 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenReport> {
   const startMs = Date.now();
   const pool = new Pool(url.origin, { connections: o.connections, pipelining: 1, headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs });
   const log = new RequestLog();
+  // One compressed template per (replica, chunk), rebuilt only if timestamps change varint length.
+  const templates = new Map<number, BodyTemplate>();
+  const templateFor = (replica: number, chunk: number, from: number, to: number, ts: number): BodyTemplate => {
+    const key = replica * chunks + chunk;
+    let t = templates.get(key);
+    if (t === undefined || t.tsSize !== varintSize(ts)) {
+      t = buildTemplate(replicas[replica], from, to, varintSize(ts));
+      templates.set(key, t);
+    }
+    return t;
+  };
   let next = 0;
   let sent = 0;
   const t0 = performance.now();
@@ -103,7 +115,7 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenReport> {
       if (stopped()) break;
       // Replicas scrape the same targets a little apart, as an HA pair does.
       const ts = Math.round(startMs + scrape * scrapeMs) + replica * 3;
-      const body = encodeRequest(replicas[replica], from, to, ts, (s) => s * 10 + scrape * 0.5);
+      const body = fillTemplate(templateFor(replica, chunk, from, to, ts), from, ts, (s) => s * 10 + scrape * 0.5);
       const started = performance.now();
       let status: string;
       try {
