@@ -28,7 +28,7 @@ export const PEER_SECONDS = envNumber('PROMFLEET_BENCH_PEER_SECONDS', 15, 3, 360
 export const NEW_SERIES = envNumber('PROMFLEET_BENCH_NEW_SERIES', 200_000, 1000, 10_000_000);
 
 /** Growth benchmark: rows stored before the second measurement (default 10M; the is 100M). */
-export const GROWTH_ROWS = envNumber('PROMFLEET_BENCH_GROWTH_ROWS', 10_000_000, 1_000_000, 1_000_000_000);
+export const GROWTH_ROWS = envNumber('PROMFLEET_BENCH_GROWTH_ROWS', 100_000_000, 1_000_000, 1_000_000_000);
 
 /** Peers: target rate (default 2M samples/s: as fast as each takes it, or as the load generator sends). */
 export const PEER_RATE = envNumber('PROMFLEET_BENCH_PEER_RATE', 2_000_000, 1000, 100_000_000);
