@@ -17,7 +17,9 @@ export type {
 } from './types.js';
 export { decodeReadRequest, decodeReadResponse, type ReadDecodeLimits } from './remote-read-decode.js';
 export { encodeReadRequest, encodeReadResponse } from './remote-read-encode.js';
-export { encodeReadResponseFromSeries, encodeSeriesColumns, encodeSeriesObject } from './samples-encode.js';
+export {
+  compressSeries, compressedReadResponse, encodeReadResponseFromSeries, encodeSeriesColumns, encodeSeriesObject, type CompressedSeries,
+} from './samples-encode.js';
 export { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from './xor-chunk.js';
 export { decodeXorChunk } from './xor-chunk-decode.js';
 export { crc32c } from './crc32c.js';

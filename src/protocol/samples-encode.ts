@@ -8,6 +8,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { writeTimeSeries } from './remote-write-encode.js';
+import { snappyBlock, snappyFragment, snappyLiteral } from './snappy.js';
 import type { Label, TimeSeries } from './types.js';
 
 const TWO_32 = 4_294_967_296;
@@ -141,4 +142,35 @@ export function encodeReadResponseFromSeries(results: readonly (readonly Uint8Ar
     }
   });
   return out;
+}
+
+/** One series field compressed on its own (snappyFragment), with its uncompressed size. */
+export interface CompressedSeries {
+  readonly length: number;
+  readonly fragment: Uint8Array;
+}
+
+/** A series field (from encodeSeriesColumns or encodeSeriesObject) compressed as a Snappy fragment. */
+export function compressSeries(field: Uint8Array): CompressedSeries {
+  return { length: field.length, fragment: snappyFragment(field) };
+}
+
+/**
+ * The snappy-compressed SAMPLES ReadResponse (the HTTP body) from each query's compressed
+ * series, in order: the bytes encodeReadResponseFromSeries writes, compressed, with the
+ * compression done series by series beforehand.
+ */
+export function compressedReadResponse(results: readonly (readonly CompressedSeries[])[]): Uint8Array {
+  const fragments: Uint8Array[] = [];
+  let length = 0;
+  for (const parts of results) {
+    const size = parts.reduce((sum, p) => sum + p.length, 0);
+    const head = Buffer.allocUnsafe(1 + varintSize(size));
+    head[0] = 0x0a;
+    writeVarint(head, 1, size);
+    fragments.push(snappyLiteral(head));
+    for (const p of parts) fragments.push(p.fragment);
+    length += head.length + size;
+  }
+  return snappyBlock(length, fragments);
 }

@@ -7,9 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  decodeReadResponse, encodeReadResponse, encodeReadResponseFromSeries, encodeSeriesColumns, encodeSeriesObject,
-  type Label, type QueryResult, type TimeSeries,
+  compressSeries, compressedReadResponse, decodeReadResponse, encodeReadResponse, encodeReadResponseFromSeries, encodeSeriesColumns,
+  encodeSeriesObject, snappyDecompress, type Label, type QueryResult, type TimeSeries,
 } from '../../src/protocol/index.js';
+import { snappyLiteral } from '../../src/protocol/snappy.js';
 
 /** Columns holding exactly these value bits (set as integers, never through a double). */
 function columns(samples: readonly [ms: number, bits: bigint][]): { times: Float64Array; values: Float64Array } {
@@ -98,9 +99,31 @@ describe('encodeSeriesColumns', () => {
       const results: QueryResult[] = queries.map((q) => ({ timeseries: q.map((s) => objectSeries(s.labels, s.samples)) }));
       const ours = encodeReadResponseFromSeries(parts);
       expect(Buffer.from(ours).equals(Buffer.from(encodeReadResponse(results)))).toBe(true);
+      const compressed = compressedReadResponse(parts.map((q) => q.map(compressSeries)));
+      expect(Buffer.from(snappyDecompress(compressed, 1 << 26)).equals(Buffer.from(ours))).toBe(true);
       const decoded = decodeReadResponse(ours);
       expect(decoded.map((r) => r.timeseries.map((ts) => ts.samples.map((x) => [x.timestamp, bitsOf(x.value)]))))
         .toEqual(queries.map((q) => q.map((s) => s.samples.map(([t, b]) => [t, b]))));
     }), { numRuns: 200 });
+  });
+});
+
+describe('compressedReadResponse', () => {
+  it('is one Snappy block of the response, series compressed apart, large series and long QueryResult heads included', () => {
+    const big = columns(Array.from({ length: 20_000 }, (_, i): [number, bigint] => [1_700_000_000_000 + i * 15_000, BigInt(i % 7) << 52n]));
+    const parts = [[encodeSeriesColumns(LABELS, big.times, big.values), encodeSeriesColumns([], new Float64Array(0), new Float64Array(0))], [], [
+      encodeSeriesObject(objectSeries(LABELS, ODD))]];
+    const body = compressedReadResponse(parts.map((q) => q.map(compressSeries)));
+    expect(Buffer.from(snappyDecompress(body, 1 << 26)).equals(Buffer.from(encodeReadResponseFromSeries(parts)))).toBe(true);
+    expect([...compressedReadResponse([])]).toEqual([0]);
+  });
+
+  it('writes literals of 1 to 256 bytes', () => {
+    for (const n of [1, 60, 61, 256]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => i);
+      const block = Buffer.concat([Buffer.from([n]).subarray(0, n < 128 ? 1 : 0), n >= 128 ? Buffer.from([(n % 128) | 0x80, n >> 7]) : Buffer.alloc(0), snappyLiteral(bytes)]);
+      expect(Buffer.from(snappyDecompress(block, 1000)).equals(Buffer.from(bytes)), `${n} bytes`).toBe(true);
+    }
+    expect(() => snappyLiteral(new Uint8Array(257))).toThrow(RangeError);
   });
 });
