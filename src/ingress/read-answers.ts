@@ -1,10 +1,12 @@
 /**
  * A read query's answer, encoded series by series as the reader streams them out of
  * PostgreSQL (so encoding overlaps the database's work), then put in Prometheus's order (by
- * label set): STREAMED_XOR_CHUNKS frames, or a SAMPLES QueryResult's series fields.
+ * label set): STREAMED_XOR_CHUNKS frames, or a SAMPLES QueryResult's series fields, each
+ * already snappy-compressed on its own (the HTTP body is one Snappy block of them).
  */
 import {
-  encodeSeriesColumns, encodeSeriesObject, prometheusXorChunks, rangeStart, seriesFrames, type Label, type Query, type Sample,
+  compressSeries, encodeSeriesColumns, encodeSeriesObject, prometheusXorChunks, rangeStart, seriesFrames, type CompressedSeries,
+  type Label, type Query, type Sample,
 } from '../protocol/index.js';
 import { compareLabelSets, type ReadQuery, type SampleReader, type StreamedSeries } from '../storage/index.js';
 
@@ -42,11 +44,11 @@ function seriesField(s: StreamedSeries): Uint8Array {
   return encodeSeriesObject({ labels: s.labels, samples, exemplars: [...s.exemplars], histograms: [...s.histograms] });
 }
 
-/** A SAMPLES QueryResult's series fields, native histograms and exemplars included. */
-export async function samplesResult(reader: SampleReader, q: Query, limits: QueryLimits): Promise<Uint8Array[]> {
-  const encoded: Encoded<Uint8Array>[] = [];
+/** A SAMPLES QueryResult's series fields, compressed, native histograms and exemplars included. */
+export async function samplesResult(reader: SampleReader, q: Query, limits: QueryLimits): Promise<CompressedSeries[]> {
+  const encoded: Encoded<CompressedSeries>[] = [];
   await reader.eachSeries({
     ...limits, startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, extras: true,
-  }, (s) => encoded.push({ labels: s.labels, data: seriesField(s) }));
+  }, (s) => encoded.push({ labels: s.labels, data: compressSeries(seriesField(s)) }));
   return inLabelOrder(encoded);
 }

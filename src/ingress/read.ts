@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { PromfleetError } from '../errors.js';
 import {
-  decodeReadRequest, encodeReadResponseFromSeries, snappyCompress, snappyDecompress, type Query, type ReadDecodeLimits, type ReadRequest,
+  compressedReadResponse, decodeReadRequest, snappyDecompress, type CompressedSeries, type Query, type ReadDecodeLimits, type ReadRequest,
 } from '../protocol/index.js';
 import type { HttpServer } from '../http/server.js';
 import type { SampleReader } from '../storage/index.js';
@@ -56,12 +56,11 @@ async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: h
     if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
   };
   for (let qi = 0; qi < queries.length; qi++) {
-    for (const frames of await chunkFrames(opts.reader, queries[qi], qi, limitsOf(opts))) {
-      head();
-      for (const frame of frames) {
-        if (!res.write(frame)) await new Promise((resolve) => res.once('drain', resolve));
-      }
-    }
+    const frames = (await chunkFrames(opts.reader, queries[qi], qi, limitsOf(opts))).flat();
+    if (frames.length === 0) continue;
+    head();
+    // One write per query: a write per frame costs both ends a chunk of HTTP framing each.
+    if (!res.write(Buffer.concat(frames))) await new Promise((resolve) => res.once('drain', resolve));
   }
   head();
   res.end();
@@ -105,9 +104,9 @@ export function registerRead(opts: ReadOptions): void {
       const principal = principalOf(req);
       const restricted = { ...request, queries: request.queries.map((q) => restrict(q, principal, opts.clusterLabel)) };
       if (await preferStreamed(opts, restricted)) return await streamChunks(opts, restricted.queries, res);
-      const results: Uint8Array[][] = [];
+      const results: CompressedSeries[][] = [];
       for (const q of restricted.queries) results.push(await samplesResult(opts.reader, q, limitsOf(opts)));
-      const out = snappyCompress(encodeReadResponseFromSeries(results));
+      const out = compressedReadResponse(results);
       res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }).end(out);
     } finally {
       release();
