@@ -8,37 +8,13 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { writeTimeSeries } from './remote-write-encode.js';
+import { high32, varint64Size, varintSize, writeVarint, writeVarint64 } from './pb-write.js';
 import { snappyBlock, snappyFragment, snappyLiteral } from './snappy.js';
 import type { Label, TimeSeries } from './types.js';
 
-const TWO_32 = 4_294_967_296;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;
 const LO = 1 - HI;
-
-/** Bytes of the varint of the 64-bit pattern hi:lo. */
-function varint64Size(hi: number, lo: number): number {
-  if (hi === 0) return lo < 0x80 ? 1 : lo < 0x4000 ? 2 : lo < 0x200000 ? 3 : lo < 0x10000000 ? 4 : 5;
-  return hi < 0x8 ? 5 : hi < 0x400 ? 6 : hi < 0x20000 ? 7 : hi < 0x1000000 ? 8 : hi < 0x80000000 ? 9 : 10;
-}
-
-function writeVarint64(out: Uint8Array, pos: number, hi: number, lo: number): number {
-  while (hi !== 0 || lo >= 0x80) {
-    out[pos++] = (lo & 0x7f) | 0x80;
-    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-    hi >>>= 7;
-  }
-  out[pos++] = lo;
-  return pos;
-}
-
-function writeVarint(out: Uint8Array, pos: number, v: number): number {
-  return writeVarint64(out, pos, Math.floor(v / TWO_32) >>> 0, v >>> 0);
-}
-
-function varintSize(v: number): number {
-  return varint64Size(Math.floor(v / TWO_32) >>> 0, v >>> 0);
-}
 
 /**
  * One series as a complete `QueryResult.timeseries` field: its labels (sorted) and its float
@@ -64,7 +40,7 @@ export function encodeSeriesColumns(labels: readonly Label[], times: Float64Arra
     const t = times[i];
     if (!Number.isSafeInteger(t)) throw new RangeError(`sample timestamp must be a safe integer, got ${t}`);
     // A Sample message is at most 9 + 11 bytes: its length is one byte.
-    size += 2 + ((words[2 * i + HI] | words[2 * i + LO]) !== 0 ? 9 : 0) + (t !== 0 ? 1 + varint64Size(Math.floor(t / TWO_32) >>> 0, t >>> 0) : 0);
+    size += 2 + ((words[2 * i + HI] | words[2 * i + LO]) !== 0 ? 9 : 0) + (t !== 0 ? 1 + varint64Size(high32(t), t >>> 0) : 0);
   }
   const out = Buffer.allocUnsafe(1 + varintSize(size) + size);
   out[0] = 0x0a;
@@ -91,7 +67,7 @@ export function encodeSeriesColumns(labels: readonly Label[], times: Float64Arra
     const hi = words[2 * i + HI];
     const lo = words[2 * i + LO];
     const withValue = (hi | lo) !== 0;
-    const tHi = Math.floor(t / TWO_32) >>> 0;
+    const tHi = high32(t);
     const tLo = t >>> 0;
     out[pos++] = 0x12;
     out[pos++] = (withValue ? 9 : 0) + (t !== 0 ? 1 + varint64Size(tHi, tLo) : 0);
