@@ -2,9 +2,9 @@
  * Incremental reader of PostgreSQL's binary COPY output (`COPY … TO STDOUT (FORMAT binary)`):
  * an 11-byte signature, a flags word and a header extension, then tuples of
  * `int16 field count | (int32 length, -1 for NULL | bytes)…`, ended by a field count of -1.
- * Chunks arrive cut anywhere; a tuple is handed over only once all its bytes are in, as views
- * into the received bytes. A tuple spanning chunks is copied once, when its last byte arrived:
- * chunks are held until the bytes it needs are all in, so a large tuple costs no repeated copies.
+ * Chunks arrive cut anywhere. A field lying within one chunk is handed over as a view of it; only
+ * a field cut between chunks is copied, once, when its last byte arrived (so a tuple of
+ * megabytes costs no repeated copies, and the rest of the stream none at all).
  */
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
@@ -12,86 +12,113 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** One tuple's fields: views into received bytes, valid only during the callback; null for SQL NULL. */
 export type CopyTuple = readonly (Buffer | null)[];
 
+/** What the next bytes are: the header (signature, flags, extension length), a header extension, a field count, a field length, field bytes, nothing (after the trailer). */
+type Expect = 'header' | 'extension' | 'count' | 'length' | 'field' | 'end';
+
 export class CopyTupleReader {
-  /** Received bytes not consumed yet, and how many of them there must be before parsing again. */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private need = 0;
-  private headerDone = false;
-  private ended = false;
+  private expect: Expect = 'header';
+  /** Bytes the current element needs, and those of them received in earlier chunks. */
+  private need = 19;
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  private fieldsLeft = 0;
   private readonly fields: (Buffer | null)[] = [];
 
   constructor(private readonly onTuple: (tuple: CopyTuple) => void) {}
 
   /** Feeds the next chunk of COPY output; calls onTuple for every tuple it completes. */
   push(chunk: Buffer): void {
-    if (this.ended) throw new Error('binary COPY: data after the trailer');
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes < this.need) return;
-    const buf = this.pending.length === 1 ? chunk : Buffer.concat(this.pending, this.pendingBytes);
     let pos = 0;
-    let need = 0;
-    if (!this.headerDone) {
-      if (buf.length < 19) return this.keep(buf, 0, 19);
-      if (!buf.subarray(0, 11).equals(SIGNATURE)) throw new Error('binary COPY: bad signature');
-      const extension = buf.readUInt32BE(15);
-      if (buf.length < 19 + extension) return this.keep(buf, 0, 19 + extension);
-      pos = 19 + extension;
-      this.headerDone = true;
-    }
-    const fields = this.fields;
-    const n = buf.length;
-    need = 2;
-    while (pos + 2 <= n) {
-      const count = buf.readInt16BE(pos);
-      if (count === -1) {
-        this.ended = true;
-        pos += 2;
-        break;
+    const n = chunk.length;
+    while (pos < n) {
+      if (this.expect === 'end') throw new Error('binary COPY: data after the trailer');
+      // The current element: whole in this chunk (a view), or completed from earlier parts.
+      let el: Buffer;
+      const missing = this.need - this.partBytes;
+      if (this.partBytes === 0 && pos + this.need <= n) {
+        el = chunk.subarray(pos, pos + this.need);
+        pos += this.need;
+      } else if (n - pos < missing) {
+        this.parts.push(chunk.subarray(pos));
+        this.partBytes += n - pos;
+        return;
+      } else {
+        this.parts.push(chunk.subarray(pos, pos + missing));
+        pos += missing;
+        el = Buffer.concat(this.parts, this.need);
+        this.parts = [];
+        this.partBytes = 0;
       }
-      // Walk the field lengths first: the tuple is taken only when every byte of it is here.
-      let p = pos + 2;
-      let complete = true;
-      fields.length = 0;
-      for (let f = 0; f < count; f++) {
-        if (p + 4 > n) {
-          complete = false;
-          need = p + 4 - pos;
-          break;
+      this.take(el);
+    }
+  }
+
+  /** Handles one complete element and sets what comes next. */
+  private take(el: Buffer): void {
+    switch (this.expect) {
+      case 'header':
+        if (!el.subarray(0, 11).equals(SIGNATURE)) throw new Error('binary COPY: bad signature');
+        this.need = el.readUInt32BE(15);
+        this.expect = this.need > 0 ? 'extension' : 'count';
+        if (this.need === 0) this.need = 2;
+        return;
+      case 'extension':
+        this.expect = 'count';
+        this.need = 2;
+        return;
+      case 'count': {
+        const count = el.readInt16BE(0);
+        if (count === -1) {
+          this.expect = 'end';
+          return;
         }
-        const len = buf.readInt32BE(p);
-        p += 4;
+        this.fields.length = 0;
+        this.fieldsLeft = count;
+        this.nextField();
+        return;
+      }
+      case 'length': {
+        const len = el.readInt32BE(0);
         if (len === -1) {
-          fields.push(null);
-          continue;
+          this.fields.push(null);
+          this.fieldsLeft--;
+          this.nextField();
+          return;
         }
-        if (p + len > n) {
-          complete = false;
-          need = p + len - pos;
-          break;
+        if (len === 0) {
+          this.fields.push(Buffer.alloc(0));
+          this.fieldsLeft--;
+          this.nextField();
+          return;
         }
-        fields.push(buf.subarray(p, p + len));
-        p += len;
+        this.expect = 'field';
+        this.need = len;
+        return;
       }
-      if (!complete) break;
-      this.onTuple(fields);
-      pos = p;
-      need = 2;
+      case 'field':
+        this.fields.push(el);
+        this.fieldsLeft--;
+        this.nextField();
+        return;
+      default:
+        throw new Error('binary COPY: data after the trailer');
     }
-    this.keep(buf, pos, need);
   }
 
-  /** Holds buf[from…] until `need` bytes from there have arrived. */
-  private keep(buf: Buffer, from: number, need: number): void {
-    const rest = from === buf.length ? [] : [buf.subarray(from)];
-    this.pending = rest;
-    this.pendingBytes = buf.length - from;
-    this.need = need;
+  /** After a field (or a count): the next field's length, or the tuple is complete. */
+  private nextField(): void {
+    if (this.fieldsLeft > 0) {
+      this.expect = 'length';
+      this.need = 4;
+      return;
+    }
+    this.onTuple(this.fields);
+    this.expect = 'count';
+    this.need = 2;
   }
 
-  /** Throws unless the output ended with its trailer and nothing after it. */
+  /** Throws unless the output ended with its trailer. */
   end(): void {
-    if (!this.ended || this.pendingBytes > 0) throw new Error('binary COPY: output ended without its trailer');
+    if (this.expect !== 'end' || this.partBytes > 0) throw new Error('binary COPY: output ended without its trailer');
   }
 }

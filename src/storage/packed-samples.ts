@@ -33,15 +33,36 @@ function arrayLength(a: Buffer, what: string): number {
   return n;
 }
 
-/** Unpacks a series' time and value arrays into columns; they must hold the same number of 8-byte elements. */
-export function unpackSampleArrays(t: Buffer, v: Buffer): SampleColumns {
+/**
+ * Columns reused from one series to the next: a read hands each series over for the time of a
+ * call only, and fresh arrays for each of a thousand series would be garbage to collect.
+ */
+export class ColumnScratch {
+  times = new Float64Array(1024);
+  values = new Float64Array(1024);
+
+  /** Columns of `n` samples, views into the scratch arrays (grown when needed). */
+  take(n: number): SampleColumns {
+    if (this.times.length < n) {
+      const size = Math.max(n, 2 * this.times.length);
+      this.times = new Float64Array(size);
+      this.values = new Float64Array(size);
+    }
+    return { times: this.times.subarray(0, n), values: this.values.subarray(0, n) };
+  }
+}
+
+/**
+ * Unpacks a series' time and value arrays into columns; they must hold the same number of
+ * 8-byte elements. With `scratch`, the columns are views into it, valid until its next use.
+ */
+export function unpackSampleArrays(t: Buffer, v: Buffer, scratch?: ColumnScratch): SampleColumns {
   const n = arrayLength(t, 'time');
   if (arrayLength(v, 'value') !== n) throw new Error(`packed samples: ${n} times but a different number of values`);
   const tv = new DataView(t.buffer, t.byteOffset, t.length);
   const vv = new DataView(v.buffer, v.byteOffset, v.length);
-  const times = new Float64Array(n);
-  const values = new Float64Array(n);
-  const words = new Uint32Array(values.buffer);
+  const { times, values } = scratch === undefined ? { times: new Float64Array(n), values: new Float64Array(n) } : scratch.take(n);
+  const words = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
   let sorted = true;
   for (let i = 0, p = ARRAY_HEADER; i < n; i++, p += 12) {
     if (tv.getInt32(p) !== 8 || vv.getInt32(p) !== 8) throw new Error(`packed samples: element ${i} is not 8 bytes`);
@@ -63,7 +84,7 @@ function sortByTime(times: Float64Array, values: Float64Array): SampleColumns {
   const order = Array.from(times.keys()).sort((a, b) => times[a] - times[b] || a - b);
   const t = new Float64Array(times.length);
   const v = new Float64Array(values.length);
-  const from = new Uint32Array(values.buffer);
+  const from = new Uint32Array(values.buffer, values.byteOffset, 2 * values.length);
   const to = new Uint32Array(v.buffer);
   order.forEach((k, i) => {
     t[i] = times[k];

@@ -186,7 +186,7 @@ export class SampleReader {
   /** The float samples of a query, series in Prometheus's order (by label set). */
   async readColumns(q: ReadQuery): Promise<ReadSeries[]> {
     const out: ReadSeries[] = [];
-    await this.eachSeries({ ...q, extras: false }, (s) => out.push(s));
+    await this.eachSeries({ ...q, extras: false }, (s) => out.push({ labels: s.labels, times: s.times.slice(), values: s.values.slice() }));
     return out.sort((a, b) => compareLabelSets(a.labels, b.labels));
   }
 
@@ -194,7 +194,8 @@ export class SampleReader {
    * Calls `each` once per selected series that has float samples in range (and, when
    * `q.extras`, once per series with only native histograms or exemplars in range), in no
    * particular order, as the samples arrive from PostgreSQL, so an answer can be encoded while
-   * the rest is still read. Sort by `compareLabelSets` for Prometheus's order. On a rejection
+   * the rest is still read; its columns are valid only during the call (copy them to keep them).
+   * Sort by `compareLabelSets` for Prometheus's order. On a rejection
    * (LIMIT_READ_SAMPLES included) the series already given are not the whole answer.
    */
   async eachSeries(q: ReadQuery, each: (s: StreamedSeries) => void): Promise<void> {

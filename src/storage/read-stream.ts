@@ -12,7 +12,7 @@
 import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
 import { CopyTupleReader } from './copy-tuples.js';
-import { unpackSampleArrays, type SampleColumns } from './packed-samples.js';
+import { ColumnScratch, unpackSampleArrays, type SampleColumns } from './packed-samples.js';
 
 export interface StreamedColumns extends SampleColumns {
   readonly id: number;
@@ -42,7 +42,9 @@ function copySql(samplesTable: string): string {
 
 /**
  * Calls `each` once per series with samples in range, in no particular order, as PostgreSQL
- * sends them; resolves once all arrived. An exception thrown by `each` ends the read with it.
+ * sends them; resolves once all arrived. The columns are valid only during the call (they are
+ * reused for the next series): copy them to keep them. An exception thrown by `each` ends the
+ * read with it.
  */
 export async function streamSamples(
   pool: pg.Pool, samplesTable: string, q: SampleStreamQuery, each: (s: StreamedColumns) => void,
@@ -55,10 +57,11 @@ export async function streamSamples(
       `SELECT set_config('promfleet.read_ids', $1, true), set_config('promfleet.read_start', $2, true),
               set_config('promfleet.read_end', $3, true), set_config('promfleet.read_limit', $4, true)`,
       [`{${q.ids.join(',')}}`, String(q.startMs), String(q.endMs), String(q.limit)]);
+    const scratch = new ColumnScratch();
     const tuples = new CopyTupleReader((fields) => {
       const [id, t, v] = fields;
       if (fields.length !== 3 || id === null || id.length !== 8 || t === null || v === null) throw new Error('read: unexpected COPY row');
-      const c = unpackSampleArrays(t, v);
+      const c = unpackSampleArrays(t, v, scratch);
       each({ id: Number(id.readBigInt64BE(0)), times: c.times, values: c.values });
     });
     const stream = client.query(copyTo(copySql(samplesTable)));

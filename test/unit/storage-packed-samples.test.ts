@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CopyTupleReader } from '../../src/storage/copy-tuples.js';
-import { unpackSampleArrays } from '../../src/storage/packed-samples.js';
+import { ColumnScratch, unpackSampleArrays } from '../../src/storage/packed-samples.js';
 
 const PG_EPOCH_MS = 946_684_800_000;
 
@@ -69,6 +69,20 @@ describe('unpackSampleArrays', () => {
     expect([0, 1, 2].map((i) => bitsOf(out.values, i))).toEqual([0x7ff0000000000002n, 2n, 3n]);
   });
 
+  it('unpacks into reused scratch columns, grown when a series is longer', () => {
+    const scratch = new ColumnScratch();
+    const a = unpackSampleArrays(times([1, 2]), values([0x7ff0000000000002n, 5n]), scratch);
+    expect([...a.times]).toEqual([1, 2]);
+    expect([bitsOf(a.values, 0), bitsOf(a.values, 1)]).toEqual([0x7ff0000000000002n, 5n]);
+    const long = Array.from({ length: 3000 }, (_, i) => i);
+    const b = unpackSampleArrays(times(long), values(long.map(BigInt)), scratch);
+    expect([...b.times]).toEqual(long);
+    expect(bitsOf(b.values, 2999)).toBe(2999n);
+    const c = unpackSampleArrays(times([7]), values([0xfff0000000000000n]), scratch);
+    expect(c.times.buffer).toBe(b.times.buffer);
+    expect([[...c.times], bitsOf(c.values, 0)]).toEqual([[7], 0xfff0000000000000n]);
+  });
+
   it('takes an empty array, and refuses arrays that do not match', () => {
     expect(unpackSampleArrays(times([]), values([])).times).toHaveLength(0);
     expect(() => unpackSampleArrays(times([1, 2]), values([1n]))).toThrow(/packed samples/);
@@ -81,11 +95,13 @@ describe('CopyTupleReader', () => {
     [Buffer.from('0000000000000007', 'hex'), times([1, 2]), values([1n, 2n])],
     [null, Buffer.alloc(0), Buffer.from('abc')],
     [Buffer.alloc(70_000, 7)],
+    [],
+    [null],
   ];
   const whole = copyOutput(tuples);
 
   it('hands over every tuple whole, however the output is cut into chunks', () => {
-    for (const size of [1, 2, 3, 7, 19, 20, 64, 1000, whole.length]) {
+    for (const size of [1, 2, 3, 7, 19, 20, 23, 64, 1000, 65_536, whole.length]) {
       const got: (string | null)[][] = [];
       const r = new CopyTupleReader((fields) => got.push(fields.map((f) => (f === null ? null : f.toString('hex')))));
       for (let at = 0; at < whole.length; at += size) r.push(whole.subarray(at, at + size));
@@ -100,7 +116,6 @@ describe('CopyTupleReader', () => {
     cut.push(whole.subarray(0, whole.length - 2));
     expect(() => cut.end()).toThrow(/trailer/);
     const extra = new CopyTupleReader(() => {});
-    extra.push(Buffer.concat([whole, Buffer.from([0])]));
-    expect(() => extra.end()).toThrow(/trailer/);
+    expect(() => extra.push(Buffer.concat([whole, Buffer.from([0])]))).toThrow(/after the trailer/);
   });
 });
