@@ -1,5 +1,6 @@
 /**
- * A read streamed out of PostgreSQL: series handed over as they arrive, in no particular order,
+ * A read streamed out of PostgreSQL (two COPYs on two connections, for this many series): series
+ * handed over as they arrive, in no particular order,
  * with every sample and its value bits; the sample limit stops the read at the series that passes
  * it; a callback that throws while PostgreSQL is still sending ends the read with its error; the
  * pool serves the next read after either.
@@ -15,14 +16,14 @@ const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 const SCHEMA = 'r_stream';
 const T0 = Date.parse('2024-05-01T10:00:00.000Z');
-/** Enough samples per series that a read's COPY output spans many socket chunks. */
-const PER_SERIES = 20_000;
-const SERIES = 6;
+/** Enough series that a read runs as two COPYs, enough samples that each spans many socket chunks. */
+const PER_SERIES = 4_000;
+const SERIES = 70;
 
 const db = useTestDatabase('storage_read_stream', { max: 4, applicationName: 'storage-read-stream-test', log });
 
 function labels(i: number): Label[] {
-  return [{ name: '__name__', value: 'stream_test' }, { name: 'i', value: String(SERIES - i) }];
+  return [{ name: '__name__', value: 'stream_test' }, { name: 'i', value: String(1000 - i) }];
 }
 
 function valueOf(i: number, k: number): number {
@@ -58,7 +59,7 @@ describe('SampleReader.eachSeries', () => {
     got.sort((a, b) => compareLabelSets(a.labels, b.labels));
     expect(got.map((s) => s.labels)).toEqual(Array.from({ length: SERIES }, (_, i) => labels(i)).sort(compareLabelSets));
     for (const s of got) {
-      const i = SERIES - Number(s.labels[1].value);
+      const i = 1000 - Number(s.labels[1].value);
       expect(s.times).toEqual(Array.from({ length: PER_SERIES }, (_, k) => T0 + k * 100));
       expect(s.bits).toEqual(Array.from({ length: PER_SERIES }, (_, k) => toBits(valueOf(i, k))));
     }
