@@ -132,7 +132,7 @@ export const FLAGS = {
   'pg.schema': flag<string>('identifier', 'prom', parseIdentifier,
     'Schema holding promfleet tables; deployments sharing one database use different schemas.'),
   'pg.max-open-conns': flag<number>('int', '4', (raw) => parseInteger(raw, 1, 1000),
-    'Pooled PostgreSQL connections per process (writers and readers).'),
+    'Pooled PostgreSQL connections per process (writers and readers; a remote read of 64 series or more uses two at once).'),
   'redis.url': flag<string>('url', 'redis://127.0.0.1:6379', (raw) => parseUrl(raw, ['redis:', 'rediss:']),
     'Redis URL for the queue.'),
   'queue.prefix': flag<string>('string', 'promfleet', (raw) => {

@@ -1,14 +1,14 @@
 import type http from 'node:http';
 import { PromfleetError } from '../errors.js';
 import {
-  decodeReadRequest, encodeReadResponse, prometheusXorChunks, rangeStart, seriesFrames, snappyCompress, snappyDecompress,
-  type Query, type ReadDecodeLimits, type ReadRequest,
+  compressedReadResponse, decodeReadRequest, snappyDecompress, type CompressedSeries, type Query, type ReadDecodeLimits, type ReadRequest,
 } from '../protocol/index.js';
 import type { HttpServer } from '../http/server.js';
 import type { SampleReader } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
 import { principalOf, type Principal } from '../auth/index.js';
 import { readBody } from './body.js';
+import { chunkFrames, samplesResult, type QueryLimits } from './read-answers.js';
 
 export interface ReadOptions {
   readonly server: HttpServer;
@@ -49,32 +49,25 @@ function checkHeaders(req: http.IncomingMessage): void {
   if (type !== 'application/x-protobuf') throw new PromfleetError('UNSUPPORTED_CONTENT_TYPE', `Content-Type "${type}" is not supported; expected application/x-protobuf`);
 }
 
-/**
- * STREAMED_XOR_CHUNKS: one frame per series (split at 1 MiB), chunks cut as Prometheus's head
- * cuts them, so samples are read from the start of the 2-hour range holding the query start.
- */
+/** STREAMED_XOR_CHUNKS: each query's frames, in order. */
 async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: http.ServerResponse): Promise<void> {
   // Headers go out with the first frame, so a limit hit before it is still a proper 4xx.
   const head = (): void => {
     if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
   };
   for (let qi = 0; qi < queries.length; qi++) {
-    const q = queries[qi];
-    const series = await opts.reader.readColumns({
-      startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels,
-      maxSeries: opts.maxSeries, maxSamples: opts.maxSamples,
-    });
-    for (const ts of series) {
-      const chunks = prometheusXorChunks(ts.times, ts.values, q.startTimestampMs, q.endTimestampMs);
-      if (chunks.length === 0) continue;
-      head();
-      for (const frame of seriesFrames({ labels: ts.labels, chunks }, qi)) {
-        if (!res.write(frame)) await new Promise((resolve) => res.once('drain', resolve));
-      }
-    }
+    const frames = (await chunkFrames(opts.reader, queries[qi], qi, limitsOf(opts))).flat();
+    if (frames.length === 0) continue;
+    head();
+    // One write per query: a write per frame costs both ends a chunk of HTTP framing each.
+    if (!res.write(Buffer.concat(frames))) await new Promise((resolve) => res.once('drain', resolve));
   }
   head();
   res.end();
+}
+
+function limitsOf(opts: ReadOptions): QueryLimits {
+  return { ignoreLabels: opts.ignoreLabels, maxSeries: opts.maxSeries, maxSamples: opts.maxSamples };
 }
 
 /**
@@ -111,15 +104,9 @@ export function registerRead(opts: ReadOptions): void {
       const principal = principalOf(req);
       const restricted = { ...request, queries: request.queries.map((q) => restrict(q, principal, opts.clusterLabel)) };
       if (await preferStreamed(opts, restricted)) return await streamChunks(opts, restricted.queries, res);
-      const results = [];
-      for (const q of restricted.queries) {
-        const timeseries = await opts.reader.read({
-          startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, ignoreLabels: opts.ignoreLabels,
-          maxSeries: opts.maxSeries, maxSamples: opts.maxSamples, extras: true,
-        });
-        results.push({ timeseries });
-      }
-      const out = snappyCompress(encodeReadResponse(results));
+      const results: CompressedSeries[][] = [];
+      for (const q of restricted.queries) results.push(await samplesResult(opts.reader, q, limitsOf(opts)));
+      const out = compressedReadResponse(results);
       res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }).end(out);
     } finally {
       release();

@@ -17,13 +17,16 @@ export type {
 } from './types.js';
 export { decodeReadRequest, decodeReadResponse, type ReadDecodeLimits } from './remote-read-decode.js';
 export { encodeReadRequest, encodeReadResponse } from './remote-read-encode.js';
+export {
+  compressSeries, compressedReadResponse, encodeReadResponseFromSeries, encodeSeriesColumns, encodeSeriesObject, type CompressedSeries,
+} from './samples-encode.js';
 export { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from './xor-chunk.js';
 export { decodeXorChunk } from './xor-chunk-decode.js';
 export { crc32c } from './crc32c.js';
 export {
-  DEFAULT_MAX_BYTES_IN_FRAME, decodeChunkedReadResponse, encodeChunkedFrame, encodeChunkedReadResponse, frame, readChunkedFrames,
-  seriesFrames, xorChunkedSeries,
+  decodeChunkedReadResponse, encodeChunkedFrame, encodeChunkedReadResponse, frame, readChunkedFrames, xorChunkedSeries,
 } from './read-frames.js';
+export { DEFAULT_MAX_BYTES_IN_FRAME, seriesFrames } from './series-frames.js';
 export { CHUNK_ENCODINGS, MATCHER_TYPES, RESPONSE_TYPES } from './remote-read-types.js';
 export type {
   Chunk, ChunkEncoding, ChunkedReadResponse, ChunkedSeries, LabelMatcher, MatcherType, Query, QueryResult, ReadHints,

@@ -89,56 +89,6 @@ export function xorChunkedSeries(labels: Label[], timestampsMs: ArrayLike<number
   return { labels, chunks: cutXorChunks(timestampsMs, values).map((c): Chunk => ({ ...c, type: 'XOR' })) };
 }
 
-/** Prometheus's default --storage.remote.read-max-bytes-in-frame. */
-export const DEFAULT_MAX_BYTES_IN_FRAME = 1024 * 1024;
-
-function varintSize(v: number): number {
-  if (v < 0) return 10;
-  let n = 1;
-  for (; v >= 0x80; v = Math.floor(v / 128)) n++;
-  return n;
-}
-
-function bytesFieldSize(len: number): number {
-  return len === 0 ? 0 : 1 + varintSize(len) + len;
-}
-
-/** gogo-protobuf's Label.Size(): the message without its own tag and length. */
-function labelSize(l: Label): number {
-  return bytesFieldSize(Buffer.byteLength(l.name)) + bytesFieldSize(Buffer.byteLength(l.value));
-}
-
-/** gogo-protobuf's Chunk.Size(). */
-function chunkSize(c: Chunk): number {
-  return (c.minTimeMs !== 0 ? 1 + varintSize(c.minTimeMs) : 0) + (c.maxTimeMs !== 0 ? 1 + varintSize(c.maxTimeMs) : 0)
-    + (CHUNK_ENCODINGS.indexOf(c.type) > 0 ? 2 : 0) + bytesFieldSize(c.data.length);
-}
-
-/**
- * The frames Prometheus's StreamChunkedReadResponses writes for one series: one series per
- * frame, chunks added until the frame's budget (maxBytesInFrame minus the labels' sizes) is
- * spent, so a frame may exceed it by one chunk; a series without chunks writes nothing.
- */
-export function seriesFrames(
-  series: ChunkedSeries, queryIndex: number, maxBytesInFrame = DEFAULT_MAX_BYTES_IN_FRAME,
-): Uint8Array[] {
-  let budget = maxBytesInFrame;
-  for (const l of series.labels) budget -= labelSize(l);
-  const frames: Uint8Array[] = [];
-  let chunks: Chunk[] = [];
-  let left = budget;
-  for (let i = 0; i < series.chunks.length; i++) {
-    const c = series.chunks[i];
-    chunks.push(c);
-    left -= chunkSize(c);
-    if (left > 0 && i + 1 < series.chunks.length) continue;
-    frames.push(encodeChunkedFrame({ series: [{ labels: series.labels, chunks }], queryIndex }));
-    chunks = [];
-    left = budget;
-  }
-  return frames;
-}
-
 function readString(r: ByteReader, what: string): string {
   const s = readStringOrNull(r, what);
   if (s === null) throw new RangeError(`${what} is not valid UTF-8`);

@@ -142,3 +142,53 @@ export function snappyDecompress(buf: Uint8Array, maxBytes: number): Uint8Array 
 export function snappyCompress(buf: Uint8Array): Uint8Array {
   return snappy.compress(buf);
 }
+
+/**
+ * `buf` compressed on its own as Snappy elements, without a block's length header. Elements only
+ * refer back into the bytes of their own fragment, so fragments compressed apart (each series of
+ * an answer, while the rest is still being read) concatenate, in any order, into one block: see
+ * snappyBlock.
+ */
+export function snappyFragment(buf: Uint8Array): Uint8Array {
+  const block = snappy.compress(buf);
+  let i = 0;
+  while (block[i] >= 0x80) i++;
+  return block.subarray(i + 1);
+}
+
+/** `bytes` (at most 256) as one Snappy literal element, to glue short bytes between fragments. */
+export function snappyLiteral(bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  if (n === 0) return new Uint8Array(0);
+  if (n > 256) throw new RangeError(`a ${n}-byte literal is longer than 256 bytes`);
+  const head = n <= 60 ? [(n - 1) << 2] : [60 << 2, n - 1];
+  const out = new Uint8Array(head.length + n);
+  out.set(head);
+  out.set(bytes, head.length);
+  return out;
+}
+
+/**
+ * One Snappy block of fragments (from snappyFragment or snappyLiteral), decompressing to their
+ * inputs concatenated in the order given, `length` bytes in all.
+ */
+export function snappyBlock(length: number, fragments: readonly Uint8Array[]): Uint8Array {
+  if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) throw new RangeError(`snappy block of ${length} bytes`);
+  const header: number[] = [];
+  let v = length;
+  while (v >= 0x80) {
+    header.push((v % 128) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  header.push(v);
+  let size = header.length;
+  for (const f of fragments) size += f.length;
+  const out = Buffer.allocUnsafe(size);
+  out.set(header);
+  let pos = header.length;
+  for (const f of fragments) {
+    out.set(f, pos);
+    pos += f.length;
+  }
+  return out;
+}

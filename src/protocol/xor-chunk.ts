@@ -15,126 +15,101 @@
  * (a varint, a raw value, meaningful bits a multiple of 8) carries one more, empty, byte; this
  * writer does the same, or the bytes would differ.
  *
- * Values are handled as their float64 bits (two uint32 halves), so NaN payloads such as the
- * stale marker 0x7ff0000000000002 survive; no BigInt on the per-sample path.
+ * Values are handled as their float64 bits (two uint32 halves, read from a Float64Array's
+ * memory), so NaN payloads such as the stale marker 0x7ff0000000000002 survive; no BigInt on the
+ * per-sample path. Bits are gathered in a small accumulator and stored a byte at a time into a
+ * scratch buffer sized for the worst case, so the loop neither grows nor re-checks a buffer.
  */
 
 /** Prometheus cuts head chunks at this many samples; remote read serves them as they are. */
 export const MAX_SAMPLES_PER_CHUNK = 120;
 
 const TWO_32 = 4294967296;
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-// Index of the high word of a float64 in u32 on this machine.
+// Index of the high word of a float64 in a Uint32Array on this machine.
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
 const LO = 1 - HI;
+/** Most bytes one sample can take: a '1111' + 64-bit delta of delta and a '11' + 5 + 6 + 64-bit value. */
+const MAX_SAMPLE_BYTES = 19;
 
+/** A bit stream written most significant bit first into `buf`, the pending bits (fewer than 8) in `acc`. */
 class BitWriter {
-  buf: Uint8Array;
-  /** Index of the byte being filled. */
-  pos: number;
-  /** Bits already used in buf[pos] (0..7). */
-  used = 0;
-  /** The last logical write was whole bytes ending on a byte boundary: Prometheus holds an empty byte after it. */
-  private emptyTail = false;
+  buf = new Uint8Array(4096);
+  pos = 0;
+  acc = 0;
+  nacc = 0;
 
-  constructor(capacity: number, start: number) {
-    this.buf = new Uint8Array(capacity);
-    this.pos = start;
+  reset(capacity: number): void {
+    if (this.buf.length < capacity) this.buf = new Uint8Array(Math.max(capacity, 2 * this.buf.length));
+    this.pos = 0;
+    this.acc = 0;
+    this.nacc = 0;
   }
 
-  private grow(): void {
-    const next = new Uint8Array(this.buf.length * 2);
-    next.set(this.buf);
-    this.buf = next;
-  }
-
-  /** Writes the low `n` (0..32) bits of `v`, most significant first: one logical write. */
-  bits(v: number, n: number): void {
-    this.put(v, n);
-    this.emptyTail = n % 8 === 0 && this.used === 0;
-  }
-
-  private put(v: number, n: number): void {
-    while (n > 0) {
-      if (this.pos >= this.buf.length) this.grow();
-      const free = 8 - this.used;
-      const take = free < n ? free : n;
-      const chunk = (v >>> (n - take)) & ((1 << take) - 1);
-      this.buf[this.pos] |= chunk << (free - take);
-      this.used += take;
-      n -= take;
-      if (this.used === 8) {
-        this.used = 0;
-        this.pos++;
-      }
+  /** The low `n` (0..16) bits of `v`. */
+  put(v: number, n: number): void {
+    let acc = (this.acc << n) | (v & ((1 << n) - 1));
+    let nacc = this.nacc + n;
+    while (nacc >= 8) {
+      nacc -= 8;
+      this.buf[this.pos++] = acc >>> nacc;
     }
+    this.acc = acc & ((1 << nacc) - 1);
+    this.nacc = nacc;
   }
 
-  /** Writes the 64-bit pattern hi:lo, keeping its low `n` (0..64) bits. */
-  bits64(hi: number, lo: number, n: number): void {
-    if (n > 32) {
-      this.put(hi, n - 32);
-      this.put(lo, 32);
+  /** The low `n` (0..32) bits of `v`. */
+  put32(v: number, n: number): void {
+    if (n > 16) {
+      this.put(v >>> 16, n - 16);
+      this.put(v, 16);
     } else {
-      this.put(lo, n);
+      this.put(v, n);
     }
-    this.emptyTail = n % 8 === 0 && this.used === 0;
   }
 
-  /** Bytes written so far: a partial last byte included, and the empty byte Prometheus keeps. */
-  finish(): Uint8Array {
-    const end = this.used === 0 ? this.pos : this.pos + 1;
-    if (this.emptyTail && end >= this.buf.length) this.grow();
-    return this.buf.subarray(0, this.emptyTail ? end + 1 : end);
+  /** The low `n` (0..64) bits of the pattern hi:lo. */
+  put64(hi: number, lo: number, n: number): void {
+    if (n > 32) {
+      this.put32(hi, n - 32);
+      this.put32(lo, 32);
+    } else {
+      this.put32(lo, n);
+    }
+  }
+
+  /** Bytes written: a partial last byte included, and the empty byte Prometheus keeps after an aligned whole-byte write. */
+  finish(emptyTail: boolean): Uint8Array {
+    if (this.nacc > 0) this.buf[this.pos++] = this.acc << (8 - this.nacc);
+    else if (emptyTail) this.buf[this.pos++] = 0;
+    return this.buf.slice(0, this.pos);
   }
 }
+
+const writer = new BitWriter();
 
 function checkTimestamp(t: number, i: number): void {
   if (!Number.isSafeInteger(t)) throw new RangeError(`sample ${i}: timestamp ${t} is not a safe integer`);
 }
 
-/** Go's binary.PutUvarint of a non-negative safe integer. */
-function writeUvarint(w: BitWriter, v: number): void {
-  while (v >= 0x80) {
-    w.bits((v % 128) | 0x80, 8);
-    v = Math.floor(v / 128);
+/** Go's binary.PutUvarint of the non-negative 64-bit pattern hi:lo, a whole byte at a time. */
+function writeUvarint64(w: BitWriter, hi: number, lo: number): void {
+  while (hi !== 0 || lo >= 0x80) {
+    w.put((lo & 0x7f) | 0x80, 8);
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
   }
-  w.bits(v, 8);
+  w.put(lo, 8);
 }
 
-/** Go's binary.PutVarint (zig-zag); BigInt keeps 2|v|+1 exact, and it runs once per chunk. */
+/** Go's binary.PutVarint (zig-zag) of a safe integer; BigInt keeps 2|v|+1 exact, once per chunk. */
 function writeVarint(w: BitWriter, v: number): void {
   const b = BigInt(v);
-  let z = b >= 0n ? b << 1n : (-b << 1n) - 1n;
-  while (z >= 0x80n) {
-    w.bits(Number(z & 0x7fn) | 0x80, 8);
-    z >>= 7n;
-  }
-  w.bits(Number(z), 8);
-}
-
-/** -(2^(n-1) - 1) <= x <= 2^(n-1), Prometheus's bitRange. */
-function inRange(x: number, nbits: number): boolean {
-  const half = 2 ** (nbits - 1);
-  return -(half - 1) <= x && x <= half;
-}
-
-/** Low 32 bits of a (possibly negative) safe integer in two's complement. */
-function low32(x: number): number {
-  return (x - Math.floor(x / TWO_32) * TWO_32) >>> 0;
-}
-
-function clz64(hi: number, lo: number): number {
-  return hi !== 0 ? Math.clz32(hi) : 32 + Math.clz32(lo);
+  const z = b >= 0n ? b << 1n : (-b << 1n) - 1n;
+  writeUvarint64(w, Number(z >> 32n), Number(z & 0xffffffffn));
 }
 
 function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
-}
-
-function ctz64(hi: number, lo: number): number {
-  return lo !== 0 ? ctz32(lo) : 32 + ctz32(hi);
 }
 
 /**
@@ -146,9 +121,14 @@ export function encodeXorChunk(timestampsMs: ArrayLike<number>, values: ArrayLik
   const n = timestampsMs.length;
   if (values.length !== n) throw new RangeError(`${n} timestamps but ${values.length} values`);
   if (n > 0xffff) throw new RangeError(`${n} samples do not fit one chunk (at most 65535)`);
-  const w = new BitWriter(16 + n * 4, 2);
-  w.buf[0] = n >>> 8;
-  w.buf[1] = n & 0xff;
+  const f64 = values instanceof Float64Array ? values : Float64Array.from(values);
+  const words = new Uint32Array(f64.buffer, f64.byteOffset, 2 * n);
+  const w = writer;
+  w.reset(2 + 10 + 8 + n * MAX_SAMPLE_BYTES + 1);
+  w.put(n >>> 8, 8);
+  w.put(n, 8);
+  // Prometheus keeps an empty byte after a chunk whose last write was whole bytes, aligned.
+  let emptyTail = false;
   let prevT = 0;
   let prevDelta = 0;
   let prevHi = 0;
@@ -158,69 +138,67 @@ export function encodeXorChunk(timestampsMs: ArrayLike<number>, values: ArrayLik
   for (let i = 0; i < n; i++) {
     const t = timestampsMs[i];
     checkTimestamp(t, i);
-    f64[0] = values[i];
-    const hi = u32[HI];
-    const lo = u32[LO];
+    const hi = words[2 * i + HI];
+    const lo = words[2 * i + LO];
     if (i === 0) {
       writeVarint(w, t);
-      w.bits64(hi, lo, 64);
-    } else {
-      const delta = t - prevT;
-      if (delta < 0) throw new RangeError(`sample ${i}: timestamp ${t} is before ${prevT}`);
-      if (i === 1) {
-        writeUvarint(w, delta);
-      } else {
-        const dod = delta - prevDelta;
-        if (dod === 0) w.bits(0, 1);
-        else if (inRange(dod, 14)) { w.bits(0b10, 2); w.bits(low32(dod), 14); }
-        else if (inRange(dod, 17)) { w.bits(0b110, 3); w.bits(low32(dod), 17); }
-        else if (inRange(dod, 20)) { w.bits(0b1110, 4); w.bits(low32(dod), 20); }
-        else { w.bits(0b1111, 4); w.bits64(Math.floor(dod / TWO_32) >>> 0, low32(dod), 64); }
-      }
-      prevDelta = delta;
-      // XOR of the value bits with the previous value's.
-      const xhi = (hi ^ prevHi) >>> 0;
-      const xlo = (lo ^ prevLo) >>> 0;
-      if (xhi === 0 && xlo === 0) {
-        w.bits(0, 1);
-      } else {
-        w.bits(1, 1);
-        let lead = clz64(xhi, xlo);
-        const trail = ctz64(xhi, xlo);
-        if (lead >= 32) lead = 31;
-        if (leading !== 0xff && lead >= leading && trail >= trailing) {
-          w.bits(0, 1);
-          writeShifted(w, xhi, xlo, trailing, 64 - leading - trailing);
-        } else {
-          leading = lead;
-          trailing = trail;
-          const sig = 64 - lead - trail;
-          w.bits(1, 1);
-          w.bits(lead, 5);
-          w.bits(sig & 0x3f, 6);
-          writeShifted(w, xhi, xlo, trail, sig);
-        }
-      }
+      w.put64(hi, lo, 64);
+      emptyTail = true;
+      prevT = t;
+      prevHi = hi;
+      prevLo = lo;
+      continue;
     }
+    const delta = t - prevT;
+    if (delta < 0) throw new RangeError(`sample ${i}: timestamp ${t} is before ${prevT}`);
+    if (i === 1) {
+      writeUvarint64(w, Math.floor(delta / TWO_32), delta >>> 0);
+    } else {
+      const dod = delta - prevDelta;
+      // Buckets: -(2^(b-1) - 1) <= dod <= 2^(b-1), Prometheus's bitRange.
+      if (dod === 0) w.put(0, 1);
+      else if (dod > -8192 && dod <= 8192) { w.put(0b10, 2); w.put(dod, 14); }
+      else if (dod > -65536 && dod <= 65536) { w.put(0b110, 3); w.put32(dod, 17); }
+      else if (dod > -524288 && dod <= 524288) { w.put(0b1110, 4); w.put32(dod, 20); }
+      else { w.put(0b1111, 4); w.put64(Math.floor(dod / TWO_32) >>> 0, dod >>> 0, 64); }
+    }
+    prevDelta = delta;
     prevT = t;
+    // XOR of the value bits with the previous value's.
+    const xhi = (hi ^ prevHi) >>> 0;
+    const xlo = (lo ^ prevLo) >>> 0;
     prevHi = hi;
     prevLo = lo;
+    if (xhi === 0 && xlo === 0) {
+      w.put(0, 1);
+      emptyTail = false;
+      continue;
+    }
+    let lead = xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo);
+    const trail = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
+    if (lead >= 32) lead = 31;
+    let shift: number;
+    let sig: number;
+    if (leading !== 0xff && lead >= leading && trail >= trailing) {
+      w.put(0b10, 2);
+      shift = trailing;
+      sig = 64 - leading - trailing;
+    } else {
+      leading = lead;
+      trailing = trail;
+      sig = 64 - lead - trail;
+      shift = trail;
+      w.put(0b11, 2);
+      w.put(lead, 5);
+      w.put(sig & 0x3f, 6);
+    }
+    // The meaningful bits: (xhi:xlo) >> shift, the low `sig` of them.
+    if (shift >= 32) w.put32(xhi >>> (shift - 32), sig);
+    else if (shift > 0) w.put64(xhi >>> shift, ((xlo >>> shift) | (xhi << (32 - shift))) >>> 0, sig);
+    else w.put64(xhi, xlo, sig);
+    emptyTail = sig % 8 === 0;
   }
-  return w.finish().slice();
-}
-
-/** Writes the low `n` bits of (hi:lo) >> shift. */
-function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, n: number): void {
-  let h = hi;
-  let l = lo;
-  if (shift >= 32) {
-    l = hi >>> (shift - 32);
-    h = 0;
-  } else if (shift > 0) {
-    l = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
-    h = hi >>> shift;
-  }
-  w.bits64(h, l, n);
+  return w.finish(emptyTail && w.nacc === 0);
 }
 
 /**

@@ -15,6 +15,8 @@ export { pruneLedger } from './ledger.js';
 export {
   compileRegex, labelValue, matches, matchesAll, matchesValue, type CompiledRegex, type LabelMatcher, type MatchType,
 } from './matchers.js';
-export { SampleReader, compareLabelSets, selectSeries, type ReadQuery, type ReadSeries, type SampleReaderOptions, type SeriesSelection } from './read-samples.js';
+export {
+  SampleReader, compareLabelSets, selectSeries, type ReadQuery, type ReadSeries, type SampleReaderOptions, type SeriesSelection, type StreamedSeries,
+} from './read-samples.js';
 export { RawSeriesCache, RawSeriesCaches } from './raw-series-cache.js';
 export type { Flattened } from './sample-rows.js';

@@ -4,11 +4,12 @@
  */
 import { describe, it, expect } from 'vitest';
 import protobuf from 'protobufjs/minimal.js';
+import fc from 'fast-check';
 import {
   crc32c, decodeChunkedReadResponse, decodeReadRequest, decodeReadResponse, decodeXorChunk, encodeChunkedFrame,
   encodeChunkedReadResponse, encodeReadRequest, encodeReadResponse, readChunkedFrames, seriesFrames, xorChunkedSeries,
 } from '../../src/protocol/index.js';
-import type { ChunkedReadResponse, ReadRequest } from '../../src/protocol/index.js';
+import type { Chunk, ChunkedReadResponse, ReadRequest } from '../../src/protocol/index.js';
 import { PromfleetError } from '../../src/errors.js';
 
 const STALE_NAN = 0x7ff0000000000002n;
@@ -176,4 +177,29 @@ describe('seriesFrames (Prometheus StreamChunkedReadResponses packing)', () => {
     expect(back.map((m) => m.series[0].chunks.length)).toEqual([3, 3, 3, 1]);
     expect(back.flatMap((m) => m.series[0].chunks.flatMap((c) => decodeXorChunk(c.data).timestamps))).toEqual(ts);
   });
+
+  it('writes each frame byte for byte as encodeChunkedFrame does, for any labels, chunks, budget and query index', () => {
+    const label = fc.record({ name: fc.string({ maxLength: 12 }), value: fc.string({ maxLength: 300 }) });
+    const chunk = fc.record({
+      minTimeMs: fc.oneof(fc.constant(0), fc.integer({ min: -(2 ** 40), max: 2 ** 45 }), fc.constant(-(2 ** 53) + 1)),
+      maxTimeMs: fc.oneof(fc.constant(0), fc.integer({ min: -(2 ** 40), max: 2 ** 45 }), fc.constant(2 ** 53 - 1)),
+      type: fc.constantFrom('UNKNOWN' as const, 'XOR' as const, 'HISTOGRAM' as const, 'FLOAT_HISTOGRAM' as const),
+      data: fc.uint8Array({ maxLength: 400 }),
+    });
+    fc.assert(fc.property(
+      fc.array(label, { maxLength: 6 }), fc.array(chunk, { maxLength: 30 }), fc.integer({ min: 0, max: 3000 }), fc.nat(300),
+      (labels, chunks, budget, queryIndex) => {
+        const frames = seriesFrames({ labels, chunks }, queryIndex, budget);
+        const back = frames.map((f) => readChunkedFrames(f));
+        for (let i = 0; i < frames.length; i++) {
+          expect(back[i]).toHaveLength(1);
+          expect(Buffer.from(frames[i]).equals(Buffer.from(encodeChunkedFrame(back[i][0])))).toBe(true);
+          expect(back[i][0].series[0].labels).toEqual(labels);
+          expect(back[i][0].queryIndex).toBe(queryIndex);
+        }
+        const plain = (c: Chunk): unknown => ({ ...c, data: Array.from(c.data) });
+        expect(back.flatMap((m) => m[0].series[0].chunks).map(plain)).toEqual(chunks.map(plain));
+      }), { numRuns: 300 });
+  });
 });
+

@@ -6,6 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from '../../src/protocol/xor-chunk.js';
 import { decodeXorChunk } from '../../src/protocol/xor-chunk-decode.js';
 import { crc32c } from '../../src/protocol/crc32c.js';
+import { encodeXorChunk as referenceXorChunk } from '../helpers/xor-chunk-reference.js';
 
 const STALE_NAN = 0x7ff0000000000002n;
 
@@ -120,5 +121,29 @@ describe('CRC-32C', () => {
     // Two samples, same value: the delta (one varint byte) then a single '0' bit, which ends
     // inside a byte: no extra byte.
     expect(Buffer.from(encodeXorChunk([1000, 2000], [1, 1])).toString('hex')).toBe('0002d00f3ff0000000000000e807' + '00');
+  });
+});
+
+describe('XOR chunk encoder against the bit-at-a-time reference', () => {
+  it('writes the same bytes for random series, every bucket, NaN payloads and empty tails', () => {
+    const r = rng(11);
+    const stale = fromBits(STALE_NAN);
+    for (let k = 0; k < 400; k++) {
+      const n = k < 10 ? k : 1 + Math.floor(r() * 300);
+      const ts: number[] = [];
+      const vs: number[] = [];
+      let t = Math.floor((r() - 0.3) * 2e12);
+      for (let i = 0; i < n; i++) {
+        const mode = r();
+        t += mode < 0.4 ? 15_000 : mode < 0.6 ? 15_000 + Math.floor((r() - 0.5) * 30) : mode < 0.8 ? Math.floor(r() * 2_000_000) : Math.floor(r() * 1e12);
+        ts.push(t);
+        const vm = r();
+        vs.push(vm < 0.2 ? (vs[i - 1] ?? 0) : vm < 0.3 ? stale : vm < 0.5 ? Math.floor(r() * 1e6) : vm < 0.6 ? 2 ** Math.floor(r() * 60)
+          : vm < 0.8 ? r() * 1e6 : fromBits(BigInt(Math.floor(r() * 2 ** 32)) << 32n | BigInt(Math.floor(r() * 2 ** 32))));
+      }
+      const values = Float64Array.from(vs);
+      expect(Buffer.from(encodeXorChunk(ts, values)).toString('hex'), `series ${k}`).toBe(Buffer.from(referenceXorChunk(ts, values)).toString('hex'));
+      expect(Buffer.from(encodeXorChunk(ts, vs)).toString('hex')).toBe(Buffer.from(referenceXorChunk(ts, vs)).toString('hex'));
+    }
   });
 });
