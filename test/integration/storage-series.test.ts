@@ -81,8 +81,10 @@ describe('SeriesResolver', () => {
     });
   });
 
-  it('keeps at most maxEntries ids and evicts the least recently used', async () => {
-    const resolver = new SeriesResolver({ schema: SCHEMA, maxEntries: 2 });
+  it('keeps at most maxEntries ids and evicts those not used lately', async () => {
+    // Two generations of 2: a and b fill the first, a hit moves a into the second, c fills it
+    // and turns it over, and b goes with the first.
+    const resolver = new SeriesResolver({ schema: SCHEMA, maxEntries: 4 });
     const [a, b, c] = ['a', 'b', 'c'].map((v) => series('lru_metric', { v }));
     await withClient(async (client) => {
       await resolver.resolve(client, [a]);
