@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { DigestCache } from '../protocol/digest-table.js';
 import type { Label } from '../protocol/types.js';
+import { byteaArrayOfLatin1, jsonbArray, textArray } from './binary-array.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
 import { seriesCacheKey, seriesRow } from './labels.js';
 
@@ -103,9 +104,9 @@ export class SeriesResolver {
     const list = [...misses.values()].sort((a, b) => (a.cacheKey < b.cacheKey ? -1 : a.cacheKey > b.cacheKey ? 1 : 0));
     const rows = list.map((m) => seriesRow(m.labels));
     const found = await client.query<{ id: string; labels_hash: Buffer }>(this.insertSql, [
-      rows.map((r) => r.metric),
-      rows.map((r) => r.labelsJson),
-      list.map((m) => Buffer.from(m.cacheKey, 'latin1')),
+      textArray(rows.map((r) => r.metric)),
+      jsonbArray(rows.map((r) => r.labelsJson)),
+      byteaArrayOfLatin1(list.map((m) => m.cacheKey)),
       group,
     ]);
     const apply = (rows: { id: string; labels_hash: Buffer }[]): void => {
@@ -122,7 +123,7 @@ export class SeriesResolver {
     if (misses.size === 0) return;
     // Series that existed before, or were committed by another process meanwhile (see above).
     const late = await client.query<{ id: string; labels_hash: Buffer }>(this.selectSql, [
-      [...misses.values()].map((m) => Buffer.from(m.cacheKey, 'latin1')),
+      byteaArrayOfLatin1([...misses.keys()]),
     ]);
     apply(late.rows);
     if (misses.size > 0) throw new Error(`${misses.size} series could not be resolved after insert`);
