@@ -4,7 +4,7 @@ import { DigestCache, DigestTable } from '../../src/protocol/digest-table.js';
 import { RawSeriesCache } from '../../src/storage/raw-series-cache.js';
 
 /** A digest as the caches get it: SHA-256 as a 32-character latin1 string. */
-const digest = (s: string): string => createHash('sha256').update(s).digest('latin1');
+const digest = (s: string): string => createHash('sha256').update(s).digest('binary');
 
 /** A 32-character key from 8 words (little-endian bytes), to place keys in chosen slots. */
 function keyOf(...words: number[]): string {
