@@ -57,3 +57,33 @@ export function encodeRows(rows: RowColumns, from: number, to: number): Buffer {
   }
   return b;
 }
+
+/** A row of a series-shaped table: metric (text), labels (jsonb, as JSON text), labels_hash (bytea). */
+export interface SeriesRowValues {
+  readonly metric: string;
+  readonly labelsJson: string;
+  readonly hash: Buffer;
+}
+
+/** Encodes series rows (no header or trailer): text as UTF-8, jsonb as its version byte 1 and the JSON text, bytea as is. */
+export function encodeSeriesRows(rows: readonly SeriesRowValues[]): Buffer {
+  let size = 0;
+  for (const r of rows) size += 2 + 4 + Buffer.byteLength(r.metric) + 4 + 1 + Buffer.byteLength(r.labelsJson) + 4 + r.hash.length;
+  const b = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const r of rows) {
+    b.writeInt16BE(3, at);
+    at += 2;
+    const m = b.write(r.metric, at + 4, 'utf8');
+    b.writeInt32BE(m, at);
+    at += 4 + m;
+    b[at + 4] = 1;
+    const l = b.write(r.labelsJson, at + 5, 'utf8');
+    b.writeInt32BE(l + 1, at);
+    at += 5 + l;
+    b.writeInt32BE(r.hash.length, at);
+    r.hash.copy(b, at + 4);
+    at += 4 + r.hash.length;
+  }
+  return b;
+}

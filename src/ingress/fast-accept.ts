@@ -1,4 +1,4 @@
-import { checkDecodedLimits, decodeColumnar, validateWriteRequest, type DecodeLimits, type Label, type ValidateOptions } from '../protocol/index.js';
+import { DigestCache, checkDecodedLimits, decodeColumnar, validateWriteRequest, type DecodeLimits, type Label, type ValidateOptions } from '../protocol/index.js';
 import type { QueueIdentity } from '../queue/index.js';
 import type { HaLabels } from './tag.js';
 
@@ -27,14 +27,17 @@ const NO_GROUP: QueueIdentity = { group: undefined, replica: undefined };
  * window, a count or length past a limit) returns undefined and takes the full decode, which
  * says precisely what is wrong.
  *
- * The cache holds at most `maxEntries` label sets (two generations; see RawSeriesCache).
+ * The cache holds at most `maxEntries` label sets (two generations; see DigestCache), each as
+ * the index of its interned tag: no object or string per label set.
  */
 export class FastAccept {
-  private current = new Map<string, SeriesInfo>();
-  private previous = new Map<string, SeriesInfo>();
-  private readonly identities = new Map<string, SeriesInfo>();
+  private readonly known: DigestCache;
+  private readonly identities = new Map<string, number>();
+  private readonly infos: SeriesInfo[] = [];
 
-  constructor(private readonly ha: HaLabels, private readonly maxEntries = 1_000_000) {}
+  constructor(private readonly ha: HaLabels, maxEntries = 1_000_000) {
+    this.known = new DigestCache(maxEntries);
+  }
 
   accept(body: Uint8Array, window: ValidateOptions, limits: DecodeLimits): Accepted | undefined {
     const cols = decodeColumnar(body);
@@ -48,7 +51,8 @@ export class FastAccept {
     let first: SeriesInfo | undefined;
     for (let i = 0; i < cols.keys.length; i++) {
       const key = cols.keys[i];
-      let info = this.current.get(key) ?? this.promote(key);
+      const at = this.known.get(key);
+      let info = at >= 0 ? this.infos[at] : undefined;
       if (info === undefined) {
         let labels: Label[];
         try {
@@ -59,8 +63,9 @@ export class FastAccept {
         } catch {
           return undefined;
         }
-        info = this.tag(labels);
-        this.remember(key, info);
+        const tagged = this.tag(labels);
+        this.known.set(key, tagged);
+        info = this.infos[tagged];
       }
       // Interned: one object per identity, so one comparison per series.
       if (first === undefined) first = info;
@@ -70,7 +75,8 @@ export class FastAccept {
     return { ...first, samples: cols.timestampsMs.length, minTs: cols.minTimeMs, maxTs: cols.maxTimeMs };
   }
 
-  private tag(labels: readonly Label[]): SeriesInfo {
+  /** The index in `infos` of the labels' interned tag. */
+  private tag(labels: readonly Label[]): number {
     let group = this.ha.defaultGroup;
     let replica = this.ha.defaultReplica;
     let seen = false;
@@ -83,27 +89,19 @@ export class FastAccept {
     }
     const identity = group === undefined ? NO_GROUP : { group, replica };
     const k = JSON.stringify([identity.group ?? null, identity.replica ?? null, seen]);
-    let info = this.identities.get(k);
-    if (!info) {
-      // Bounded against a sender inventing groups: forgetting only costs re-interning.
-      if (this.identities.size >= 10_000) this.identities.clear();
-      info = { identity, replicaLabelSeen: seen };
-      this.identities.set(k, info);
+    let at = this.identities.get(k);
+    if (at === undefined) {
+      // Bounded against a sender inventing groups: forgetting only costs re-interning, and the
+      // known label sets, which hold indexes into the interned tags, are forgotten with them.
+      if (this.infos.length >= 10_000) {
+        this.identities.clear();
+        this.infos.length = 0;
+        this.known.clear();
+      }
+      at = this.infos.length;
+      this.infos.push({ identity, replicaLabelSeen: seen });
+      this.identities.set(k, at);
     }
-    return info;
-  }
-
-  private promote(key: string): SeriesInfo | undefined {
-    const info = this.previous.get(key);
-    if (info !== undefined) this.remember(key, info);
-    return info;
-  }
-
-  private remember(key: string, info: SeriesInfo): void {
-    this.current.set(key, info);
-    if (this.current.size >= this.maxEntries / 2) {
-      this.previous = this.current;
-      this.current = new Map();
-    }
+    return at;
   }
 }

@@ -31,8 +31,14 @@ export function canonicalLabelString(metric: string, sortedOthers: readonly Labe
   return out;
 }
 
-/** Splits off `__name__`, checks and sorts the rest, and computes the key of the label set. */
-export function seriesKey(labels: readonly Label[]): SeriesKey {
+/** What the series table stores of a label set, without its hash. */
+export interface SeriesRow {
+  readonly metric: string;
+  readonly labelsJson: string;
+}
+
+/** Splits off `__name__`, checks and sorts the rest. */
+function splitLabels(labels: readonly Label[]): { metric: string; others: Label[] } {
   let metric: string | undefined;
   let others: Label[] = [];
   let sorted = true;
@@ -56,9 +62,20 @@ export function seriesKey(labels: readonly Label[]): SeriesKey {
       }
     }
   }
-  const json = labelsToJson(others);
+  return { metric, others };
+}
+
+/** Splits off `__name__`, checks and sorts the rest, and computes the key of the label set. */
+export function seriesKey(labels: readonly Label[]): SeriesKey {
+  const { metric, others } = splitLabels(labels);
   const hash = createHash('sha256').update(canonicalLabelString(metric, others), 'utf8').digest();
-  return { metric, labelsJson: json, hash };
+  return { metric, labelsJson: labelsToJson(others), hash };
+}
+
+/** seriesKey without the hash, for a label set whose hash is known already (seriesCacheKey). */
+export function seriesRow(labels: readonly Label[]): SeriesRow {
+  const { metric, others } = splitLabels(labels);
+  return { metric, labelsJson: labelsToJson(others) };
 }
 
 /** sha256 of a string's UTF-8 bytes as a latin1 string; one call, no Hash object (Node 20.12+; older: the Hash object). */

@@ -1,51 +1,38 @@
+import { DigestCache } from '../protocol/index.js';
+
 /**
- * Series ids by the encoded bytes of their labels (the worker's fast path, see
+ * Series ids by the SHA-256 of the encoded bytes of their labels (the worker's fast path, see
  * protocol/columnar-decode.ts): a series seen before costs one SHA-256 of those bytes and one
- * Map lookup, no label decoding or validation. One label set may have several keys (encoded
- * differently, or with a different replica label), each mapping to its one id.
+ * probe of a typed-array table, no label decoding or validation. One label set may have several
+ * keys (encoded differently, or with a different replica label), each mapping to its one id.
  *
  * Ids never change once assigned (series rows are not deleted while workers run; see
- * SeriesResolver.clear), so an entry is never stale, only evicted.
- *
- * Eviction by generations rather than exact LRU: a hit in the current generation costs nothing
- * more than the lookup (an LRU Map pays a delete and an insert per hit); a hit in the previous
- * one moves the entry forward; when the current generation fills half the bound, the previous
- * one is dropped whole. Series still being sent survive, those gone quiet go.
+ * SeriesResolver.clear), so an entry is never stale, only evicted (by generations, see
+ * DigestCache).
  */
 export class RawSeriesCache {
-  private current = new Map<string, number>();
-  private previous = new Map<string, number>();
-  private readonly generationSize: number;
+  private readonly table: DigestCache;
 
   /** @param maxEntries most entries kept, both generations together (at least 2). */
   constructor(maxEntries: number) {
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 2) throw new RangeError(`maxEntries must be >= 2, got ${maxEntries}`);
-    this.generationSize = Math.floor(maxEntries / 2);
+    this.table = new DigestCache(maxEntries);
   }
 
   get(key: string): number | undefined {
-    const id = this.current.get(key);
-    if (id !== undefined) return id;
-    const old = this.previous.get(key);
-    if (old !== undefined) this.set(key, old);
-    return old;
+    const id = this.table.get(key);
+    return id >= 0 ? id : undefined;
   }
 
   set(key: string, id: number): void {
-    this.current.set(key, id);
-    if (this.current.size >= this.generationSize) {
-      this.previous = this.current;
-      this.current = new Map();
-    }
+    this.table.set(key, id);
   }
 
   get size(): number {
-    return this.current.size + this.previous.size;
+    return this.table.size;
   }
 
   clear(): void {
-    this.current.clear();
-    this.previous.clear();
+    this.table.clear();
   }
 }
 

@@ -1,13 +1,18 @@
 import type pg from 'pg';
+import { DigestCache } from '../protocol/digest-table.js';
 import type { Label } from '../protocol/types.js';
+import { byteaArrayOfLatin1, jsonbArray, textArray } from './binary-array.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
-import { seriesCacheKey, seriesKey, type SeriesKey } from './labels.js';
+import { seriesCacheKey, seriesRow } from './labels.js';
 
 export type Queryable = pg.PoolClient | pg.Client;
 
 export interface SeriesResolverOptions {
   readonly schema: string;
-  /** Label sets kept in the id cache; the least recently used go first. Default 1_000_000. */
+  /**
+   * Most label sets kept in the id cache (at least 2; default 1_000_000). Evicted by generations
+   * (see DigestCache): the most recently used half of them always stays.
+   */
   readonly maxEntries?: number;
 }
 
@@ -37,15 +42,13 @@ interface Miss {
  * Ids are JS numbers: identity values stay far below 2^53.
  */
 export class SeriesResolver {
-  private readonly cache = new Map<string, number>();
-  private readonly maxEntries: number;
+  private readonly cache: DigestCache;
   private readonly insertSql: string;
   private readonly selectSql: string;
 
   constructor(opts: SeriesResolverOptions) {
     assertSchemaName(opts.schema);
-    this.maxEntries = opts.maxEntries ?? 1_000_000;
-    if (!Number.isSafeInteger(this.maxEntries) || this.maxEntries < 1) throw new RangeError(`maxEntries must be >= 1, got ${opts.maxEntries}`);
+    this.cache = new DigestCache(opts.maxEntries ?? 1_000_000);
     const table = `${quoteIdent(opts.schema)}.series`;
     // The INSERT returns the rows it created; rows that existed already (or that another process
     // committed meanwhile: ON CONFLICT waits for it, then skips) are read by the second
@@ -83,11 +86,7 @@ export class SeriesResolver {
       // The hash only: the stored form (metric, JSON labels) is built for misses alone.
       const cacheKey = seriesCacheKey(series[i]);
       const id = this.cache.get(cacheKey);
-      if (id !== undefined) {
-        // Move to the end: Map iteration order is insertion order, so the first key is the
-        // least recently used one.
-        this.cache.delete(cacheKey);
-        this.cache.set(cacheKey, id);
+      if (id >= 0) {
         ids[i] = id;
         hits++;
         continue;
@@ -101,11 +100,13 @@ export class SeriesResolver {
   }
 
   private async fetch(client: Queryable, misses: Map<string, Miss>, ids: number[], group: string | null): Promise<void> {
-    const list: SeriesKey[] = [...misses.values()].map((m) => seriesKey(m.labels)).sort((a, b) => Buffer.compare(a.hash, b.hash));
+    // Sorted by hash (see the constructor); the cache key is the hash, as latin1.
+    const list = [...misses.values()].sort((a, b) => (a.cacheKey < b.cacheKey ? -1 : a.cacheKey > b.cacheKey ? 1 : 0));
+    const rows = list.map((m) => seriesRow(m.labels));
     const found = await client.query<{ id: string; labels_hash: Buffer }>(this.insertSql, [
-      list.map((k) => k.metric),
-      list.map((k) => k.labelsJson),
-      list.map((k) => k.hash),
+      textArray(rows.map((r) => r.metric)),
+      jsonbArray(rows.map((r) => r.labelsJson)),
+      byteaArrayOfLatin1(list.map((m) => m.cacheKey)),
       group,
     ]);
     const apply = (rows: { id: string; labels_hash: Buffer }[]): void => {
@@ -114,7 +115,7 @@ export class SeriesResolver {
         if (!miss) continue;
         const id = Number(row.id);
         for (const p of miss.positions) ids[p] = id;
-        this.remember(miss.cacheKey, id);
+        this.cache.set(miss.cacheKey, id);
         misses.delete(miss.cacheKey);
       }
     };
@@ -122,18 +123,10 @@ export class SeriesResolver {
     if (misses.size === 0) return;
     // Series that existed before, or were committed by another process meanwhile (see above).
     const late = await client.query<{ id: string; labels_hash: Buffer }>(this.selectSql, [
-      [...misses.values()].map((m) => Buffer.from(m.cacheKey, 'latin1')),
+      byteaArrayOfLatin1([...misses.keys()]),
     ]);
     apply(late.rows);
     if (misses.size > 0) throw new Error(`${misses.size} series could not be resolved after insert`);
-  }
-
-  private remember(cacheKey: string, id: number): void {
-    this.cache.set(cacheKey, id);
-    if (this.cache.size > this.maxEntries) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
   }
 
   /** Drops every cached id (e.g. after series were deleted by hand). */

@@ -48,6 +48,16 @@ describe('SeriesResolver', () => {
     expect(Buffer.compare(r.rows[0].labels_hash as Buffer, seriesKey(labels).hash)).toBe(0);
   });
 
+  it('stores label values that need quoting or several UTF-8 bytes exactly', async () => {
+    const labels = series('température', { ville: 'Zürich', quote: 'say "hi" \\ there', brace: '{a,b}', emoji: '🌡️', empty: '' });
+    const [id] = await withClient((c) => new SeriesResolver({ schema: SCHEMA }).resolve(c, [labels]));
+    const r = await db.pool.query('SELECT metric, labels, labels_hash FROM prom.series WHERE id = $1', [id]);
+    const key = seriesKey(labels);
+    expect(r.rows[0].metric).toBe('température');
+    expect(r.rows[0].labels).toEqual(JSON.parse(key.labelsJson));
+    expect(Buffer.compare(r.rows[0].labels_hash as Buffer, key.hash)).toBe(0);
+  });
+
   it('resolves a thousand new series in one round trip, then from the cache', async () => {
     const input = Array.from({ length: 1000 }, (_, i) => series('bulk_metric', { instance: `host-${i}`, cluster: 'c' }));
     const resolver = new SeriesResolver({ schema: SCHEMA });
@@ -81,8 +91,10 @@ describe('SeriesResolver', () => {
     });
   });
 
-  it('keeps at most maxEntries ids and evicts the least recently used', async () => {
-    const resolver = new SeriesResolver({ schema: SCHEMA, maxEntries: 2 });
+  it('keeps at most maxEntries ids and evicts those not used lately', async () => {
+    // Two generations of 2: a and b fill the first, a hit moves a into the second, c fills it
+    // and turns it over, and b goes with the first.
+    const resolver = new SeriesResolver({ schema: SCHEMA, maxEntries: 4 });
     const [a, b, c] = ['a', 'b', 'c'].map((v) => series('lru_metric', { v }));
     await withClient(async (client) => {
       await resolver.resolve(client, [a]);

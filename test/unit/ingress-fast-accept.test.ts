@@ -52,4 +52,12 @@ describe('FastAccept', () => {
     const g = new FastAccept(ha);
     expect(g.accept(body(series({ __name__: 'up', job: 'a-long-value' })), window, { ...DEFAULT_DECODE_LIMITS, maxLabelValueBytes: 4 })).toBeUndefined();
   });
+
+  it('tags known series right after the interned tags were dropped for too many groups', () => {
+    const f = new FastAccept(ha);
+    const of = (g: number) => body(series({ __name__: 'up', cluster: `g${g}`, __replica__: 'r1' }));
+    // 10,000 tags are kept; the next one drops them all, with the series that pointed at them.
+    for (let g = 0; g <= 10_000; g++) expect(f.accept(of(g), window, DEFAULT_DECODE_LIMITS)?.identity).toEqual({ group: `g${g}`, replica: 'r1' });
+    for (const g of [0, 9_999, 10_000, 3]) expect(f.accept(of(g), window, DEFAULT_DECODE_LIMITS)?.identity).toEqual({ group: `g${g}`, replica: 'r1' });
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seriesCacheKey, seriesKey } from '../../src/storage/labels.js';
+import { seriesCacheKey, seriesKey, seriesRow } from '../../src/storage/labels.js';
 import type { Label } from '../../src/protocol/types.js';
 
 const l = (...pairs: [string, string][]): Label[] => pairs.map(([name, value]) => ({ name, value }));
@@ -19,6 +19,11 @@ describe('series cache key', () => {
     expect(seriesCacheKey(labels)).toBe(seriesKey(labels).hash.toString('latin1'));
   });
 
+  it.each(sets)('comes with the stored metric and labels for %s (seriesRow)', (_what, labels) => {
+    const { metric, labelsJson } = seriesKey(labels);
+    expect(seriesRow(labels)).toEqual({ metric, labelsJson });
+  });
+
   it('tells label sets apart whose concatenations agree', () => {
     expect(seriesCacheKey(l(['__name__', 'm'], ['a', 'bc']))).not.toBe(seriesCacheKey(l(['__name__', 'm'], ['ab', 'c'])));
   });
@@ -32,6 +37,7 @@ describe('series cache key', () => {
     for (const [bad, message] of cases) {
       expect(() => seriesKey(bad)).toThrow(message);
       expect(() => seriesCacheKey(bad)).toThrow(message);
+      expect(() => seriesRow(bad)).toThrow(message);
     }
   });
 });

@@ -1,0 +1,64 @@
+/**
+ * One-dimensional arrays in PostgreSQL's binary array format, as bind parameters: node-pg sends
+ * a Buffer parameter in binary format, so `$1::text[]` given one of these is read by array_recv
+ * with no quoting, escaping or hex on either side. The text form node-pg builds from a JS array
+ * escapes every quote of every JSON label set and hex-encodes every hash; for new series it cost
+ * the worker as much CPU as PostgreSQL's whole insert.
+ *
+ * The array's element type must be the one the statement casts to (array_recv refuses another).
+ */
+
+const OID = { bytea: 17, text: 25, jsonb: 3802 } as const;
+/** ndim, has-nulls flag, element type, then one dimension: length and lower bound. */
+const HEADER_BYTES = 20;
+/** jsonb's binary form is a version byte, then the JSON text. */
+const JSONB_VERSION = 1;
+
+function header(buf: Buffer, oid: number, n: number): number {
+  buf.writeInt32BE(1, 0);
+  buf.writeInt32BE(0, 4);
+  buf.writeInt32BE(oid, 8);
+  buf.writeInt32BE(n, 12);
+  buf.writeInt32BE(1, 16);
+  return HEADER_BYTES;
+}
+
+/** Strings as `text[]` (or, with `jsonb`, as `jsonb[]`: each string must be a JSON document). */
+function stringArray(values: readonly string[], jsonb: boolean): Buffer {
+  const extra = jsonb ? 1 : 0;
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8 (a surrogate pair, 2 units, takes 4).
+  let bound = HEADER_BYTES;
+  for (const v of values) bound += 4 + extra + 3 * v.length;
+  const buf = Buffer.allocUnsafe(bound);
+  let off = header(buf, jsonb ? OID.jsonb : OID.text, values.length);
+  for (const v of values) {
+    const at = off;
+    off += 4;
+    if (jsonb) buf[off++] = JSONB_VERSION;
+    off += buf.write(v, off, 'utf8');
+    buf.writeInt32BE(off - at - 4, at);
+  }
+  return buf.subarray(0, off);
+}
+
+export function textArray(values: readonly string[]): Buffer {
+  return stringArray(values, false);
+}
+
+export function jsonbArray(values: readonly string[]): Buffer {
+  return stringArray(values, true);
+}
+
+/** Byte strings given as latin1 strings (one byte a character, e.g. hashes as the caches key them), as `bytea[]`. */
+export function byteaArrayOfLatin1(values: readonly string[]): Buffer {
+  let bound = HEADER_BYTES;
+  for (const v of values) bound += 4 + v.length;
+  const buf = Buffer.allocUnsafe(bound);
+  let off = header(buf, OID.bytea, values.length);
+  for (const v of values) {
+    buf.writeInt32BE(v.length, off);
+    off += 4;
+    off += buf.write(v, off, 'latin1');
+  }
+  return buf;
+}
