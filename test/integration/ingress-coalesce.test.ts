@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
+import { isPromfleetError } from '../../src/errors.js';
 import { DEFAULT_QUEUE, DeadLetters, Producer, batchId, type QueueIdentity } from '../../src/queue/index.js';
 import { createPool, migrate } from '../../src/storage/index.js';
 import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
@@ -188,5 +189,20 @@ describe('ingress group commit', () => {
     const s = await stored('co_bad');
     expect(s.rows).toBe(6 * SERIES);
     expect(s.distinct).toBe(6 * SERIES);
+  });
+
+  it('answers every request of a job with the job\'s error when Redis is away (503 QUEUE_UNAVAILABLE, never 2xx)', async () => {
+    // Nothing listens on port 1: every add fails at once, the first alone and the others as one job.
+    const producer = new Producer({ redisUrl: 'redis://127.0.0.1:1', prefix: freshPrefix(), log, enqueueTimeoutMs: 2000 });
+    await producer.start();
+    try {
+      const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, b) => producer.enqueue([{
+        identity: NO_HA, payload: body('co_away', b), summary: { samples: SERIES, minTs: T0, maxTs: T0 },
+      }], Date.now())));
+      expect(outcomes.map((o) => (o.status === 'rejected' && isPromfleetError(o.reason) ? `${o.reason.code} ${o.reason.status}` : o.status)))
+        .toEqual(Array(6).fill('QUEUE_UNAVAILABLE 503'));
+    } finally {
+      await producer.stop();
+    }
   });
 });
