@@ -175,6 +175,19 @@ export function isQueuedJob(data: unknown): data is QueuedJob {
   return d.v === 3 && typeof d.n === 'number' && Array.isArray(d.p) && d.p.length > 0 && d.p.every(isPart);
 }
 
+/**
+ * The job with only the named batches, for a dead letter of several batches of which only some
+ * were refused: the others are written, and a retry, however late (after the ledger forgot
+ * them), must not write them again. n is over the kept batches; t0, t1 and at stay (outer
+ * bounds). Undefined when there is nothing to narrow (a one-batch job, or every batch named).
+ */
+export function narrowJob(job: QueuedJob, keep: ReadonlySet<string>): PartsJob | undefined {
+  if (job.v !== 3) return undefined;
+  const p = job.p.filter((part) => keep.has(part.i));
+  if (p.length === 0 || p.length === job.p.length) return undefined;
+  return { ...job, n: p.reduce((sum, part) => sum + part.n, 0), p };
+}
+
 /** Batches a job holds (1 for a BatchJob). */
 export function partCount(job: QueuedJob): number {
   return job.v === 3 ? job.p.length : 1;

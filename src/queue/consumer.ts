@@ -7,7 +7,7 @@ import { workerConnection } from './redis.js';
 import { QueueRegistry } from './registry.js';
 import { Backlog } from './backlog.js';
 import { parseQueueName, type QueueIdentity } from './names.js';
-import { isQueuedJob, jobBatches, type QueuedBatch } from './batch.js';
+import { isQueuedJob, jobBatches, narrowJob, type QueuedBatch } from './batch.js';
 import { sweepFollowerQueue, type SweepResult } from './retention.js';
 
 /** One job as the handler takes it: its id, its queue, and the batches it holds (one or more). */
@@ -37,6 +37,11 @@ export class TransientError extends Error {
 /** Thrown by a handler when the batch can never be written: it goes to the dead-letter (failed) set. */
 export class PermanentError extends Error {
   override name = 'PermanentError';
+
+  /** refused: in a job of several batches, the ids of those at fault (the job keeps only them). */
+  constructor(message: string, readonly refused?: readonly string[]) {
+    super(message);
+  }
 }
 
 export interface ConsumerOptions {
@@ -191,6 +196,7 @@ export class Consumer {
         if (err instanceof PermanentError) {
           log.error({ batch: job.id, err: err.message }, 'batch can never be written; its job moved to the dead-letter set');
           this.backlog.removeLater(name, job.data.n);
+          await this.keepRefused(job, err.refused, log);
           throw new UnrecoverableError(err.message);
         }
         throw err;
@@ -213,6 +219,21 @@ export class Consumer {
     worker.on('closed', () => connection.disconnect());
     this.workers.set(name, worker);
     log.info('consuming queue');
+  }
+
+  /**
+   * A dead letter of several batches keeps only the refused ones: the others are written, and a
+   * retry long after (once the ledger forgot their ids) must not write them twice.
+   */
+  private async keepRefused(job: Job, refused: readonly string[] | undefined, log: Logger): Promise<void> {
+    if (!refused || !isQueuedJob(job.data)) return;
+    const narrowed = narrowJob(job.data, new Set(refused));
+    if (!narrowed) return;
+    try {
+      await job.updateData(narrowed);
+    } catch (err) {
+      log.warn({ batch: job.id, err: (err as Error).message }, 'dead letter not narrowed to its refused batches; a retry relies on the ledger for the others');
+    }
   }
 
   /** Stops taking jobs; in-flight jobs finish (BullMQ waits for them) unless the signal aborts first. */

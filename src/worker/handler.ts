@@ -67,7 +67,8 @@ function jobError(job: QueuedWork, failures: readonly { index: number; err: unkn
   if (other) return other.err;
   if (job.batches.length === 1) return failures[0].err;
   const named = failures.map((f) => `batch ${f.index + 1} of ${job.batches.length} (${job.batches[f.index].id}): ${(f.err as Error).message}`);
-  return new PermanentError(`${named.join('; ')}; the other ${written} batches of the job are written`);
+  return new PermanentError(`${named.join('; ')}; the other ${written} batches of the job are written, the dead letter keeps only the refused ones`,
+    failures.map((f) => job.batches[f.index].id));
 }
 
 /**
@@ -95,7 +96,7 @@ export class WriteBatchHandler implements BatchHandler {
    * fate once all its batches are settled: a transient failure of any puts the whole job back
    * (its written batches are duplicates next time); otherwise a batch that can never be written
    * sends the job to the dead-letter set, the reason naming the batch, while the others are
-   * written (a retry of the dead letter writes only what the ledger lacks).
+   * written and the consumer narrows the dead letter to the refused batches.
    */
   async handle(job: QueuedWork): Promise<void> {
     const m = this.opts.metrics;

@@ -3,7 +3,7 @@
  * before 2.0 existed) stay v 1, 2.0 payloads are v 2, and anything else is not a batch.
  */
 import { describe, expect, it } from 'vitest';
-import { batchFormat, isBatchJob, isQueuedJob, jobBatches, makeBatchJob, makeJob, partCount, partsJobId } from '../../src/queue/batch.js';
+import { batchFormat, isBatchJob, isQueuedJob, jobBatches, makeBatchJob, makeJob, narrowJob, partCount, partsJobId } from '../../src/queue/batch.js';
 
 const id = { group: 'g', replica: 'r' };
 const summary = { samples: 3, minTs: 1, maxTs: 2 };
@@ -59,6 +59,16 @@ describe('jobs of several batches', () => {
   it('is refused by a worker that predates it (not a one-batch job), so it goes to the failed set instead of being misread', () => {
     const { data } = makeJob(id, parts);
     expect(isBatchJob(JSON.parse(JSON.stringify(data)))).toBe(false);
+  });
+
+  it('narrows a dead letter to its refused batches, and only a job of several', () => {
+    const { data } = makeJob(id, parts);
+    const narrowed = narrowJob(data, new Set(['id-c']));
+    expect(narrowed).toMatchObject({ v: 3, n: 4, t0: 5, t1: 20 });
+    expect(narrowed?.p.map((p) => p.i)).toEqual(['id-c']);
+    expect(narrowJob(data, new Set(['id-a', 'id-b', 'id-c']))).toBeUndefined();
+    expect(narrowJob(data, new Set(['other']))).toBeUndefined();
+    expect(narrowJob(makeJob(id, parts.slice(0, 1)).data, new Set(['id-a']))).toBeUndefined();
   });
 
   it('a one-batch job unpacks to its job id', () => {
