@@ -179,7 +179,7 @@ export const FLAGS = {
   'ha.mark-lookback': flag<number>('duration', '1h', parseDuration,
     'At a handoff, how far back each series\' last committed sample is looked for (at least --ha.follower-retention).'),
   'worker.concurrency': flag<number>('int', '32', (raw) => parseInteger(raw, 1, 256),
-    'Batches a worker takes from each queue at once; those that arrive together are written in one transaction.'),
+    'Jobs (each of one or more batches) a worker takes from each queue at once; batches that arrive together are written in one transaction.'),
   'worker.batch-max-samples': flag<number>('int', '20000', (raw) => parseInteger(raw, 1, 10_000_000),
     'Group commit: a transaction takes batches of one queue until they hold this many samples (1: one batch per transaction).'),
   'worker.batch-wait': flag<number>('duration', '2ms', parseBatchWait,
