@@ -43,7 +43,8 @@ export async function sweepFollowerQueue(queue: Queue, policy: RetentionPolicy):
     if (!isRedundant && !isExpired) continue;
     try {
       await job.remove();
-      // A job's n, t1 and at are over all its batches: it goes whole, when its newest sample is redundant or its oldest receipt expired.
+      // A job's n, t1 and at are over all its batches: it goes whole, once its newest sample is
+      // redundant or its oldest receipt expired.
       if (isRedundant) redundant += partCount(d);
       else expired += partCount(d);
       removedSamples += d.n;
