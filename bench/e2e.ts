@@ -35,6 +35,15 @@ async function ledgerSamples(c: pg.Client): Promise<number> {
   return Number(r.rows[0]?.s ?? 0);
 }
 
+/** The ingress's batches and the queue jobs that carried them (several requests of a queue may share a job). */
+async function queuedJobs(port: number): Promise<{ batches: number; jobs: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  const sum = (name: string): number => text.split('\n')
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .reduce((n, line) => n + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+  return { batches: sum('promfleet_enqueued_batches_total'), jobs: sum('promfleet_enqueued_jobs_total') };
+}
+
 /** Median of the per-window p99s and the largest, for "flat p99". */
 function p99Spread(report: LoadgenReport): { median: number; max: number } {
   const p = report.windows.map((w) => w.p99Ms).filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
@@ -95,9 +104,10 @@ export async function e2eBenchmark(say: (line: string) => void): Promise<BenchRe
     }
     const drainSeconds = (performance.now() - drainStart) / 1000;
     const spread = p99Spread(report);
+    const queued = await queuedJobs(ingress.port).catch((err: unknown) => ({ error: (err as Error).message }));
     const ingressRss = ingress.rssBytes();
     const workerRss = worker.rssBytes();
-    details.result = { durable, drainSeconds, writtenTotal: total, leaderShare, ingressCpuSeconds: ingressCpu, ingressRss, workerRss, spread };
+    details.result = { durable, drainSeconds, writtenTotal: total, leaderShare, ingressCpuSeconds: ingressCpu, ingressRss, workerRss, spread, queued };
     const bad = Object.entries(report.statuses).filter(([s]) => !s.startsWith('2'));
     if (bad.length > 0) errors.push(`e2e: requests not answered 2xx: ${JSON.stringify(report.statuses)}`);
 
@@ -106,10 +116,11 @@ export async function e2eBenchmark(say: (line: string) => void): Promise<BenchRe
       ceiling: { name: 'raw COPY', value: copy },
       note: `rows committed per second while the load ran (${load.replicas > 1 ? 'the leader replica\'s samples; followers\' are retained, not written' : 'one replica'}); the rest durable ${drainSeconds.toFixed(1)} s after the load stopped`,
     });
+    const perJob = 'jobs' in queued && queued.jobs > 0 ? ` in ${queued.jobs} queue jobs for ${queued.batches} batches` : '';
     figures.push({
       name: 'e2e accepted', value: report.achievedSamplesPerSec, unit: 'samples/s',
       peers: [{ name: 'target', value: load.rate }],
-      note: `samples answered 204 per second, all ${load.replicas} replicas (${JSON.stringify(report.statuses)})`,
+      note: `samples answered 204 per second, all ${load.replicas} replicas (${JSON.stringify(report.statuses)})${perJob}`,
     });
     figures.push({
       name: 'e2e p99', value: report.latencyMs.p99, unit: 'ms',

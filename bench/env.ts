@@ -32,3 +32,10 @@ export const GROWTH_ROWS = envNumber('PROMFLEET_BENCH_GROWTH_ROWS', 100_000_000,
 
 /** Peers: target rate (default 2M samples/s: as fast as each takes it, or as the load generator sends). */
 export const PEER_RATE = envNumber('PROMFLEET_BENCH_PEER_RATE', 2_000_000, 1000, 100_000_000);
+
+/**
+ * Extra flags for the in-process ingress of the write-path benchmark (default none), to compare
+ * settings in one checkout, e.g. "--queue.job-max-batches=1" for one queue job per request.
+ * The e2e processes read PROMFLEET_* variables themselves (e.g. PROMFLEET_QUEUE_JOB_MAX_BATCHES=1).
+ */
+export const INGRESS_ARGS: readonly string[] = (process.env.PROMFLEET_BENCH_INGRESS_ARGS ?? '').split(/\s+/).filter(Boolean);

@@ -30,6 +30,8 @@ export interface PostResult {
   readonly samplesPerSec: number;
   readonly ms: number;
   readonly statuses: Record<string, number>;
+  /** Queue jobs the ingress added for them (several requests of a queue may share one). */
+  readonly jobs?: number;
 }
 
 /** POSTs every body once with `concurrency` in flight; counts statuses. */
@@ -82,13 +84,17 @@ export interface EnqueueOptions {
   readonly pgUrl: string;
   readonly schema: string;
   readonly concurrency: number;
+  /** More ingress flags (e.g. --queue.job-max-batches=1 to compare). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** promfleet ingress: samples/s answered 204 (the batches stay queued under `prefix`). */
 export async function measureEnqueue(opts: EnqueueOptions): Promise<PostResult> {
-  const app = await startApp('ingress', appArgs(opts));
+  const app = await startApp('ingress', [...appArgs(opts), ...(opts.extraArgs ?? [])]);
   try {
-    return await postAll(`http://127.0.0.1:${app.server.port}/write`, opts.bodies, opts.samples, opts.concurrency);
+    const result = await postAll(`http://127.0.0.1:${app.server.port}/write`, opts.bodies, opts.samples, opts.concurrency);
+    const jobs = (await app.metrics.enqueuedJobs.get()).values.reduce((sum, v) => sum + v.value, 0);
+    return { ...result, jobs };
   } finally {
     await app.stop();
   }

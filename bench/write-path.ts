@@ -8,7 +8,7 @@ import { measureDecode } from './decode.js';
 import { fixtureBodies, syntheticBodies } from './payloads.js';
 import { measureEnqueue, measureRawIngress, measureWorkerWrite } from './pipeline.js';
 import type { Figure } from './report.js';
-import { SCALE, scaled } from './env.js';
+import { INGRESS_ARGS, SCALE, scaled } from './env.js';
 import { BENCH_REDIS_URL, createScratchDatabase, deleteRedisPrefix, redisBytesUnder } from './scratch-db.js';
 
 /** Sizes: small enough for the whole run to stay well under a minute on 2 cores. */
@@ -34,7 +34,7 @@ export interface BenchResult {
 
 export async function writePathBenchmark(say: (line: string) => void): Promise<BenchResult> {
   const figures: Figure[] = [];
-  const details: Record<string, unknown> = { sizes: SIZES };
+  const details: Record<string, unknown> = { sizes: SIZES, ingressArgs: INGRESS_ARGS };
   const errors: string[] = [];
   const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
     say(`  ${what} …`);
@@ -98,8 +98,8 @@ export async function writePathBenchmark(say: (line: string) => void): Promise<B
     const plainLoad = { ...plain, ...common, prefix: `${prefix}_plain` };
     const raw = await attempt('raw ingress (http + RPUSH)', () => measureRawIngress(haLoad));
     if (raw) details.rawIngress = raw;
-    const enqueue = await attempt('enqueue (promfleet ingress, HA labels)', () => measureEnqueue(haLoad));
-    const enqueuePlain = await attempt('enqueue (promfleet ingress, no HA labels)', () => measureEnqueue(plainLoad));
+    const enqueue = await attempt('enqueue (promfleet ingress, HA labels)', () => measureEnqueue({ ...haLoad, extraArgs: INGRESS_ARGS }));
+    const enqueuePlain = await attempt('enqueue (promfleet ingress, no HA labels)', () => measureEnqueue({ ...plainLoad, extraArgs: INGRESS_ARGS }));
     const allAnswered = (r: { statuses: Record<string, number> } | undefined, what: string): boolean => {
       if (!r) return false;
       const ok = r.statuses['204'] ?? 0;
@@ -113,7 +113,7 @@ export async function writePathBenchmark(say: (line: string) => void): Promise<B
         name: 'enqueue', value: enqueue.samplesPerSec, unit: 'samples/s',
         ...(raw ? { ceiling: { name: 'http+RPUSH', value: raw.samplesPerSec } } : {}),
         ...(decode ? { peers: [{ name: 'decode', value: decode.promfleet }] } : {}),
-        note: `POST /write → 204, ${SIZES.concurrency} connections, ${SIZES.seriesPerRequest} series a request, cluster/__replica__ labels`,
+        note: `POST /write → 204, ${SIZES.concurrency} connections, ${SIZES.seriesPerRequest} series a request, cluster/__replica__ labels; ${enqueue.jobs ?? '?'} queue jobs for ${SIZES.requests} requests`,
       });
     }
     if (enqueuePlain) {
@@ -121,7 +121,7 @@ export async function writePathBenchmark(say: (line: string) => void): Promise<B
       figures.push({
         name: 'enqueue/noHA', value: enqueuePlain.samplesPerSec, unit: 'samples/s',
         ...(raw ? { ceiling: { name: 'http+RPUSH', value: raw.samplesPerSec } } : {}),
-        note: 'the same without HA labels: the body is queued as received, no re-encode',
+        note: `the same without HA labels: the body is queued as received, no re-encode; ${enqueuePlain.jobs ?? '?'} queue jobs for ${SIZES.requests} requests`,
       });
     }
     if (allAnswered(enqueuePlain, 'enqueue/noHA')) {

@@ -179,6 +179,12 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       redisUrl: config['redis.url'],
       queuePrefix: config['queue.prefix'],
       maxBacklogSamples: config['queue.max-backlog-samples'],
+      coalesce: {
+        maxParts: config['queue.job-max-batches'],
+        maxSamples: config['queue.job-max-samples'],
+        maxBytes: config['queue.job-max-bytes'],
+        waitMs: config['queue.job-wait'],
+      },
       groupRate: { perSecond: config['web.rate-limit.group'], status: config['web.rate-limit.status'] },
       limits: {
         maxBodyBytes: config['web.max-body-bytes'],

@@ -141,6 +141,17 @@ export const FLAGS = {
   }, 'Redis key prefix; deployments sharing one Redis use different prefixes.'),
   'queue.max-backlog-samples': flag<number>('int', '0', (raw) => parseInteger(raw, 0, Number.MAX_SAFE_INTEGER),
     'Samples an HA group may have waiting in Redis before its writes get 503 (Prometheus keeps them in its WAL); 0: no bound but Redis memory.'),
+  'queue.job-max-batches': flag<number>('int', '32', (raw) => parseInteger(raw, 1, 1024),
+    'Ingress: batches for one queue that arrive while an add to it is in flight travel as one job (one Redis add, one worker dequeue), at most this many (1: a job per batch).'),
+  'queue.job-max-samples': flag<number>('int', '32000', (raw) => parseInteger(raw, 1, 10_000_000),
+    'Ingress: most samples in one job of several batches (a lone larger batch still goes, alone).'),
+  'queue.job-max-bytes': flag<number>('bytes', '1MiB', (raw) => {
+    const n = parseBytes(raw);
+    if (n > 256 * 2 ** 20) throw new Error('expected at most 256MiB');
+    return n;
+  }, 'Ingress: most request-body bytes in one job of several batches (a lone larger batch still goes, alone).'),
+  'queue.job-wait': flag<number>('duration', '0', parseBatchWait,
+    'Ingress: how long a batch for an idle queue waits for others to share its job (0: it goes at once; batches gather only while an add is in flight).'),
   'read-only': flag<boolean>('bool', 'false', parseBoolean,
     'Serve remote_read only (e.g. against a PostgreSQL read replica): never write, migrate or elect; /write answers 405.'),
   'log.level': flag<LogLevel>('enum', 'info', oneOf(LOG_LEVELS), `Log level: ${LOG_LEVELS.join(', ')}.`),
@@ -168,7 +179,7 @@ export const FLAGS = {
   'ha.mark-lookback': flag<number>('duration', '1h', parseDuration,
     'At a handoff, how far back each series\' last committed sample is looked for (at least --ha.follower-retention).'),
   'worker.concurrency': flag<number>('int', '32', (raw) => parseInteger(raw, 1, 256),
-    'Batches a worker takes from each queue at once; those that arrive together are written in one transaction.'),
+    'Jobs (each of one or more batches) a worker takes from each queue at once; batches that arrive together are written in one transaction.'),
   'worker.batch-max-samples': flag<number>('int', '20000', (raw) => parseInteger(raw, 1, 10_000_000),
     'Group commit: a transaction takes batches of one queue until they hold this many samples (1: one batch per transaction).'),
   'worker.batch-wait': flag<number>('duration', '2ms', parseBatchWait,

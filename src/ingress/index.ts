@@ -1,7 +1,7 @@
 import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { Producer, type QueueIdentity } from '../queue/index.js';
+import { Producer, type CoalesceBounds, type QueueIdentity } from '../queue/index.js';
 import { RateLimiter } from '../http/rate-limit.js';
 import type { HaLabels } from './tag.js';
 import { writeHandler, type WriteLimits } from './write.js';
@@ -16,6 +16,8 @@ export interface IngressOptions {
   readonly queuePrefix: string;
   /** Per-group backlog bound in samples (0: none). */
   readonly maxBacklogSamples?: number;
+  /** Concurrent batches of one queue gathered into one job (default DEFAULT_COALESCE). */
+  readonly coalesce?: CoalesceBounds;
   readonly limits: WriteLimits;
   readonly ha: HaLabels;
   readonly log: Logger;
@@ -38,7 +40,11 @@ export interface Ingress {
 export function createIngress(opts: IngressOptions): Ingress {
   const producer = new Producer({
     redisUrl: opts.redisUrl, prefix: opts.queuePrefix, log: opts.log.child({ component: 'producer' }),
-    maxBacklogSamples: opts.maxBacklogSamples, now: opts.now,
+    maxBacklogSamples: opts.maxBacklogSamples, now: opts.now, coalesce: opts.coalesce,
+    onJob: (queue, parts) => {
+      opts.metrics.enqueuedJobs.inc({ queue });
+      opts.metrics.jobBatches.observe(parts);
+    },
   });
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;

@@ -17,8 +17,18 @@ export class Metrics {
     labelNames: ['queue'], registers: [this.registry],
   });
   readonly enqueuedBatches = new Counter({
-    name: 'promfleet_enqueued_batches_total', help: 'Batches acknowledged by the queue.',
+    name: 'promfleet_enqueued_batches_total',
+    help: 'Batches (one per request and queue) acknowledged by the queue; several may travel in one job (promfleet_enqueued_jobs_total).',
     labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly enqueuedJobs = new Counter({
+    name: 'promfleet_enqueued_jobs_total',
+    help: 'Queue jobs acknowledged by Redis, each holding one or more batches of the queue (see --queue.job-max-batches).',
+    labelNames: ['queue'], registers: [this.registry],
+  });
+  readonly jobBatches = new Histogram({
+    name: 'promfleet_enqueued_job_batches', help: 'Batches in each job the ingress put on a queue (requests gathered while an add was in flight).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [this.registry],
   });
   readonly queuedBytes = new Counter({
     name: 'promfleet_enqueued_bytes_total', help: 'Encoded batch bytes put on the queue.',
@@ -96,7 +106,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({
-    name: 'promfleet_queue_depth_batches', help: 'Batches waiting or in flight per queue, sampled by the worker.',
+    name: 'promfleet_queue_depth_batches', help: 'Jobs (each one or more batches) waiting or in flight per queue, sampled by the worker.',
     labelNames: ['queue', 'state'], registers: [this.registry],
   });
   readonly databaseErrors = new Counter({
@@ -105,7 +115,7 @@ export class Metrics {
   });
 
   readonly deadLetters = new Counter({
-    name: 'promfleet_dead_letter_batches_total', help: 'Batches moved to the dead-letter set (refused by the database or undecodable).',
+    name: 'promfleet_dead_letter_batches_total', help: 'Batches refused for good (by the database, or undecodable); the job holding them moved to the dead-letter set.',
     labelNames: ['queue'], registers: [this.registry],
   });
   readonly haLeader = new Gauge({
@@ -129,7 +139,7 @@ export class Metrics {
     labelNames: ['group'], registers: [this.registry],
   });
   readonly followerBacklog = new Gauge({
-    name: 'promfleet_ha_follower_backlog_batches', help: 'Batches retained in follower queues.',
+    name: 'promfleet_ha_follower_backlog_batches', help: 'Jobs (each one or more batches) retained in follower queues.',
     labelNames: ['queue'], registers: [this.registry],
   });
   readonly followerDropped = new Counter({

@@ -7,13 +7,23 @@ import { workerConnection } from './redis.js';
 import { QueueRegistry } from './registry.js';
 import { Backlog } from './backlog.js';
 import { parseQueueName, type QueueIdentity } from './names.js';
-import { isBatchJob, batchPayload, type BatchJob } from './batch.js';
+import { isQueuedJob, jobBatches, narrowJob, type QueuedBatch } from './batch.js';
 import { sweepFollowerQueue, type SweepResult } from './retention.js';
 
-/** What the consumer asks of whoever writes a batch. */
+/** One job as the handler takes it: its id, its queue, and the batches it holds (one or more). */
+export interface QueuedWork {
+  readonly id: string;
+  readonly queue: string;
+  readonly batches: readonly QueuedBatch[];
+}
+
+/** What the consumer asks of whoever writes the batches of a job. */
 export interface BatchHandler {
-  /** Resolves when the batch is durable; rejects with a TransientError to put it back. */
-  handle(job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }, signal: AbortSignal): Promise<void>;
+  /**
+   * Resolves when every batch of the job is durable; rejects with a TransientError to put the
+   * job back, with a PermanentError to move it to the dead-letter set.
+   */
+  handle(job: QueuedWork, signal: AbortSignal): Promise<void>;
 }
 
 /** Thrown by a handler when the batch must wait (database away): it goes back to its queue. */
@@ -27,6 +37,11 @@ export class TransientError extends Error {
 /** Thrown by a handler when the batch can never be written: it goes to the dead-letter (failed) set. */
 export class PermanentError extends Error {
   override name = 'PermanentError';
+
+  /** refused: in a job of several batches, the ids of those at fault (the job keeps only them). */
+  constructor(message: string, readonly refused?: readonly string[]) {
+    super(message);
+  }
 }
 
 export interface ConsumerOptions {
@@ -167,10 +182,10 @@ export class Consumer {
     // BullMQ does not close a connection it was handed: the worker's own is closed with it.
     const connection = this.redis.duplicate();
     const worker: Worker = new Worker(name, async (job: Job, _token?: string, signal?: AbortSignal) => {
-      if (!isBatchJob(job.data) || job.id === undefined) throw new UnrecoverableError('job is not a promfleet batch');
+      if (!isQueuedJob(job.data) || job.id === undefined) throw new UnrecoverableError('job is not a promfleet batch');
       const jobSignal = signal ?? this.abort.signal;
       try {
-        await this.opts.handler.handle({ id: job.id, queue: name, data: job.data, payload: batchPayload(job.data) }, jobSignal);
+        await this.opts.handler.handle({ id: job.id, queue: name, batches: jobBatches(job.id, job.data) }, jobSignal);
         this.backlog.removeLater(name, job.data.n);
       } catch (err) {
         if (err instanceof TransientError) {
@@ -179,8 +194,9 @@ export class Consumer {
           throw Worker.RateLimitError();
         }
         if (err instanceof PermanentError) {
-          log.error({ batch: job.id, err: err.message }, 'batch can never be written; moved to the dead-letter set');
+          log.error({ batch: job.id, err: err.message }, 'batch can never be written; its job moved to the dead-letter set');
           this.backlog.removeLater(name, job.data.n);
+          await this.keepRefused(job, err.refused, log);
           throw new UnrecoverableError(err.message);
         }
         throw err;
@@ -203,6 +219,21 @@ export class Consumer {
     worker.on('closed', () => connection.disconnect());
     this.workers.set(name, worker);
     log.info('consuming queue');
+  }
+
+  /**
+   * A dead letter of several batches keeps only the refused ones: the others are written, and a
+   * retry long after (once the ledger forgot their ids) must not write them twice.
+   */
+  private async keepRefused(job: Job, refused: readonly string[] | undefined, log: Logger): Promise<void> {
+    if (!refused || !isQueuedJob(job.data)) return;
+    const narrowed = narrowJob(job.data, new Set(refused));
+    if (!narrowed) return;
+    try {
+      await job.updateData(narrowed);
+    } catch (err) {
+      log.warn({ batch: job.id, err: (err as Error).message }, 'dead letter not narrowed to its refused batches; a retry relies on the ledger for the others');
+    }
   }
 
   /** Stops taking jobs; in-flight jobs finish (BullMQ waits for them) unless the signal aborts first. */

@@ -1,7 +1,7 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QueueRegistry } from './registry.js';
-import { isBatchJob } from './batch.js';
+import { isQueuedJob, partCount } from './batch.js';
 
 export interface DeadLetter {
   readonly queue: string;
@@ -9,6 +9,8 @@ export interface DeadLetter {
   readonly reason: string;
   readonly failedAt: string | undefined;
   readonly samples: number;
+  /** Batches in the job (several when the ingress gathered concurrent requests into one job). */
+  readonly batches: number;
   readonly attempts: number;
 }
 
@@ -48,7 +50,8 @@ export class DeadLetters {
       id: job.id ?? '',
       reason: job.failedReason,
       failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : undefined,
-      samples: isBatchJob(job.data) ? job.data.n : 0,
+      samples: isQueuedJob(job.data) ? job.data.n : 0,
+      batches: isQueuedJob(job.data) ? partCount(job.data) : 0,
       attempts: job.attemptsMade,
     })));
   }

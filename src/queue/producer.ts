@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import { PromfleetError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import { producerConnection } from './redis.js';
-import { batchId, makeBatchJob, type BatchSummary, type WireFormat } from './batch.js';
+import { batchId, makeJob, type BatchSummary, type PartInput, type WireFormat } from './batch.js';
+import { Coalescer, DEFAULT_COALESCE, type CoalesceBounds } from './coalesce.js';
 import { queueName, type QueueIdentity } from './names.js';
 import { QueueRegistry } from './registry.js';
 import { Backlog, BacklogGate } from './backlog.js';
@@ -17,6 +18,13 @@ export interface ProducerOptions {
   readonly enqueueTimeoutMs?: number;
   /** Samples a group may have waiting before writes get 503 QUEUE_FULL; 0 for no bound. */
   readonly maxBacklogSamples?: number;
+  /**
+   * Batches for one queue that arrive while an add to it is in flight travel as one job, within
+   * these bounds (see coalesce.ts). Default DEFAULT_COALESCE; maxParts 1: one job per batch.
+   */
+  readonly coalesce?: CoalesceBounds;
+  /** Told about every job Redis acknowledged: its queue and how many batches it held (for metrics). */
+  readonly onJob?: (queue: string, parts: number) => void;
   readonly now?: () => number;
 }
 
@@ -48,10 +56,21 @@ export const JOB_OPTIONS: JobsOptions = {
   backoff: { type: 'exponential', delay: 1000 },
 };
 
-/** Puts batches on their (group, replica) queue and resolves only once Redis acknowledged them. */
+/** A batch on its way into a job. */
+interface Part extends PartInput {
+  readonly samples: number;
+  readonly bytes: number;
+}
+
+/**
+ * Puts batches on their (group, replica) queue and resolves only once Redis acknowledged them.
+ * Batches for one queue that meet while an add to it is in flight share the next job.
+ */
 export class Producer {
   private readonly redis: Redis;
   private readonly queues = new Map<string, Queue>();
+  private readonly coalescers = new Map<string, Coalescer<Part>>();
+  private readonly bounds: CoalesceBounds;
   private readonly registry: QueueRegistry;
   private readonly timeoutMs: number;
   private readonly backlog: Backlog;
@@ -65,6 +84,7 @@ export class Producer {
     this.redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis producer connection error'));
     this.registry = new QueueRegistry(this.redis, opts.prefix);
     this.timeoutMs = opts.enqueueTimeoutMs ?? 5000;
+    this.bounds = opts.coalesce ?? DEFAULT_COALESCE;
     this.backlog = new Backlog(this.redis, opts.prefix);
     this.gate = new BacklogGate(this.backlog, this.registry, opts.maxBacklogSamples ?? 0, opts.now ?? Date.now);
   }
@@ -117,13 +137,32 @@ export class Producer {
     }
   }
 
+  /** Resolves once the job holding the batch was acknowledged (several batches may share it). */
   private async add(b: OutgoingBatch, receivedAtMs: number): Promise<EnqueuedBatch> {
     const name = queueName(b.identity);
-    await this.registry.register(name);
     const id = batchId(name, b.payload);
-    await this.queue(name).add('batch', makeBatchJob(b.identity, b.payload, b.summary, receivedAtMs, b.stripLabel, b.format), { ...JOB_OPTIONS, jobId: id });
-    await this.backlog.add(name, b.summary.samples);
+    await this.coalescer(name, b.identity).add({
+      id, payload: b.payload, format: b.format ?? 1, summary: b.summary, stripLabel: b.stripLabel, receivedAtMs,
+      samples: b.summary.samples, bytes: b.payload.byteLength,
+    });
     return { id, queue: name };
+  }
+
+  private coalescer(name: string, identity: QueueIdentity): Coalescer<Part> {
+    let c = this.coalescers.get(name);
+    if (!c) {
+      c = new Coalescer<Part>(this.bounds, (parts) => this.addJob(name, identity, parts));
+      this.coalescers.set(name, c);
+    }
+    return c;
+  }
+
+  private async addJob(name: string, identity: QueueIdentity, parts: readonly Part[]): Promise<void> {
+    await this.registry.register(name);
+    const { jobId, data } = makeJob(identity, parts);
+    await this.queue(name).add('batch', data, { ...JOB_OPTIONS, jobId });
+    await this.backlog.add(name, data.n);
+    this.opts.onJob?.(name, parts.length);
   }
 
   private queue(name: string): Queue {
@@ -145,6 +184,8 @@ export class Producer {
 
   stop(): Promise<void> {
     this.stopped ??= (async () => {
+      // Batches waiting for a job go now; their callers are still waiting for the answer.
+      await this.withTimeout(Promise.allSettled([...this.coalescers.values()].map((c) => c.drain()))).catch(() => undefined);
       await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
       this.redis.disconnect();
     })();

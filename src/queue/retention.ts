@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { isBatchJob } from './batch.js';
+import { isQueuedJob, partCount } from './batch.js';
 
 export interface RetentionPolicy {
   /** The group's newest committed sample time (ms), undefined when nothing was written yet. */
@@ -12,8 +12,10 @@ export interface RetentionPolicy {
 }
 
 export interface SweepResult {
+  /** Batches removed (a job of several batches counts each). */
   readonly redundant: number;
   readonly expired: number;
+  /** Jobs still waiting. */
   readonly remaining: number;
   /** Samples in the removed batches (for backlog accounting). */
   readonly removedSamples: number;
@@ -34,15 +36,17 @@ export async function sweepFollowerQueue(queue: Queue, policy: RetentionPolicy):
   let removedSamples = 0;
   const jobs = await queue.getJobs(['wait', 'prioritized', 'delayed'], 0, PAGE - 1, true);
   for (const job of jobs) {
-    if (!isBatchJob(job.data)) continue;
+    if (!isQueuedJob(job.data)) continue;
     const d = job.data;
     const isRedundant = policy.watermarkMs !== undefined && (d.n === 0 || d.t1 + policy.marginMs <= policy.watermarkMs);
     const isExpired = policy.nowMs - d.at > policy.maxAgeMs;
     if (!isRedundant && !isExpired) continue;
     try {
       await job.remove();
-      if (isRedundant) redundant++;
-      else expired++;
+      // A job's n, t1 and at are over all its batches: it goes whole, once its newest sample is
+      // redundant or its oldest receipt expired.
+      if (isRedundant) redundant += partCount(d);
+      else expired += partCount(d);
       removedSamples += d.n;
     } catch {
       // Taken or removed meanwhile (by a worker that just became its consumer, or another sweeper).

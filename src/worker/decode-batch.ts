@@ -1,5 +1,5 @@
 import { decodeColumnar, decodeWriteRequest, decodeWriteRequestV2, snappyDecompress, withoutLabel, type Label } from '../protocol/index.js';
-import { batchFormat, type BatchJob } from '../queue/index.js';
+import type { QueuedBatch } from '../queue/index.js';
 import type { Flattened, RawSeriesCaches, WriteBatch } from '../storage/index.js';
 
 const NO_LABELS: Label[] = [];
@@ -16,13 +16,13 @@ const NO_LABELS: Label[] = [];
  * @throws PromfleetError when the body does not decode (the batch can never be written).
  */
 export function decodeBatch(
-  job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }, maxDecompressedBytes: number, caches: RawSeriesCaches,
+  queued: QueuedBatch, queue: string, maxDecompressedBytes: number, caches: RawSeriesCaches,
 ): { batch: WriteBatch; samples: number } {
-  const body = snappyDecompress(job.payload, maxDecompressedBytes);
-  const group = job.data.g ?? undefined;
-  const strip = job.data.s;
+  const body = snappyDecompress(queued.payload, maxDecompressedBytes);
+  const group = queued.group;
+  const strip = queued.strip;
   // The ingress queued only what it validated: a 2.0 payload holds valid series only.
-  const v2 = batchFormat(job.data) === 2;
+  const v2 = queued.format === 2;
   const columns = v2 ? undefined : decodeColumnar(body);
   if (columns) {
     const cache = caches.scope(strip ?? '');
@@ -45,11 +45,11 @@ export function decodeBatch(
       exemplars: [], histograms: [], created: [], minTimeMs: columns.minTimeMs, maxTimeMs: columns.maxTimeMs,
       knownIds, onResolved: (s, id) => cache.set(columns.keys[s], id),
     };
-    return { batch: { id: job.id, queue: job.queue, flat, metadata: [], group }, samples: columns.timestampsMs.length };
+    return { batch: { id: queued.id, queue, flat, metadata: [], group }, samples: columns.timestampsMs.length };
   }
   let request = v2 ? decodeWriteRequestV2(body) : decodeWriteRequest(body);
   if (strip !== undefined) request = { ...request, timeseries: withoutLabel(request.timeseries, strip) };
   let samples = 0;
   for (const ts of request.timeseries) samples += ts.samples.length + ts.histograms.length;
-  return { batch: { id: job.id, queue: job.queue, timeseries: request.timeseries, metadata: request.metadata, group }, samples };
+  return { batch: { id: queued.id, queue, timeseries: request.timeseries, metadata: request.metadata, group }, samples };
 }

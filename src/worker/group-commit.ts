@@ -1,17 +1,19 @@
 /**
- * Group commit for one queue: batches handed in one by one (the queue's consumer runs several
- * jobs at once) are written together in one transaction, and each caller learns its own batch's
- * fate only once that transaction is over.
+ * Group commit for one queue: batches handed in by the queue's consumer (it runs several jobs at
+ * once, and a job may hold several batches) are written together in one transaction, and each
+ * caller learns each of its batches' fate only once the transaction holding it is over.
  */
 
 export interface GroupCommitOptions<T, R> {
   /** Write what is pending once it holds this many samples (a soft bound: the batch that crosses it goes along). */
   readonly maxSamples: number;
   /**
-   * Write what is pending once pending and in-flight items reach this many: the queue's consumer
-   * runs no more jobs at once (its concurrency), so nothing else can arrive until a write ends.
+   * Write what is pending once this many callers (add or addAll calls, one per job) wait for
+   * their results: the queue's consumer runs no more jobs at once (its concurrency), so nothing
+   * else can arrive until a write ends. Counted in callers, not items: a job of eight batches
+   * takes one of the consumer's slots, not eight.
    */
-  readonly maxItems: number;
+  readonly maxCallers: number;
   /** Write what is pending this long (ms) after the first of it arrived; 0: on the next turn of the event loop. */
   readonly waitMs: number;
   /**
@@ -42,14 +44,15 @@ export class GroupCommit<T, R> {
   private pending: Entry<T, R>[] = [];
   private pendingSamples = 0;
   private inFlight = 0;
+  private callers = 0;
   private running = 0;
   /** A flush found every transaction slot taken: the next transaction to end flushes. */
   private held = false;
   private timer: { cancel(): void } | undefined;
 
   constructor(private readonly opts: GroupCommitOptions<T, R>) {
-    if (!(opts.maxSamples >= 1 && opts.maxItems >= 1 && opts.waitMs >= 0 && (opts.maxConcurrent ?? 1) >= 1)) {
-      throw new RangeError(`group commit: maxSamples ${opts.maxSamples} and maxItems ${opts.maxItems} must be >= 1, waitMs ${opts.waitMs} >= 0`);
+    if (!(opts.maxSamples >= 1 && opts.maxCallers >= 1 && opts.waitMs >= 0 && (opts.maxConcurrent ?? 1) >= 1)) {
+      throw new RangeError(`group commit: maxSamples ${opts.maxSamples} and maxCallers ${opts.maxCallers} must be >= 1, waitMs ${opts.waitMs} >= 0`);
     }
   }
 
@@ -60,15 +63,27 @@ export class GroupCommit<T, R> {
 
   /** Resolves with the item's result once the transaction that wrote it committed; rejects with its error. */
   add(item: T, samples: number): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
+    return this.addAll([{ item, samples }])[0];
+  }
+
+  /**
+   * Several items of one caller (the batches of one job), queued together: one promise per
+   * item, in order. They may be written in different transactions (maxSamples) and fail apart.
+   */
+  addAll(items: readonly { readonly item: T; readonly samples: number }[]): Promise<R>[] {
+    const results = items.map(({ item, samples }) => new Promise<R>((resolve, reject) => {
       this.pending.push({ item, samples, resolve, reject });
       this.pendingSamples += samples;
-      if (this.pendingSamples >= this.opts.maxSamples || this.pending.length + this.inFlight >= this.opts.maxItems) {
-        this.flush();
-      } else {
-        this.timer ??= this.schedule(() => this.flush());
-      }
-    });
+    }));
+    if (results.length === 0) return results;
+    this.callers++;
+    void Promise.allSettled(results).then(() => { this.callers--; });
+    if (this.pendingSamples >= this.opts.maxSamples || this.callers >= this.opts.maxCallers) {
+      this.flush();
+    } else {
+      this.timer ??= this.schedule(() => this.flush());
+    }
+    return results;
   }
 
   /**

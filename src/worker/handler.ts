@@ -1,7 +1,6 @@
-import { PermanentError, TransientError, type BatchHandler } from '../queue/index.js';
+import { PermanentError, TransientError, type BatchHandler, type QueuedWork } from '../queue/index.js';
 import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type RawSeriesCaches, type WriteBatch } from '../storage/index.js';
 import { decodeBatch } from './decode-batch.js';
-import type { BatchJob } from '../queue/index.js';
 import type { LeaderView } from './leaders.js';
 import { withSeams, type WriteSeams } from './seams.js';
 import { FencedError, haWrite, type HaWrite } from './fence.js';
@@ -56,6 +55,23 @@ function mayBeOneBatch(err: unknown): boolean {
 }
 
 /**
+ * The error a job of batches ends with when some failed. Transient wins (the job comes back and
+ * its written batches are duplicates then), then an unexpected error (BullMQ retries the job,
+ * attempts counted), then a permanent failure: the job goes to the dead-letter set with a reason
+ * naming the batches at fault when it holds several.
+ */
+function jobError(job: QueuedWork, failures: readonly { index: number; err: unknown }[], written: number): unknown {
+  const transient = failures.find((f) => f.err instanceof TransientError);
+  if (transient) return transient.err;
+  const other = failures.find((f) => !(f.err instanceof PermanentError));
+  if (other) return other.err;
+  if (job.batches.length === 1) return failures[0].err;
+  const named = failures.map((f) => `batch ${f.index + 1} of ${job.batches.length} (${job.batches[f.index].id}): ${(f.err as Error).message}`);
+  return new PermanentError(`${named.join('; ')}; the other ${written} batches of the job are written, the dead letter keeps only the refused ones`,
+    failures.map((f) => job.batches[f.index].id));
+}
+
+/**
  * Turns queued batches into database transactions, several batches of one queue per
  * transaction (group commit). Database trouble that passes (connection loss, restarts,
  * serialization failures) puts every batch of the transaction back and backs off with jitter;
@@ -73,20 +89,39 @@ export class WriteBatchHandler implements BatchHandler {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Resolves once the transaction holding the batch committed. */
-  async handle(job: { id: string; queue: string; data: BatchJob; payload: Uint8Array }): Promise<void> {
-    let decoded;
-    try {
-      decoded = decodeBatch(job, this.opts.maxDecompressedBytes, this.opts.rawSeries);
-    } catch (err) {
-      this.opts.metrics.deadLetters.inc({ queue: job.queue });
-      throw new PermanentError(`batch does not decode: ${(err as Error).message}`);
-    }
-    const started = this.now();
-    const to: Destination = { queue: job.queue, group: job.data.g ?? undefined, replica: job.data.r ?? undefined };
+  /**
+   * Resolves once every batch of the job is committed (or found in the ledger). Each batch goes
+   * into the queue's group commit on its own, with its own ledger id, so a redelivered job, or a
+   * resent request that landed in another job, writes only what the ledger lacks. The job's
+   * fate once all its batches are settled: a transient failure of any puts the whole job back
+   * (its written batches are duplicates next time); otherwise a batch that can never be written
+   * sends the job to the dead-letter set, the reason naming the batch, while the others are
+   * written and the consumer narrows the dead letter to the refused batches.
+   */
+  async handle(job: QueuedWork): Promise<void> {
     const m = this.opts.metrics;
-    try {
-      const outcome = await this.groupOf(to).add(decoded.batch, decoded.samples);
+    const items: { item: WriteBatch; samples: number; index: number }[] = [];
+    const failures: { index: number; err: unknown }[] = [];
+    job.batches.forEach((queued, index) => {
+      try {
+        const decoded = decodeBatch(queued, job.queue, this.opts.maxDecompressedBytes, this.opts.rawSeries);
+        items.push({ item: decoded.batch, samples: decoded.samples, index });
+      } catch (err) {
+        failures.push({ index, err: new PermanentError(`batch does not decode: ${(err as Error).message}`) });
+      }
+    });
+    const first = job.batches[0];
+    const to: Destination = { queue: job.queue, group: first?.group, replica: first?.replica };
+    const started = this.now();
+    const settled = await Promise.allSettled(items.length > 0 ? this.groupOf(to).addAll(items) : []);
+    settled.forEach((s, i) => {
+      if (s.status === 'rejected') {
+        const err: unknown = s.reason;
+        if (err instanceof TransientError && err.cause instanceof FencedError) m.fencedBatches.inc({ queue: job.queue });
+        failures.push({ index: items[i].index, err });
+        return;
+      }
+      const outcome = s.value;
       m.batchWriteSeconds.observe((this.now() - started) / 1000);
       m.writtenBatches.inc({ queue: job.queue, outcome: outcome.duplicate ? 'duplicate' : 'written' });
       if (!outcome.duplicate) {
@@ -94,11 +129,12 @@ export class WriteBatchHandler implements BatchHandler {
         if (outcome.histograms > 0) m.writtenHistograms.inc({ queue: job.queue }, outcome.histograms);
         if (outcome.exemplars > 0) m.writtenExemplars.inc({ queue: job.queue }, outcome.exemplars);
       }
-    } catch (err) {
-      if (err instanceof TransientError && err.cause instanceof FencedError) m.fencedBatches.inc({ queue: job.queue });
-      if (err instanceof PermanentError) m.deadLetters.inc({ queue: job.queue });
-      throw err;
-    }
+    });
+    if (failures.length === 0) return;
+    const err = jobError(job, failures.sort((a, b) => a.index - b.index), job.batches.length - failures.length);
+    // Counted once the job's fate is known: a job that comes back dead-letters nothing yet.
+    if (err instanceof PermanentError) m.deadLetters.inc({ queue: job.queue }, failures.length);
+    throw err;
   }
 
   private groupOf(to: Destination): GroupCommit<WriteBatch, BatchOutcome> {
@@ -107,7 +143,7 @@ export class WriteBatchHandler implements BatchHandler {
     if (!g) {
       g = new GroupCommit<WriteBatch, BatchOutcome>({
         maxSamples: this.opts.batchMaxSamples,
-        maxItems: this.opts.concurrency,
+        maxCallers: this.opts.concurrency,
         waitMs: this.opts.batchWaitMs,
         maxConcurrent: this.opts.maxTransactions,
         write: (batches) => this.writeGroup(to, batches),

@@ -28,7 +28,7 @@ export interface WorkerOptions {
   readonly schema: string;
   readonly redisUrl: string;
   readonly queuePrefix: string;
-  /** Jobs taken at once per queue (BullMQ concurrency); they are written together when they arrive together. */
+  /** Jobs taken at once per queue (BullMQ concurrency), each of one or more batches; batches are written together when they arrive together. */
   readonly concurrency: number;
   /** Group commit: most samples one transaction gathers from a queue's batches. */
   readonly batchMaxSamples: number;

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import type { Counter, Histogram } from 'prom-client';
 import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
-import { DEFAULT_QUEUE, DeadLetters, Producer, batchId, queueName, type QueueIdentity } from '../../src/queue/index.js';
+import { DEFAULT_COALESCE, DEFAULT_QUEUE, DeadLetters, Producer, batchId, queueName, type QueueIdentity } from '../../src/queue/index.js';
 import { createPool, migrate } from '../../src/storage/index.js';
 import { openQueue } from '../../src/queue/open.js';
 import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
@@ -68,9 +68,13 @@ function payload(metric: string, b: number, value: (series: number) => number = 
   }));
 }
 
-/** Enqueues the payloads on the queue without HA identity, as an ingress would; returns their batch ids. */
+/**
+ * Enqueues the payloads on the queue without HA identity, one job each (these tests are about
+ * the worker gathering jobs; test/integration/ingress-coalesce.test.ts has jobs of several
+ * batches); returns their batch ids.
+ */
 async function enqueue(prefix: string, payloads: readonly Uint8Array[]): Promise<string[]> {
-  const producer = new Producer({ redisUrl: redisUrl(), prefix, log });
+  const producer = new Producer({ redisUrl: redisUrl(), prefix, log, coalesce: { ...DEFAULT_COALESCE, maxParts: 1 } });
   await producer.start();
   try {
     const queued = await producer.enqueue(payloads.map((p, b) => ({

@@ -47,6 +47,16 @@ describe('config', () => {
     expect(() => parseConfig(['--no.such-flag=1'], {})).toThrow(/unknown flag --no.such-flag/);
   });
 
+  it('bounds the jobs the ingress gathers concurrent requests into', () => {
+    const c = parseConfig([], {});
+    expect([c['queue.job-max-batches'], c['queue.job-max-samples'], c['queue.job-max-bytes'], c['queue.job-wait']]).toEqual([32, 32_000, 2 ** 20, 0]);
+    expect(parseConfig(['--queue.job-max-batches=1', '--queue.job-wait=1ms'], {})['queue.job-wait']).toBe(1);
+    expect(() => parseConfig(['--queue.job-max-batches=0'], {})).toThrow(/"0" for --queue.job-max-batches/);
+    expect(() => parseConfig(['--queue.job-max-samples=0'], {})).toThrow(/--queue.job-max-samples/);
+    expect(() => parseConfig(['--queue.job-max-bytes=1GiB'], {})).toThrow(/--queue.job-max-bytes.*at most 256MiB/);
+    expect(() => parseConfig(['--queue.job-wait=2s'], {})).toThrow(/--queue.job-wait.*at most 1s/);
+  });
+
   it('checks rules that span settings', () => {
     expect(() => parseConfig(['--ha.replica=a'], {})).toThrow(/--ha.replica needs --ha.group/);
     expect(() => parseConfig(['--ha.replica-label=cluster'], {})).toThrow(/must differ/);

@@ -14,7 +14,7 @@ function recorder(opts: Partial<GroupCommitOptions<string, string>> = {}) {
   let fail: ((items: readonly string[]) => Error | undefined) | undefined;
   const g = new GroupCommit<string, string>({
     maxSamples: 1000,
-    maxItems: 100,
+    maxCallers: 100,
     waitMs: 5,
     isolate: (err) => err instanceof BadItem,
     write: async (items) => {
@@ -64,15 +64,42 @@ describe('group commit', () => {
     expect(transactions).toEqual([['a', 'b'], ['c']]);
   });
 
+  it('counts a job of several items as one of the consumer\'s slots, not one per item', async () => {
+    const { g, transactions } = recorder({ maxCallers: 3 });
+    // Two jobs of four batches each: eight items, but two of three slots; the wait still applies.
+    const jobA = g.addAll(['a1', 'a2', 'a3', 'a4'].map((item) => ({ item, samples: 1 })));
+    const jobB = g.addAll(['b1', 'b2', 'b3', 'b4'].map((item) => ({ item, samples: 1 })));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transactions).toEqual([]);
+    // The third job takes the last slot: nothing else can come, so all go now, in one transaction.
+    const jobC = g.addAll([{ item: 'c1', samples: 1 }]);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(transactions).toEqual([['a1', 'a2', 'a3', 'a4', 'b1', 'b2', 'b3', 'b4', 'c1']]);
+    expect(await Promise.all([...jobA, ...jobB, ...jobC])).toEqual(
+      ['ok a1', 'ok a2', 'ok a3', 'ok a4', 'ok b1', 'ok b2', 'ok b3', 'ok b4', 'ok c1']);
+  });
+
+  it('lets the items of one job fail apart: only the culprit gets the data error', async () => {
+    const { g, transactions, failWith } = recorder();
+    failWith((items) => (items.includes('bad') ? new BadItem('refused') : undefined));
+    const results = g.addAll(['x', 'bad', 'y'].map((item) => ({ item, samples: 1 })));
+    await vi.advanceTimersByTimeAsync(5);
+    const settled = await Promise.all(results.map(settle));
+    expect(settled[0]).toEqual({ ok: 'ok x' });
+    expect((settled[1] as { err: unknown }).err).toBeInstanceOf(BadItem);
+    expect(settled[2]).toEqual({ ok: 'ok y' });
+    expect(transactions).toEqual([['x', 'bad', 'y'], ['x'], ['bad'], ['y']]);
+  });
+
   it('writes at once when every job the consumer may run is waiting or being written', async () => {
-    const { g, transactions } = recorder({ maxItems: 3 });
+    const { g, transactions } = recorder({ maxCallers: 3 });
     const first = [g.add('a', 1), g.add('b', 1), g.add('c', 1)];
     await vi.advanceTimersByTimeAsync(0);
     expect(transactions).toEqual([['a', 'b', 'c']]);
     await Promise.all(first);
     // Two slots in flight, one arrives: all three slots are taken, nothing else can come.
     const releases: (() => void)[] = [];
-    const slow = recorder({ maxItems: 3, write: async (items) => { await new Promise<void>((r) => releases.push(r)); return items.map((i) => i); } });
+    const slow = recorder({ maxCallers: 3, write: async (items) => { await new Promise<void>((r) => releases.push(r)); return items.map((i) => i); } });
     const held = [slow.g.add('x', 1), slow.g.add('y', 1)];
     await vi.advanceTimersByTimeAsync(5);
     expect(slow.g.size).toEqual({ pending: 0, inFlight: 2 });
@@ -106,14 +133,14 @@ describe('group commit', () => {
   });
 
   it('rejects every item when the writer answers for the wrong number of items', async () => {
-    const g = new GroupCommit<string, string>({ maxSamples: 10, maxItems: 10, waitMs: 0, isolate: () => false, write: async () => ['only one'] });
+    const g = new GroupCommit<string, string>({ maxSamples: 10, maxCallers: 10, waitMs: 0, isolate: () => false, write: async () => ['only one'] });
     const results = [settle(g.add('a', 1)), settle(g.add('b', 1))];
     await vi.advanceTimersByTimeAsync(0);
     for (const r of await Promise.all(results)) expect('err' in r && (r.err as Error).message).toMatch(/1 results for 2 items/);
   });
 
   it('refuses bounds that could never flush', () => {
-    expect(() => new GroupCommit({ maxSamples: 0, maxItems: 1, waitMs: 0, isolate: () => false, write: async () => [] })).toThrow(RangeError);
+    expect(() => new GroupCommit({ maxSamples: 0, maxCallers: 1, waitMs: 0, isolate: () => false, write: async () => [] })).toThrow(RangeError);
   });
 });
 
@@ -122,7 +149,7 @@ describe('group commit with a bound on concurrent transactions', () => {
     const releases: Array<() => void> = [];
     const transactions: string[][] = [];
     const g = new GroupCommit<string, string>({
-      maxSamples: 1000, maxItems: 100, waitMs: 0, maxConcurrent: 1, isolate: () => false,
+      maxSamples: 1000, maxCallers: 100, waitMs: 0, maxConcurrent: 1, isolate: () => false,
       write: async (items) => {
         transactions.push([...items]);
         await new Promise<void>((resolve) => releases.push(resolve));
@@ -146,7 +173,7 @@ describe('group commit with a bound on concurrent transactions', () => {
     const transactions: string[][] = [];
     let release: () => void = () => undefined;
     const g = new GroupCommit<string, string>({
-      maxSamples: 20, maxItems: 100, waitMs: 0, maxConcurrent: 2, isolate: () => false,
+      maxSamples: 20, maxCallers: 100, waitMs: 0, maxConcurrent: 2, isolate: () => false,
       write: async (items) => {
         transactions.push([...items]);
         if (transactions.length === 1) await new Promise<void>((resolve) => { release = resolve; });
