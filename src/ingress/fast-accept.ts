@@ -1,4 +1,4 @@
-import { DigestCache, checkDecodedLimits, decodeColumnar, validateWriteRequest, type DecodeLimits, type Label, type ValidateOptions } from '../protocol/index.js';
+import { checkLabelRun, decodeColumnar, sameSpan, type DecodeLimits, type HaLabelSpans, type ValidateOptions } from '../protocol/index.js';
 import type { QueueIdentity } from '../queue/index.js';
 import type { HaLabels } from './tag.js';
 
@@ -17,91 +17,64 @@ interface SeriesInfo {
 }
 
 const NO_GROUP: QueueIdentity = { group: undefined, replica: undefined };
+/** Interned identities kept at most; a sender inventing groups only costs re-interning. */
+const MAX_IDENTITIES = 10_000;
 
 /**
  * The ingress's fast way for the usual request: every series valid, all of one (group,
- * replica), samples inside the accepted window. A series is known by the bytes of its labels
- * (see protocol/columnar-decode.ts): one whose bytes this process has validated and tagged
- * before costs a Map lookup; a new one is decoded, validated and tagged once. Anything else
- * (metadata, exemplars, histograms, several groups, an invalid label set, a sample outside the
- * window, a count or length past a limit) returns undefined and takes the full decode, which
- * says precisely what is wrong.
- *
- * The cache holds at most `maxEntries` label sets (two generations; see DigestCache), each as
- * the index of its interned tag: no object or string per label set.
+ * replica), samples inside the accepted window. Each series' labels are checked where they lie
+ * in the body, byte by byte (protocol/label-bytes.ts): no label is decoded into a string, no
+ * label set hashed or remembered, so the ingress's memory does not grow with the series it
+ * sees. Anything else (metadata, exemplars, histograms, several groups, an invalid label set, a
+ * label of 128 bytes or more, a sample outside the window, a count or length past a limit)
+ * returns undefined and takes the full decode, which says precisely what is wrong.
  */
 export class FastAccept {
-  private readonly known: DigestCache;
-  private readonly identities = new Map<string, number>();
-  private readonly infos: SeriesInfo[] = [];
+  private readonly names: { cluster: Buffer; replica: Buffer };
+  private readonly identities = new Map<string, SeriesInfo>();
+  private readonly first: HaLabelSpans = { clusterFrom: -1, clusterTo: -1, replicaFrom: -1, replicaTo: -1 };
+  private readonly spans: HaLabelSpans = { clusterFrom: -1, clusterTo: -1, replicaFrom: -1, replicaTo: -1 };
 
-  constructor(private readonly ha: HaLabels, maxEntries = 1_000_000) {
-    this.known = new DigestCache(maxEntries);
+  constructor(private readonly ha: HaLabels) {
+    this.names = { cluster: Buffer.from(ha.clusterLabel, 'utf8'), replica: Buffer.from(ha.replicaLabel, 'utf8') };
   }
 
   accept(body: Uint8Array, window: ValidateOptions, limits: DecodeLimits): Accepted | undefined {
-    const cols = decodeColumnar(body);
-    if (!cols || cols.keys.length === 0) return undefined;
+    const cols = decodeColumnar(body, false);
+    if (!cols || cols.series === 0) return undefined;
     // Within every count limit whatever the split of samples between series; else the full decode decides.
     const rows = cols.timestampsMs.length;
-    if (cols.keys.length > limits.maxSeriesPerRequest || rows > limits.maxSamplesPerRequest || rows > limits.maxSamplesPerSeries) return undefined;
+    if (cols.series > limits.maxSeriesPerRequest || rows > limits.maxSamplesPerRequest || rows > limits.maxSamplesPerSeries) return undefined;
     const minMs = window.maxAgeMs > 0 ? window.nowMs - window.maxAgeMs : -Infinity;
     const maxMs = window.maxFutureMs > 0 ? window.nowMs + window.maxFutureMs : Infinity;
     if (cols.minTimeMs < minMs || cols.maxTimeMs > maxMs) return undefined;
-    let first: SeriesInfo | undefined;
-    for (let i = 0; i < cols.keys.length; i++) {
-      const key = cols.keys[i];
-      const at = this.known.get(key);
-      let info = at >= 0 ? this.infos[at] : undefined;
-      if (info === undefined) {
-        let labels: Label[];
-        try {
-          labels = cols.labelsOf(i);
-          const one = { timeseries: [{ labels, samples: [], exemplars: [], histograms: [] }], metadata: [] };
-          checkDecodedLimits(one, limits);
-          validateWriteRequest(one, window);
-        } catch {
-          return undefined;
-        }
-        const tagged = this.tag(labels);
-        this.known.set(key, tagged);
-        info = this.infos[tagged];
-      }
-      // Interned: one object per identity, so one comparison per series.
-      if (first === undefined) first = info;
-      else if (info !== first) return undefined;
+    const f = this.first;
+    const s = this.spans;
+    for (let i = 0; i < cols.series; i++) {
+      const spans = i === 0 ? f : s;
+      if (!checkLabelRun(body, cols.labelStarts[i], cols.labelEnds[i], limits, this.names, spans)) return undefined;
+      // Every series names the first one's group and replica, byte for byte.
+      if (i > 0 && !(sameSpan(body, f.clusterFrom, f.clusterTo, s.clusterFrom, s.clusterTo)
+        && sameSpan(body, f.replicaFrom, f.replicaTo, s.replicaFrom, s.replicaTo))) return undefined;
     }
-    if (!first) return undefined;
-    return { ...first, samples: cols.timestampsMs.length, minTs: cols.minTimeMs, maxTs: cols.maxTimeMs };
+    const info = this.identityOf(body, f);
+    return { ...info, samples: rows, minTs: cols.minTimeMs, maxTs: cols.maxTimeMs };
   }
 
-  /** The index in `infos` of the labels' interned tag. */
-  private tag(labels: readonly Label[]): number {
-    let group = this.ha.defaultGroup;
-    let replica = this.ha.defaultReplica;
-    let seen = false;
-    for (const l of labels) {
-      if (l.name === this.ha.clusterLabel) group = l.value;
-      else if (l.name === this.ha.replicaLabel) {
-        replica = l.value;
-        seen = true;
-      }
-    }
+  /** The interned identity the HA labels at `spans` name (the flags' defaults where absent). */
+  private identityOf(body: Uint8Array, spans: HaLabelSpans): SeriesInfo {
+    const text = (from: number, to: number) => Buffer.from(body.buffer, body.byteOffset + from, to - from).toString('utf8');
+    const group = spans.clusterFrom >= 0 ? text(spans.clusterFrom, spans.clusterTo) : this.ha.defaultGroup;
+    const seen = spans.replicaFrom >= 0;
+    const replica = seen ? text(spans.replicaFrom, spans.replicaTo) : this.ha.defaultReplica;
     const identity = group === undefined ? NO_GROUP : { group, replica };
     const k = JSON.stringify([identity.group ?? null, identity.replica ?? null, seen]);
-    let at = this.identities.get(k);
-    if (at === undefined) {
-      // Bounded against a sender inventing groups: forgetting only costs re-interning, and the
-      // known label sets, which hold indexes into the interned tags, are forgotten with them.
-      if (this.infos.length >= 10_000) {
-        this.identities.clear();
-        this.infos.length = 0;
-        this.known.clear();
-      }
-      at = this.infos.length;
-      this.infos.push({ identity, replicaLabelSeen: seen });
-      this.identities.set(k, at);
+    let info = this.identities.get(k);
+    if (info === undefined) {
+      if (this.identities.size >= MAX_IDENTITIES) this.identities.clear();
+      info = { identity, replicaLabelSeen: seen };
+      this.identities.set(k, info);
     }
-    return at;
+    return info;
   }
 }

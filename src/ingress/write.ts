@@ -25,7 +25,7 @@ export interface WriteLimits {
 
 export interface WriteDeps {
   readonly producer: Producer;
-  /** The fast way for requests of known, valid series of one group (see fast-accept.ts). */
+  /** The fast way for requests of valid series of one group (see fast-accept.ts). */
   readonly fast: FastAccept;
   readonly limits: WriteLimits;
   readonly ha: HaLabels;
@@ -117,7 +117,7 @@ export function writeHandler(deps: WriteDeps) {
       let counts: Counts;
       let error: PromfleetError | undefined;
       if (fast) {
-        // The usual request: known series of one group and replica, queued as received.
+        // The usual request: valid series of one group and replica, queued as received.
         samples = fast.samples;
         deps.metrics.receivedSamples.inc(samples);
         admitGroup(fast.identity.group);

@@ -18,8 +18,16 @@ import type { Label } from './types.js';
 import { decodeLabelRun } from './remote-write-decode.js';
 
 export interface ColumnarWriteRequest {
-  /** Per series: SHA-256 of its Label messages' bytes (tags included), as a latin1 string; the same labels encoded alike give the same key. */
+  /**
+   * Per series: SHA-256 of its Label messages' bytes (tags included), as a latin1 string; the
+   * same labels encoded alike give the same key. Empty when the caller asked for no keys.
+   */
   readonly keys: string[];
+  /** Series in the request. */
+  readonly series: number;
+  /** Per series: where its Label messages start and end in the body. */
+  readonly labelStarts: readonly number[];
+  readonly labelEnds: readonly number[];
   /** Per sample row. Values keep their bits (the stale-marker NaN included). */
   readonly timestampsMs: Float64Array;
   readonly values: Float64Array;
@@ -94,10 +102,11 @@ function int64(buf: Buffer, end: number): number {
 }
 
 /**
- * Scans an uncompressed WriteRequest. Returns undefined for any body outside the plain shape or
- * not well formed (decode it with decodeWriteRequest then).
+ * Scans an uncompressed WriteRequest (`withKeys` false: without hashing label sets). Returns
+ * undefined for any body outside the plain shape or not well formed (decode it with
+ * decodeWriteRequest then).
  */
-export function decodeColumnar(body: Uint8Array): ColumnarWriteRequest | undefined {
+export function decodeColumnar(body: Uint8Array, withKeys = true): ColumnarWriteRequest | undefined {
   // Always a Buffer view (no copy), so element loads see one kind of array.
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const end = buf.length;
@@ -191,12 +200,15 @@ export function decodeColumnar(body: Uint8Array): ColumnarWriteRequest | undefin
     }
     // A series without samples: rare; the full decoder handles (and validates) it.
     if (samplesHere === 0) return undefined;
-    keys.push(sha256Latin1(buf.subarray(labelsFrom, labelsTo)));
+    if (withKeys) keys.push(sha256Latin1(buf.subarray(labelsFrom, labelsTo)));
     labelStarts.push(labelsFrom);
     labelEnds.push(labelsTo);
   }
   return {
     keys,
+    series: labelStarts.length,
+    labelStarts,
+    labelEnds,
     timestampsMs: timestampsMs.subarray(0, rows),
     values: values.subarray(0, rows),
     seriesOfRow: seriesOfRow.subarray(0, rows),

@@ -1,6 +1,6 @@
 /**
  * Non-negative integers by a SHA-256 digest, in typed arrays: the caches that know a series by
- * the digest of its label bytes (the worker's ids, the ingress's tags; see columnar-decode.ts).
+ * the digest of its label bytes (the worker's series ids; see columnar-decode.ts).
  *
  * A Map of a million 32-character string keys costs well over 100 bytes an entry in objects the
  * garbage collector walks; here an entry is 24 bytes of a slot in three flat arrays, with no
