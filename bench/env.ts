@@ -25,7 +25,7 @@ export const E2E = {
 export const PEER_SECONDS = envNumber('PROMFLEET_BENCH_PEER_SECONDS', 15, 3, 3600);
 
 /** New-series benchmark: first-seen label sets (default 200k; the figure is for 1M). */
-export const NEW_SERIES = envNumber('PROMFLEET_BENCH_NEW_SERIES', 200_000, 1000, 10_000_000);
+export const NEW_SERIES = envNumber('PROMFLEET_BENCH_NEW_SERIES', 1_000_000, 1000, 10_000_000);
 
 /** Growth benchmark: rows stored before the second measurement (default 10M; the is 100M). */
 export const GROWTH_ROWS = envNumber('PROMFLEET_BENCH_GROWTH_ROWS', 100_000_000, 1_000_000, 1_000_000_000);

@@ -70,7 +70,7 @@ async function writeRate(db: string, prefix: string, requests: number, startMs: 
 export async function growthBenchmark(say: (line: string) => void): Promise<BenchResult> {
   const figures: Figure[] = [];
   const errors: string[] = [];
-  const requests = scaled(1000, 20);
+  const requests = scaled(2000, 20);
   const details: Record<string, unknown> = { rows: GROWTH_ROWS, batches: requests };
   const db = await createScratchDatabase();
   const tag = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;

@@ -1,6 +1,6 @@
 /**
- * New series: PROMFLEET_BENCH_NEW_SERIES first-seen label sets (default 200k; the issue's
- * figure is for 1M), 500 a request, each once, queued through promfleet's ingress, then written
+ * New series: PROMFLEET_BENCH_NEW_SERIES first-seen label sets (default 1M, the
+ * issue's figure), 500 a request, each once, queued through promfleet's ingress, then written
  * by a `promfleet worker` process timed from its first commit to its last (bulk resolution:
  * hash, insert the misses, read back the ids, then COPY their samples). Ceiling: the same label
  * sets loaded by binary COPY straight into a table shaped like promfleet's series table (same
