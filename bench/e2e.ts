@@ -6,9 +6,11 @@
  * rate, p99 write latency per 10 s (flat or not), ingress CPU per sample, and both processes' RSS.
  */
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { runLoadgen, type LoadgenReport } from '../src/loadgen/index.js';
 import { measureCopyCeiling } from './copy-ceiling.js';
+import { cpuBudget, machineBusySeconds, ownCpuSeconds, redisCpuSeconds, type CpuReading } from './cpu-budget.js';
 import { E2E, scaled } from './env.js';
 import { startPromfleet, type Child } from './processes.js';
 import type { Figure } from './report.js';
@@ -59,6 +61,7 @@ export async function e2eBenchmark(say: (line: string) => void): Promise<BenchRe
   const prefix = `pfbench_e2e_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const children: Child[] = [];
   const observer = new pg.Client({ connectionString: db.url, application_name: 'promfleet bench observer' });
+  const redis = new Redis(BENCH_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     say('  raw binary COPY (ceiling) …');
     const copy = await measureCopyCeiling({ url: db.url, table: 'ceiling_samples', series: 10_000, rows: scaled(500_000, 10_000), rowsPerCopy: 100_000 });
@@ -70,6 +73,10 @@ export async function e2eBenchmark(say: (line: string) => void): Promise<BenchRe
     const ingress = await startPromfleet('ingress', common);
     children.push(ingress);
     await observer.connect();
+    await redis.connect();
+    const reading = async (): Promise<CpuReading> => ({
+      machine: machineBusySeconds(), ingress: ingress.cpuSeconds(), worker: worker.cpuSeconds(), redis: await redisCpuSeconds(redis), loadgen: ownCpuSeconds(),
+    });
 
     say(`  loadgen: ${load.series} series × ${load.replicas} replicas at ${load.rate} samples/s for ${load.seconds} s …`);
     const written: Array<{ t: number; s: number }> = [];
@@ -81,10 +88,15 @@ export async function e2eBenchmark(say: (line: string) => void): Promise<BenchRe
       }
     })();
     const cpu0 = ingress.cpuSeconds();
+    const before = await reading();
+    const durable0 = await ledgerSamples(observer);
     const t0 = performance.now();
     const report = await runLoadgen(loadOptions(`http://127.0.0.1:${ingress.port}/write`, load));
     const t1 = performance.now();
+    const after = await reading();
+    const durable1 = await ledgerSamples(observer);
     const ingressCpu = ingress.cpuSeconds() - cpu0;
+    const budget = cpuBudget(before, after, durable1 - durable0, (t1 - t0) / 1000);
     polling = false;
     await poller;
     details.loadgen = report;
@@ -107,7 +119,7 @@ export async function e2eBenchmark(say: (line: string) => void): Promise<BenchRe
     const queued = await queuedJobs(ingress.port).catch((err: unknown) => ({ error: (err as Error).message }));
     const ingressRss = ingress.rssBytes();
     const workerRss = worker.rssBytes();
-    details.result = { durable, drainSeconds, writtenTotal: total, leaderShare, ingressCpuSeconds: ingressCpu, ingressRss, workerRss, spread, queued };
+    details.result = { cpuBudget: budget, durable, drainSeconds, writtenTotal: total, leaderShare, ingressCpuSeconds: ingressCpu, ingressRss, workerRss, spread, queued };
     const bad = Object.entries(report.statuses).filter(([s]) => !s.startsWith('2'));
     if (bad.length > 0) errors.push(`e2e: requests not answered 2xx: ${JSON.stringify(report.statuses)}`);
 
@@ -133,11 +145,19 @@ export async function e2eBenchmark(say: (line: string) => void): Promise<BenchRe
       peers: [{ name: 'target 1 µs', value: 1 }],
       note: 'the ingress process\'s CPU time (HTTP, decode, validate, tag, enqueue) per sample answered 204',
     });
+    const parts = Object.entries(budget.perDurableSampleUs);
+    figures.push({
+      name: 'e2e CPU', value: parts.reduce((sum, [, v]) => sum + v, 0), unit: 'µs/durable sample',
+      ceiling: { name: 'the cores', value: budget.availableUs },
+      parts: parts.map(([name, value]) => ({ name, value })),
+      note: 'CPU per durable sample while the load ran, by process (the load generator is this process; PostgreSQL and the rest is the machine\'s total less the others); beside it, what the machine\'s cores give per durable sample at the measured rate',
+    });
     figures.push({ name: 'ingress RSS', value: ingressRss.peak / 2 ** 20, unit: 'MiB peak', peers: [{ name: 'target 200 MiB', value: 200 }] });
     figures.push({ name: 'worker RSS', value: workerRss.peak / 2 ** 20, unit: 'MiB peak', peers: [{ name: 'target 500 MiB', value: 500 }], note: `${load.series} series cached` });
   } finally {
     for (const c of children.reverse()) await c.stop().catch((err: unknown) => errors.push(`stop ${c.name}: ${(err as Error).message}`));
     await observer.end().catch(() => undefined);
+    redis.disconnect();
     await deleteRedisPrefix(BENCH_REDIS_URL, prefix).catch((err: unknown) => errors.push(`redis clean-up: ${(err as Error).message}`));
     await db.drop().catch((err: unknown) => errors.push(`drop ${db.name}: ${(err as Error).message}`));
   }

@@ -13,9 +13,9 @@ export const SCALE = envNumber('PROMFLEET_BENCH_SCALE', 1, 0.001, 10);
 
 export const scaled = (n: number, min: number) => Math.max(min, Math.round(n * SCALE));
 
-/** End-to-end load: seconds (default 30; 300 for the five-minute run), target rate, series, replicas. */
+/** End-to-end load: seconds (default 300, the five minutes), target rate, series, replicas. */
 export const E2E = {
-  seconds: envNumber('PROMFLEET_BENCH_E2E_SECONDS', 30, 5, 3600),
+  seconds: envNumber('PROMFLEET_BENCH_E2E_SECONDS', 300, 5, 3600),
   rate: envNumber('PROMFLEET_BENCH_E2E_RATE', 600_000, 1000, 10_000_000),
   series: envNumber('PROMFLEET_BENCH_E2E_SERIES', 10_000, 500, 10_000_000),
   replicas: envNumber('PROMFLEET_BENCH_E2E_REPLICAS', 2, 1, 10),

@@ -15,6 +15,8 @@ export interface Figure {
   readonly ceiling?: Ceiling;
   /** Other figures worth printing beside it (peers, baselines). */
   readonly peers?: readonly Ceiling[];
+  /** What the figure is the sum of, printed without a ratio. */
+  readonly parts?: readonly Ceiling[];
   /** One line on what was measured. */
   readonly note?: string;
 }
@@ -40,6 +42,7 @@ export function formatFigure(f: Figure, nameWidth = 18): string {
   let line = `${f.name.padEnd(nameWidth)} ${human(f.value).padStart(6)} ${f.unit}`;
   if (f.ceiling) line += ` = ${ratio(f.value, f.ceiling.value).toFixed(2)} x ${f.ceiling.name} ${human(f.ceiling.value)}`;
   for (const p of f.peers ?? []) line += `; ${ratio(f.value, p.value).toFixed(2)} x ${p.name} ${human(p.value)}`;
+  if (f.parts) line += `; of which ${f.parts.map((p) => `${p.name} ${human(p.value)}`).join(', ')}`;
   return line;
 }
 
