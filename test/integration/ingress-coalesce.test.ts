@@ -6,67 +6,27 @@
  * written and the dead letter keeps only the refused batch, so that a retry once the cause is
  * fixed writes only it, even after the ledger forgot the others.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
-import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
 import { isPromfleetError } from '../../src/errors.js';
 import { DEFAULT_QUEUE, DeadLetters, Producer, batchId, type QueueIdentity } from '../../src/queue/index.js';
-import { createPool, migrate } from '../../src/storage/index.js';
-import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
-import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
+import { redisUrl, uniqueName } from '../helpers/services.js';
+import { startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/ports.js';
+import { seriesBody, useWriteFixture } from '../helpers/write-fixture.js';
 
 const log = pino({ level: 'silent' });
 const SERIES = 20;
 const NO_HA: QueueIdentity = { group: undefined, replica: undefined };
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 600_000;
 
-let db: TestDatabase;
-let client: pg.Client;
-let redis: Redis;
-const prefixes: string[] = [];
-const apps: TestApp[] = [];
-let failed = false;
-
-beforeAll(async () => {
-  db = await createTestDatabase('coalesce');
-  const pool = createPool({ connectionString: db.url, max: 1, applicationName: 'coalesce-test migrate' }, log);
-  try {
-    await migrate(pool, { schema: 'prom', timescaledb: false, partitionIntervalMs: 86_400_000, log });
-  } finally {
-    await pool.end();
-  }
-  client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
-});
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') failed = true;
-  await Promise.allSettled(apps.splice(0).map((a) => a.stop()));
-});
-
-afterAll(async () => {
-  await client?.end();
-  redis?.disconnect();
-  for (const p of prefixes) await deleteRedisPrefix(p);
-  if (!failed) await db?.drop();
-});
+const fx = useWriteFixture('coalesce');
 
 /** Request b of a metric: SERIES series, one sample each at T0 + b s, value b * 1000 + series (or from `value`). */
-function body(metric: string, b: number, value: (series: number) => number = (i) => b * 1000 + i): Uint8Array {
-  return snappyCompress(encodeWriteRequest({
-    timeseries: Array.from({ length: SERIES }, (_, i) => ({
-      labels: [{ name: '__name__', value: metric }, { name: 'series', value: String(i) }],
-      samples: [{ value: value(i), timestamp: T0 + b * 1000 }],
-      exemplars: [],
-      histograms: [],
-    })),
-    metadata: [],
-  }));
+function body(metric: string, b: number, value?: (series: number) => number): Uint8Array {
+  return seriesBody(metric, b, T0, SERIES, value);
 }
 
 async function post(url: string, payload: Uint8Array): Promise<number> {
@@ -80,14 +40,14 @@ async function post(url: string, payload: Uint8Array): Promise<number> {
 }
 
 async function start(role: 'ingress' | 'worker', prefix: string, args: string[] = []): Promise<TestApp> {
-  const app = await startApp(role, { pgUrl: db.url, prefix, args: ['--storage.timescaledb=false', ...args] });
-  apps.push(app);
+  const app = await startApp(role, { pgUrl: fx.db.url, prefix, args: ['--storage.timescaledb=false', ...args] });
+  fx.apps.push(app);
   return app;
 }
 
 function freshPrefix(): string {
   const prefix = uniqueName('pfco');
-  prefixes.push(prefix);
+  fx.prefixes.push(prefix);
   return prefix;
 }
 
@@ -97,14 +57,14 @@ async function counterSum(c: Counter, labels: Record<string, string> = {}): Prom
 }
 
 async function stored(metric: string): Promise<{ rows: number; distinct: number; sum: number }> {
-  const r = await client.query<{ rows: number; distinct: number; sum: number | null }>(
+  const r = await fx.client.query<{ rows: number; distinct: number; sum: number | null }>(
     `SELECT count(*)::int AS rows, count(DISTINCT (sa.series_id, sa.time))::int AS distinct, sum(sa.value)::float8 AS sum
      FROM prom.samples sa JOIN prom.series se ON se.id = sa.series_id WHERE se.metric = $1`, [metric]);
   return { rows: r.rows[0].rows, distinct: r.rows[0].distinct, sum: r.rows[0].sum ?? 0 };
 }
 
 async function inLedger(ids: readonly string[]): Promise<number> {
-  return (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM prom.batches WHERE id = ANY($1)', [ids])).rows[0].n;
+  return (await fx.client.query<{ n: number }>('SELECT count(*)::int AS n FROM prom.batches WHERE id = ANY($1)', [ids])).rows[0].n;
 }
 
 function expectedSum(batches: readonly number[]): number {
@@ -146,7 +106,7 @@ describe('ingress group commit', () => {
     await waitFor('the resent batches acknowledged', async () => (await counterSum(wm.writtenBatches, { outcome: 'duplicate' })) === 24, 30_000);
     expect(await stored('co_many')).toEqual({ rows: n * SERIES, distinct: n * SERIES, sum: expectedSum(all) });
     expect(await counterSum(wm.writtenBatches, { outcome: 'written' })).toBe(n);
-    expect(await new DeadLetters(redis, prefix).list()).toEqual([]);
+    expect(await new DeadLetters(fx.redis, prefix).list()).toEqual([]);
   });
 
   it('dead-letters a job naming the batch the database refuses; its other batches are written, and a retry writes only the refused one', async () => {
@@ -154,8 +114,8 @@ describe('ingress group commit', () => {
     const bad = 3;
     const payloads = Array.from({ length: 6 }, (_, b) => body('co_bad', b, b === bad ? (i) => (i === 5 ? -1 : i) : undefined));
     const ids = payloads.map((p) => batchId(DEFAULT_QUEUE, p));
-    await client.query('ALTER TABLE prom.samples ADD CONSTRAINT co_positive CHECK (value >= 0)');
-    const letters = new DeadLetters(redis, prefix);
+    await fx.client.query('ALTER TABLE prom.samples ADD CONSTRAINT co_positive CHECK (value >= 0)');
+    const letters = new DeadLetters(fx.redis, prefix);
     try {
       // One enqueue call: the first batch goes alone (the queue is idle), the five others wait
       // for it and travel together as one job.
@@ -182,11 +142,11 @@ describe('ingress group commit', () => {
       const good = [0, 1, 2, 4, 5];
       expect(await stored('co_bad')).toEqual({ rows: good.length * SERIES, distinct: good.length * SERIES, sum: expectedSum(good) });
     } finally {
-      await client.query('ALTER TABLE prom.samples DROP CONSTRAINT co_positive');
+      await fx.client.query('ALTER TABLE prom.samples DROP CONSTRAINT co_positive');
     }
     // The cause fixed, the operator retries, late: the ledger has forgotten the four batches the
     // job wrote (pruned), and still only the refused one is written.
-    await client.query('DELETE FROM prom.batches WHERE id = ANY($1)', [ids.filter((_, b) => b !== bad)]);
+    await fx.client.query('DELETE FROM prom.batches WHERE id = ANY($1)', [ids.filter((_, b) => b !== bad)]);
     expect(await letters.retry([])).toBe(1);
     await waitFor('the refused batch written', async () => (await inLedger([ids[bad]])) === 1, 30_000);
     await waitFor('the dead-letter set empty', async () => (await letters.list()).length === 0, 10_000);

@@ -4,68 +4,26 @@
  * is acknowledged; a batch the database refuses is written again alone and dead-lettered alone,
  * while the batches that shared its transaction are written.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import type { Counter, Histogram } from 'prom-client';
-import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
 import { DEFAULT_COALESCE, DEFAULT_QUEUE, DeadLetters, Producer, batchId, queueName, type QueueIdentity } from '../../src/queue/index.js';
-import { createPool, migrate } from '../../src/storage/index.js';
 import { openQueue } from '../../src/queue/open.js';
-import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
-import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
+import { redisUrl, uniqueName } from '../helpers/services.js';
+import { startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/ports.js';
+import { seriesBody, useWriteFixture } from '../helpers/write-fixture.js';
 
 const log = pino({ level: 'silent' });
 const SERIES = 20;
 const NO_HA: QueueIdentity = { group: undefined, replica: undefined };
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 
-let db: TestDatabase;
-let client: pg.Client;
-let redis: Redis;
-const prefixes: string[] = [];
-const apps: TestApp[] = [];
-let failed = false;
+const fx = useWriteFixture('group_commit');
 
-beforeAll(async () => {
-  db = await createTestDatabase('group_commit');
-  // Migrated here (native partitions) so the test can add constraints before any worker runs.
-  const pool = createPool({ connectionString: db.url, max: 1, applicationName: 'group-commit-test migrate' }, log);
-  try {
-    await migrate(pool, { schema: 'prom', timescaledb: false, partitionIntervalMs: 86_400_000, log });
-  } finally {
-    await pool.end();
-  }
-  client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
-});
-
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail') failed = true;
-  await Promise.allSettled(apps.splice(0).map((a) => a.stop()));
-});
-
-afterAll(async () => {
-  await client?.end();
-  redis?.disconnect();
-  for (const p of prefixes) await deleteRedisPrefix(p);
-  if (!failed) await db?.drop();
-});
-
-/** Batch b of a metric: SERIES series, one sample each at T0 + b s, value b * 1000 + series (or from `value`). */
-function payload(metric: string, b: number, value: (series: number) => number = (i) => b * 1000 + i): Uint8Array {
-  return snappyCompress(encodeWriteRequest({
-    timeseries: Array.from({ length: SERIES }, (_, i) => ({
-      labels: [{ name: '__name__', value: metric }, { name: 'series', value: String(i) }],
-      samples: [{ value: value(i), timestamp: T0 + b * 1000 }],
-      exemplars: [],
-      histograms: [],
-    })),
-    metadata: [],
-  }));
+/** Request b of a metric: SERIES series, one sample each at T0 + b s, value b * 1000 + series (or from `value`). */
+function payload(metric: string, b: number, value?: (series: number) => number): Uint8Array {
+  return seriesBody(metric, b, T0, SERIES, value);
 }
 
 /**
@@ -88,13 +46,13 @@ async function enqueue(prefix: string, payloads: readonly Uint8Array[]): Promise
 
 async function freshPrefix(): Promise<string> {
   const prefix = uniqueName('pfgc');
-  prefixes.push(prefix);
+  fx.prefixes.push(prefix);
   return prefix;
 }
 
 async function startWorker(prefix: string): Promise<TestApp> {
-  const app = await startApp('worker', { pgUrl: db.url, prefix });
-  apps.push(app);
+  const app = await startApp('worker', { pgUrl: fx.db.url, prefix });
+  fx.apps.push(app);
   return app;
 }
 
@@ -111,18 +69,18 @@ async function transactions(h: Histogram): Promise<{ count: number; batches: num
 }
 
 async function stored(metric: string): Promise<{ rows: number; distinct: number; sum: number }> {
-  const r = await client.query<{ rows: number; distinct: number; sum: number | null }>(
+  const r = await fx.client.query<{ rows: number; distinct: number; sum: number | null }>(
     `SELECT count(*)::int AS rows, count(DISTINCT (sa.series_id, sa.time))::int AS distinct, sum(sa.value)::float8 AS sum
      FROM prom.samples sa JOIN prom.series se ON se.id = sa.series_id WHERE se.metric = $1`, [metric]);
   return { rows: r.rows[0].rows, distinct: r.rows[0].distinct, sum: r.rows[0].sum ?? 0 };
 }
 
 async function inLedger(ids: readonly string[]): Promise<number> {
-  return (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM prom.batches WHERE id = ANY($1)', [ids])).rows[0].n;
+  return (await fx.client.query<{ n: number }>('SELECT count(*)::int AS n FROM prom.batches WHERE id = ANY($1)', [ids])).rows[0].n;
 }
 
 async function queueIdle(prefix: string): Promise<boolean> {
-  const q = openQueue(DEFAULT_QUEUE, redis, prefix, log);
+  const q = openQueue(DEFAULT_QUEUE, fx.redis, prefix, log);
   try {
     const c = await q.getJobCounts('wait', 'active', 'delayed', 'prioritized');
     return Object.values(c).every((n) => n === 0);
@@ -163,7 +121,7 @@ describe('worker group commit', () => {
     const payloads = Array.from({ length: n }, (_, b) => payload('gc_dup', b));
     // Batch 7 was committed before (a worker died before acknowledging it): its id is in the ledger.
     const already = batchId(queueName(NO_HA), payloads[7]);
-    await client.query('INSERT INTO prom.batches (id, queue, samples) VALUES ($1, $2, $3)', [already, DEFAULT_QUEUE, SERIES]);
+    await fx.client.query('INSERT INTO prom.batches (id, queue, samples) VALUES ($1, $2, $3)', [already, DEFAULT_QUEUE, SERIES]);
     const ids = await enqueue(prefix, payloads);
     expect(ids[7]).toBe(already);
     const worker = await startWorker(prefix);
@@ -177,19 +135,19 @@ describe('worker group commit', () => {
     expect(await stored('gc_dup')).toEqual({ rows: (n - 1) * SERIES, distinct: (n - 1) * SERIES, sum: expectedSum(others) });
     const tx = await transactions(m.transactionBatches);
     expect(tx.count).toBeLessThan(n);
-    expect(await new DeadLetters(redis, prefix).list()).toEqual([]);
+    expect(await new DeadLetters(fx.redis, prefix).list()).toEqual([]);
   });
 
   it('dead-letters only the batch the database refuses; the batches of its transaction are written', async () => {
     const prefix = await freshPrefix();
     const n = 20;
     const bad = 5;
-    await client.query('ALTER TABLE prom.samples ADD CONSTRAINT gc_positive CHECK (value >= 0)');
+    await fx.client.query('ALTER TABLE prom.samples ADD CONSTRAINT gc_positive CHECK (value >= 0)');
     try {
       const ids = await enqueue(prefix, Array.from({ length: n }, (_, b) => payload('gc_bad', b, b === bad ? (i) => (i === 3 ? -1 : i) : undefined)));
       const worker = await startWorker(prefix);
       const m = worker.app.metrics;
-      const letters = new DeadLetters(redis, prefix);
+      const letters = new DeadLetters(fx.redis, prefix);
       await waitFor('the refused batch dead-lettered', async () => (await letters.list()).length === 1, 30_000);
       await waitFor('the other batches written', async () => (await inLedger(ids)) === n - 1, 30_000);
 
@@ -204,7 +162,7 @@ describe('worker group commit', () => {
       // The group that met the refusal failed as a whole before its batches went one by one.
       expect(await counterSum(m.workerTransactions, { outcome: 'failed' })).toBeGreaterThanOrEqual(2);
     } finally {
-      await client.query('ALTER TABLE prom.samples DROP CONSTRAINT gc_positive');
+      await fx.client.query('ALTER TABLE prom.samples DROP CONSTRAINT gc_positive');
     }
   });
 });
