@@ -37,3 +37,33 @@ export function varintSize(v: number): number {
 export function writeVarint(out: Uint8Array, pos: number, v: number): number {
   return writeVarint64(out, pos, high32(v), v >>> 0);
 }
+
+/** Bytes of a non-empty bytes/string field (tag, length, body); an empty one is left out (proto3). */
+export function bytesFieldSize(len: number): number {
+  return len > 0 ? 1 + varintSize(len) + len : 0;
+}
+
+/** Bytes of a Label message's body: its name (field 1) and value (field 2), each left out when empty. */
+export function labelBodySize(name: Uint8Array, value: Uint8Array): number {
+  return bytesFieldSize(name.length) + bytesFieldSize(value.length);
+}
+
+/**
+ * Writes a Label as field 1 of its parent (tag 0x0a, length, name, value) at `pos`; returns the
+ * position after it. `len` is its labelBodySize.
+ */
+export function writeLabelField(out: Buffer, pos: number, name: Buffer, value: Buffer, len: number): number {
+  out[pos++] = 0x0a;
+  pos = writeVarint(out, pos, len);
+  if (name.length > 0) {
+    out[pos++] = 0x0a;
+    pos = writeVarint(out, pos, name.length);
+    pos += name.copy(out, pos);
+  }
+  if (value.length > 0) {
+    out[pos++] = 0x12;
+    pos = writeVarint(out, pos, value.length);
+    pos += value.copy(out, pos);
+  }
+  return pos;
+}

@@ -8,7 +8,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import { writeTimeSeries } from './remote-write-encode.js';
-import { high32, varint64Size, varintSize, writeVarint, writeVarint64 } from './pb-write.js';
+import { high32, labelBodySize, varint64Size, varintSize, writeLabelField, writeVarint, writeVarint64 } from './pb-write.js';
 import { snappyBlock, snappyFragment, snappyLiteral } from './snappy.js';
 import type { Label, TimeSeries } from './types.js';
 
@@ -32,8 +32,7 @@ export function encodeSeriesColumns(labels: readonly Label[], times: Float64Arra
     const name = Buffer.from(l.name);
     const value = Buffer.from(l.value);
     names.push(name, value);
-    const len = (name.length > 0 ? 1 + varintSize(name.length) + name.length : 0)
-      + (value.length > 0 ? 1 + varintSize(value.length) + value.length : 0);
+    const len = labelBodySize(name, value);
     size += 1 + varintSize(len) + len;
   }
   for (let i = 0; i < n; i++) {
@@ -48,19 +47,7 @@ export function encodeSeriesColumns(labels: readonly Label[], times: Float64Arra
   for (let k = 0; k < names.length; k += 2) {
     const name = names[k];
     const value = names[k + 1];
-    out[pos++] = 0x0a;
-    pos = writeVarint(out, pos, (name.length > 0 ? 1 + varintSize(name.length) + name.length : 0)
-      + (value.length > 0 ? 1 + varintSize(value.length) + value.length : 0));
-    if (name.length > 0) {
-      out[pos++] = 0x0a;
-      pos = writeVarint(out, pos, name.length);
-      pos += name.copy(out, pos);
-    }
-    if (value.length > 0) {
-      out[pos++] = 0x12;
-      pos = writeVarint(out, pos, value.length);
-      pos += value.copy(out, pos);
-    }
+    pos = writeLabelField(out, pos, name, value, labelBodySize(name, value));
   }
   for (let i = 0; i < n; i++) {
     const t = times[i];

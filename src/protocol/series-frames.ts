@@ -5,7 +5,7 @@
  * chunks (gogo-protobuf's field order, zero values omitted).
  */
 import { crc32c } from './crc32c.js';
-import { varintSize, writeVarint } from './pb-write.js';
+import { bytesFieldSize, labelBodySize, varintSize, writeLabelField, writeVarint } from './pb-write.js';
 import { CHUNK_ENCODINGS, type Chunk, type ChunkedSeries } from './remote-read-types.js';
 import type { Label } from './types.js';
 
@@ -15,10 +15,6 @@ export const DEFAULT_MAX_BYTES_IN_FRAME = 1024 * 1024;
 function checkInt(v: number, what: string): number {
   if (!Number.isSafeInteger(v)) throw new RangeError(`${what} must be a safe integer, got ${v}`);
   return v;
-}
-
-function bytesFieldSize(len: number): number {
-  return len === 0 ? 0 : 1 + varintSize(len) + len;
 }
 
 /** gogo-protobuf's Chunk.Size(): the message without its own tag and length. */
@@ -35,20 +31,9 @@ function labelFields(labels: readonly Label[]): { bytes: Buffer; sizes: number[]
   for (const l of labels) {
     const name = Buffer.from(l.name);
     const value = Buffer.from(l.value);
-    const len = bytesFieldSize(name.length) + bytesFieldSize(value.length);
+    const len = labelBodySize(name, value);
     const field = Buffer.allocUnsafe(1 + varintSize(len) + len);
-    field[0] = 0x0a;
-    let pos = writeVarint(field, 1, len);
-    if (name.length > 0) {
-      field[pos++] = 0x0a;
-      pos = writeVarint(field, pos, name.length);
-      pos += name.copy(field, pos);
-    }
-    if (value.length > 0) {
-      field[pos++] = 0x12;
-      pos = writeVarint(field, pos, value.length);
-      value.copy(field, pos);
-    }
+    writeLabelField(field, 0, name, value, len);
     parts.push(field);
     sizes.push(len);
   }
