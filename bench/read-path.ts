@@ -177,7 +177,10 @@ export async function readPathBenchmark(say: (line: string) => void): Promise<Be
     const ceiling = { name: 'raw COPY out', value: perSecond(copyOut.samples, copyOut.ms) };
     const peer = (t: ReadTiming | undefined) => (t === undefined ? [] : [{ name: 'prometheus', value: perSecond(t.samples, t.ms) }]);
     const figures: Figure[] = [
-      { name: 'read/chunks', value: perSecond(chunks.samples, chunks.ms), unit: 'samples/s', ceiling, peers: peer(typeof prom === 'string' ? undefined : prom.chunks) },
+      {
+        name: 'read/chunks', value: perSecond(chunks.samples, chunks.ms), unit: 'samples/s', ceiling,
+        peers: [...peer(typeof prom === 'string' ? undefined : prom.chunks), { name: 'target 1M', value: 1_000_000 }],
+      },
       { name: 'read/samples', value: perSecond(samples.samples, samples.ms), unit: 'samples/s', ceiling, peers: peer(typeof prom === 'string' ? undefined : prom.samples) },
     ];
     return {
