@@ -3,8 +3,7 @@
  * generator itself fills compressed templates (template.ts); `encodeRequest` is the plain
  * encode-then-compress they are checked against.
  */
-import { snappyCompress, type Label } from '../protocol/index.js';
-import { putVarint, varintSize } from './template.js';
+import { labelBodySize, snappyCompress, varintSize, writeLabelField, writeVarint, type Label } from '../protocol/index.js';
 
 /** The Label messages of a label set (each with its field-1 tag), as a TimeSeries carries them. */
 export function encodeLabels(labels: readonly Label[]): Buffer {
@@ -12,17 +11,9 @@ export function encodeLabels(labels: readonly Label[]): Buffer {
   for (const l of labels) {
     const name = Buffer.from(l.name, 'utf8');
     const value = Buffer.from(l.value, 'utf8');
-    const inner = 1 + varintSize(name.length) + name.length + 1 + varintSize(value.length) + value.length;
-    const b = Buffer.alloc(1 + varintSize(inner) + inner);
-    let at = 0;
-    b[at++] = 0x0a;
-    at = putVarint(b, at, inner);
-    b[at++] = 0x0a;
-    at = putVarint(b, at, name.length);
-    at += name.copy(b, at);
-    b[at++] = 0x12;
-    at = putVarint(b, at, value.length);
-    value.copy(b, at);
+    const len = labelBodySize(name, value);
+    const b = Buffer.alloc(1 + varintSize(len) + len);
+    writeLabelField(b, 0, name, value, len);
     parts.push(b);
   }
   return Buffer.concat(parts);
@@ -45,7 +36,7 @@ export function encodeRequest(labels: readonly Buffer[], from: number, to: numbe
   for (let s = from; s < to; s++) {
     const l = labels[s];
     buf[at++] = 0x0a;
-    at = putVarint(buf, at, l.length + 2 + sampleLen);
+    at = writeVarint(buf, at, l.length + 2 + sampleLen);
     at += l.copy(buf, at);
     buf[at++] = 0x12;
     buf[at++] = sampleLen;
@@ -53,7 +44,7 @@ export function encodeRequest(labels: readonly Buffer[], from: number, to: numbe
     buf.writeDoubleLE(value(s), at);
     at += 8;
     buf[at++] = 0x10;
-    at = putVarint(buf, at, timestampMs);
+    at = writeVarint(buf, at, timestampMs);
   }
   return snappyCompress(buf);
 }

@@ -5,7 +5,8 @@
  */
 import { Pool } from 'undici';
 import { encodeLabels } from './body.js';
-import { buildTemplate, fillTemplate, varintSize, type BodyTemplate } from './template.js';
+import { varintSize } from '../protocol/index.js';
+import { buildTemplate, fillTemplate, type BodyTemplate } from './template.js';
 import { loadSeries } from './series.js';
 import { RequestLog, summarize, type LatencySummary, type WindowStats } from './stats.js';
 

@@ -10,6 +10,7 @@
  * pass would make it (values are never matched), and the generator,
  * which shares the machine with what it measures, spends a copy instead of a compression.
  */
+import { varintSize, writeVarint } from '../protocol/index.js';
 
 /** One request shape: the compressed block and where each sample's bytes lie in it. */
 export interface BodyTemplate {
@@ -21,24 +22,6 @@ export interface BodyTemplate {
   readonly tsByte: Uint8Array;
   /** Bytes of the timestamp varint the template was built for. */
   readonly tsSize: number;
-}
-
-export function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 128);
-    n++;
-  }
-  return n;
-}
-
-export function putVarint(buf: Buffer, at: number, v: number): number {
-  while (v >= 0x80) {
-    buf[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[at++] = v;
-  return at;
 }
 
 /**
@@ -65,7 +48,7 @@ function rawShape(labels: readonly Buffer[], from: number, to: number, tsSize: n
   for (let s = from; s < to; s++) {
     const l = labels[s];
     raw[at++] = 0x0a;
-    at = putVarint(raw, at, l.length + 2 + sampleLen);
+    at = writeVarint(raw, at, l.length + 2 + sampleLen);
     at += l.copy(raw, at);
     raw[at++] = 0x12;
     raw[at++] = sampleLen;
@@ -96,7 +79,7 @@ interface Compressed {
 function compressShape(raw: Buffer, kind: Uint8Array): Compressed {
   const n = raw.length;
   const out = Buffer.allocUnsafe(10 + n + Math.ceil(n / 60) * 5); // all literal, at worst
-  let o = putVarint(out, 0, n);
+  let o = writeVarint(out, 0, n);
   const values: number[] = [];
   const tsAt: number[] = [];
   const tsByte: number[] = [];
@@ -176,7 +159,7 @@ export function buildTemplate(labels: readonly Buffer[], from: number, to: numbe
 export function fillTemplate(t: BodyTemplate, from: number, timestampMs: number, value: (s: number) => number): Buffer {
   if (varintSize(timestampMs) !== t.tsSize) throw new RangeError(`timestamp ${timestampMs} does not take ${t.tsSize} varint bytes`);
   const ts = Buffer.alloc(t.tsSize);
-  putVarint(ts, 0, timestampMs);
+  writeVarint(ts, 0, timestampMs);
   const body = Buffer.allocUnsafe(t.compressed.length);
   t.compressed.copy(body);
   for (let k = 0; k < t.values.length; k++) body.writeDoubleLE(value(from + k), t.values[k]);

@@ -3,6 +3,7 @@ export { snappyCompress, snappyDecompress } from './snappy.js';
 export { decodeWriteRequest } from './remote-write-decode.js';
 export { NO_DECODE_LIMITS, checkDecodedLimits, type DecodeLimits } from './decode-limits.js';
 export { decodeColumnar, type ColumnarWriteRequest } from './columnar-decode.js';
+export { labelBodySize, varintSize, writeLabelField, writeVarint } from './pb-write.js';
 export { checkLabelRun, sameSpan, type HaLabelNames, type HaLabelSpans } from './label-bytes.js';
 export { DigestCache, DigestTable } from './digest-table.js';
 export { encodeWriteRequest } from './remote-write-encode.js';

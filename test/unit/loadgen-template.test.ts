@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import snappy from 'snappyjs';
-import { snappyDecompress } from '../../src/protocol/index.js';
+import { snappyDecompress, varintSize } from '../../src/protocol/index.js';
 import { encodeLabels, encodeRequest } from '../../src/loadgen/body.js';
 import { loadSeries } from '../../src/loadgen/series.js';
-import { buildTemplate, fillTemplate, varintSize } from '../../src/loadgen/template.js';
+import { buildTemplate, fillTemplate } from '../../src/loadgen/template.js';
 
 const labels = loadSeries({ series: 1200, external: { cluster: 'c', __replica__: 'r0' } }).map(encodeLabels);
 const raw = (body: Uint8Array) => Buffer.from(snappyDecompress(body, 64 << 20));
