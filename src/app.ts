@@ -7,7 +7,9 @@ import { createIngress, type Ingress } from './ingress/index.js';
 import { Elector, RestElector, registerElectionAdmin } from './election/index.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
-import { createPool, migrate, SampleReader } from './storage/index.js';
+import { createPool, migrate, SampleReader, type CutSource } from './storage/index.js';
+import { QueueTimeIndex, producerConnection, queueName } from './queue/index.js';
+import type { Redis } from 'ioredis';
 import { registerRead } from './ingress/read.js';
 import { PromfleetError } from './errors.js';
 import { createWorker, type WorkerRole } from './worker/index.js';
@@ -54,13 +56,16 @@ async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, sign
 }
 
 /** The lock elector, or the REST one with --leader-election.rest. */
-function createElector(role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>): Elector | RestElector {
+function createElector(role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>, index: QueueTimeIndex): Elector | RestElector {
   const common = {
+    cuts: (group: string): CutSource => ({
+      acceptedMs: (replica: string) => index.accepted(queueName({ group, replica })),
+      maxSkewMs: config['ha.max-clock-skew'],
+    }),
     ready,
     connectionString: config.pgConnectionString,
     schema: config['pg.schema'],
     applicationName: `promfleet ${role} elector pid ${process.pid}`,
-    markLookbackMs: config['ha.mark-lookback'],
     log: log.child({ component: 'election' }),
     metrics,
   };
@@ -118,6 +123,8 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   let worker: WorkerRole | undefined;
   let pool: pg.Pool | undefined;
   let elector: Elector | RestElector | undefined;
+  /** The elector's Redis connection: handoffs read the replicas' accepted watermarks beside their queues. */
+  let electorRedis: Redis | undefined;
 
   // One migration per process, shared by the elector and the worker.
   let schemaReady: Promise<void> | undefined;
@@ -163,7 +170,9 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     server.route('POST', '/write', refuse, 'write');
     server.route('POST', '/api/v1/write', refuse, 'write');
   } else if (role === 'ingress' || role === 'all') {
-    const e = createElector(role, config, log, metrics, ensureSchema);
+    electorRedis = producerConnection(config['redis.url']);
+    electorRedis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis elector connection error'));
+    const e = createElector(role, config, log, metrics, ensureSchema, new QueueTimeIndex(electorRedis, config['queue.prefix']));
     elector = e;
     registerElectionAdmin({
       server,
@@ -229,7 +238,8 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       partitionIntervalMs: config['storage.partition-interval'],
       partitionsAhead: config['storage.partitions-ahead'],
       followerMarginMs: config['ha.follower-margin'],
-      followerRetentionMs: config['ha.follower-retention'],
+      markLookbackMs: config['ha.mark-lookback'],
+      maxClockSkewMs: config['ha.max-clock-skew'],
       ledgerRetentionMs: config['ledger.retention'],
       retentionMs: config['storage.retention'],
       migrate: ensureSchema,
@@ -254,6 +264,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         credentials?.start();
         await server.start();
         await ingress?.start();
+        await electorRedis?.connect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'redis not reachable at start; handoffs wait for it'));
         await elector?.start();
         void worker?.start().catch((err: unknown) => {
           if (!lifetime.signal.aborted) log.error({ err }, 'worker failed to start');
@@ -270,6 +281,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         await worker?.stop();
         await ingress?.stop();
         await elector?.stop();
+        electorRedis?.disconnect();
         const closed = server.stop();
         const lingering = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);
         if (lingering) server.closeAllConnections();

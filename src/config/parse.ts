@@ -78,9 +78,6 @@ function checkCrossRules(f: FlagValues): void {
     throw new PromfleetError('CONFIG_INVALID',
       `--leader-election.pg-advisory-lock.prometheus-timeout (${timeout} ms) must be more than 3 × --election.interval (${f['election.interval']} ms)`);
   }
-  if (f['ha.mark-lookback'] < f['ha.follower-retention']) {
-    throw new PromfleetError('CONFIG_INVALID', '--ha.mark-lookback must be at least --ha.follower-retention');
-  }
   if ((f['web.tls-cert'] === undefined) !== (f['web.tls-key'] === undefined)) {
     throw new PromfleetError('CONFIG_INVALID', '--web.tls-cert and --web.tls-key go together');
   }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Leadership } from '../storage/index.js';
+import { Leadership, type CutSource } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Backoff } from '../lib/backoff.js';
@@ -14,8 +14,8 @@ export interface ElectorOptions {
   readonly intervalMs: number;
   /** A replica that has not written for this long is out of the election (ms). */
   readonly timeoutMs: number;
-  /** How far back from a handoff per-series fill-in marks are looked for (ms). */
-  readonly markLookbackMs: number;
+  /** Where a handoff cuts a group's ownership: its replicas' accepted watermarks (from the queue). */
+  readonly cuts: (group: string) => CutSource;
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -124,7 +124,8 @@ export class Elector {
     const id = g.id as number;
     if (g.replicas.get(replica)?.paused) {
       // Clear the record first: it waits for writers fenced against us, then the lock goes.
-      await this.leadership.resign(client, group, replica);
+      // Close the interval at the cut first (it waits for writers fenced against us), then the lock goes.
+      await this.leadership.resign(client, group, replica, this.opts.cuts(group));
       await this.leadership.unlock(client, id);
       this.stepDown(group, g, 'replica went quiet');
       return;
@@ -145,13 +146,13 @@ export class Elector {
     g.id ??= await this.leadership.groupId(client, group);
     if (!(await this.leadership.tryLock(client, g.id))) return;
     try {
-      const t = await this.leadership.takeOver(client, group, candidate, 'lock', this.opts.markLookbackMs);
+      const t = await this.leadership.takeOver(client, group, candidate, 'lock', this.opts.cuts(group));
       g.leading = candidate;
       this.opts.log.info({ group, replica: candidate, groupId: g.id }, `Lock obtained for group id ${g.id}`);
-      this.opts.log.info({ group, replica: candidate, epoch: t.epoch, handoffMs: t.handoffMs, marks: t.marks, previous: t.previous }, 'Instance became a leader');
+      this.opts.log.info({ group, replica: candidate, epoch: t.epoch, handoffMs: t.handoffMs, previous: t.previous, handoff: t.changed, waitsForPrevious: t.waits }, 'Instance became a leader');
       this.opts.metrics.haLeader.set({ group, replica: candidate }, 1);
-      this.opts.metrics.haLeadershipChanges.inc({ group });
-      if (t.handoffMs !== null) this.opts.metrics.haHandoffGap.observe(Math.max(0, (this.now() - t.handoffMs) / 1000));
+      if (t.changed) this.opts.metrics.haLeadershipChanges.inc({ group });
+      if (t.changed && t.handoffMs !== null && t.handoffMs > 0) this.opts.metrics.haHandoffGap.observe(Math.max(0, (this.now() - t.handoffMs) / 1000));
     } catch (err) {
       await this.leadership.unlock(client, g.id);
       throw err;
@@ -206,7 +207,7 @@ export class Elector {
       if (client) {
         for (const [group, g] of this.groups) {
           if (g.leading === undefined || g.id === undefined) continue;
-          await this.leadership.resign(client, group, g.leading).catch(() => undefined);
+          await this.leadership.resign(client, group, g.leading, this.opts.cuts(group)).catch(() => undefined);
           await this.leadership.unlock(client, g.id).catch(() => undefined);
           this.stepDown(group, g, 'shutting down');
         }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Leadership } from '../storage/index.js';
+import { Leadership, type CutSource } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -7,7 +7,8 @@ export interface RestElectorOptions {
   readonly connectionString: string;
   readonly schema: string;
   readonly applicationName: string;
-  readonly markLookbackMs: number;
+  /** Where a handoff cuts a group's ownership: its replicas' accepted watermarks (from the queue). */
+  readonly cuts: (group: string) => CutSource;
   /** The identity this process speaks for before any batch arrived (--ha.group/--ha.replica). */
   readonly identity?: { readonly group: string; readonly replica: string };
   readonly log: Logger;
@@ -51,12 +52,12 @@ export class RestElector {
         const replica = [...replicas].sort()[0];
         await this.leadership.groupId(client, group);
         if (lead) {
-          const t = await this.leadership.takeOver(client, group, replica, 'rest', this.opts.markLookbackMs);
-          this.opts.log.info({ group, replica, epoch: t.epoch, handoffMs: t.handoffMs, previous: t.previous }, 'Instance became a leader');
+          const t = await this.leadership.takeOver(client, group, replica, 'rest', this.opts.cuts(group));
+          this.opts.log.info({ group, replica, epoch: t.epoch, handoffMs: t.handoffMs, previous: t.previous, handoff: t.changed }, 'Instance became a leader');
           this.opts.metrics.haLeader.set({ group, replica }, 1);
-          this.opts.metrics.haLeadershipChanges.inc({ group });
+          if (t.changed) this.opts.metrics.haLeadershipChanges.inc({ group });
         } else {
-          await this.leadership.resign(client, group, replica);
+          await this.leadership.resign(client, group, replica, this.opts.cuts(group), 'rest');
           this.opts.log.warn({ group, replica }, 'Instance is no longer a leader');
           this.opts.metrics.haLeader.set({ group, replica }, 0);
         }

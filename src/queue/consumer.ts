@@ -7,14 +7,31 @@ import { workerConnection } from './redis.js';
 import { QueueRegistry } from './registry.js';
 import { Backlog } from './backlog.js';
 import { parseQueueName, type QueueIdentity } from './names.js';
-import { isQueuedJob, jobBatches, narrowJob, type QueuedBatch } from './batch.js';
-import { sweepFollowerQueue, type SweepResult } from './retention.js';
+import { isQueuedJob, jobBatches, narrowJob, type QueuedBatch, type QueuedJob } from './batch.js';
+import { QueueTimeIndex } from './time-index.js';
 
-/** One job as the handler takes it: its id, its queue, and the batches it holds (one or more). */
+/** One job as the handler takes it: its id, its queue, the batches it holds (one or more) and their data times. */
 export interface QueuedWork {
   readonly id: string;
   readonly queue: string;
   readonly batches: readonly QueuedBatch[];
+  /** Samples and histograms over the batches, and the oldest and newest sample time (0 and 0 when none). */
+  readonly n: number;
+  readonly t0: number;
+  readonly t1: number;
+}
+
+/** What became of a job whose batches were handled without error. */
+export interface HandleResult {
+  /**
+   * Set when the job still holds samples after this time whose owner is not decided yet (an HA
+   * follower's): what was decided is written, and the job stays in its queue for the rest.
+   */
+  readonly retainedAfterMs?: number;
+}
+
+export function queuedWork(id: string, queue: string, job: QueuedJob): QueuedWork {
+  return { id, queue, batches: jobBatches(id, job), n: job.n, t0: job.t0, t1: job.t1 };
 }
 
 /** What the consumer asks of whoever writes the batches of a job. */
@@ -23,7 +40,7 @@ export interface BatchHandler {
    * Resolves when every batch of the job is durable; rejects with a TransientError to put the
    * job back, with a PermanentError to move it to the dead-letter set.
    */
-  handle(job: QueuedWork, signal: AbortSignal): Promise<void>;
+  handle(job: QueuedWork, signal: AbortSignal): Promise<HandleResult>;
 }
 
 /** Thrown by a handler when the batch must wait (database away): it goes back to its queue. */
@@ -57,16 +74,10 @@ export interface ConsumerOptions {
   readonly shouldConsume?: (queue: string, identity: QueueIdentity) => boolean;
   /** Called after each queue scan with the job counts per queue, for metrics. */
   readonly onDepth?: (queue: string, counts: Record<string, number>) => void;
-  /** Called at the start of every scan (the worker refreshes its view of the leaders here). */
-  readonly beforeScan?: () => Promise<void>;
-  /** Follower retention: queues not consumed are swept with this policy (HA queues only). */
-  readonly retention?: {
-    readonly watermarkMs: (group: string) => number | undefined;
-    readonly marginMs: number;
-    readonly maxAgeMs: number;
-    readonly now: () => number;
-    readonly onSweep: (queue: string, result: SweepResult) => void;
-  };
+  /** Called at the start of every scan with the write queues there are (the worker refreshes its view of the leaders here). */
+  readonly beforeScan?: (queues: readonly string[]) => Promise<void>;
+  /** Called in every scan for each HA queue that is not consumed (a follower's, or one whose owner waits). */
+  readonly idle?: (queue: Queue, identity: QueueIdentity) => Promise<void>;
 }
 
 /**
@@ -78,6 +89,7 @@ export class Consumer {
   private readonly redis: Redis;
   private readonly registry: QueueRegistry;
   private readonly backlog: Backlog;
+  readonly index: QueueTimeIndex;
   private readonly workers = new Map<string, Worker>();
   private readonly idle = new Map<string, Queue>();
   private readonly abort = new AbortController();
@@ -89,6 +101,12 @@ export class Consumer {
     this.redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis consumer connection error'));
     this.registry = new QueueRegistry(this.redis, opts.prefix);
     this.backlog = new Backlog(this.redis, opts.prefix);
+    this.index = new QueueTimeIndex(this.redis, opts.prefix);
+  }
+
+  /** The consumer's Redis connection (for the worker's other look-ups beside the queues). */
+  get connection(): Redis {
+    return this.redis;
   }
 
   start(): Promise<void> {
@@ -122,8 +140,9 @@ export class Consumer {
 
   /** One pass: open workers for new queues, close those no longer consumed, report depths. */
   async scan(): Promise<void> {
-    await this.opts.beforeScan?.();
-    for (const name of await this.registry.list()) {
+    const names = await this.registry.list();
+    await this.opts.beforeScan?.(names);
+    for (const name of names) {
       const identity = parseQueueName(name);
       if (!identity) continue;
       const wanted = this.opts.shouldConsume?.(name, identity) ?? true;
@@ -134,13 +153,8 @@ export class Consumer {
         this.opts.log.info({ queue: name }, 'no longer consuming queue');
         await running.close();
       }
-      if (!wanted && this.opts.retention && identity.group !== undefined && identity.replica !== undefined) {
-        const r = this.opts.retention;
-        const result = await sweepFollowerQueue(this.idleQueue(name), {
-          watermarkMs: r.watermarkMs(identity.group), marginMs: r.marginMs, maxAgeMs: r.maxAgeMs, nowMs: r.now(),
-        });
-        r.onSweep(name, result);
-        await this.backlog.remove(name, result.removedSamples);
+      if (!wanted && this.opts.idle && identity.group !== undefined && identity.replica !== undefined) {
+        await this.opts.idle(this.idleQueue(name), identity);
       }
       if (this.opts.onDepth) {
         const w = this.workers.get(name);
@@ -152,7 +166,8 @@ export class Consumer {
     }
   }
 
-  private idleQueue(name: string): Queue {
+  /** A Queue handle on a write queue, for work by job id outside a BullMQ worker. */
+  idleQueue(name: string): Queue {
     let q = this.idle.get(name);
     if (!q) {
       q = openQueue(name, this.redis, this.opts.prefix, this.opts.log);
@@ -185,9 +200,17 @@ export class Consumer {
       if (!isQueuedJob(job.data) || job.id === undefined) throw new UnrecoverableError('job is not a promfleet batch');
       const jobSignal = signal ?? this.abort.signal;
       try {
-        await this.opts.handler.handle({ id: job.id, queue: name, batches: jobBatches(job.id, job.data) }, jobSignal);
+        const result = await this.opts.handler.handle(queuedWork(job.id, name, job.data), jobSignal);
+        if (result.retainedAfterMs !== undefined) {
+          // Leadership moved while the job was taken: what was decided is written; the rest waits.
+          await this.index.writtenThrough(name, job.id, result.retainedAfterMs);
+          await worker.rateLimit(1000);
+          throw Worker.RateLimitError();
+        }
+        await this.index.unindex(name, [job.id]);
         this.backlog.removeLater(name, job.data.n);
       } catch (err) {
+        if (err instanceof Error && err.name === 'RateLimitError') throw err;
         if (err instanceof TransientError) {
           // Put the job back and pause this queue; no attempt is consumed.
           await worker.rateLimit(err.retryAfterMs);
@@ -196,6 +219,7 @@ export class Consumer {
         if (err instanceof PermanentError) {
           log.error({ batch: job.id, err: err.message }, 'batch can never be written; its job moved to the dead-letter set');
           this.backlog.removeLater(name, job.data.n);
+          await this.index.unindex(name, [job.id]).catch(() => undefined);
           await this.keepRefused(job, err.refused, log);
           throw new UnrecoverableError(err.message);
         }

@@ -9,6 +9,7 @@ import { Coalescer, DEFAULT_COALESCE, type CoalesceBounds } from './coalesce.js'
 import { queueName, type QueueIdentity } from './names.js';
 import { QueueRegistry } from './registry.js';
 import { Backlog, BacklogGate } from './backlog.js';
+import { QueueTimeIndex } from './time-index.js';
 
 export interface ProducerOptions {
   readonly redisUrl: string;
@@ -75,6 +76,7 @@ export class Producer {
   private readonly timeoutMs: number;
   private readonly backlog: Backlog;
   private readonly gate: BacklogGate;
+  private readonly index: QueueTimeIndex;
   private started: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
 
@@ -86,6 +88,7 @@ export class Producer {
     this.timeoutMs = opts.enqueueTimeoutMs ?? 5000;
     this.bounds = opts.coalesce ?? DEFAULT_COALESCE;
     this.backlog = new Backlog(this.redis, opts.prefix);
+    this.index = new QueueTimeIndex(this.redis, opts.prefix);
     this.gate = new BacklogGate(this.backlog, this.registry, opts.maxBacklogSamples ?? 0, opts.now ?? Date.now);
   }
 
@@ -160,7 +163,13 @@ export class Producer {
   private async addJob(name: string, identity: QueueIdentity, parts: readonly Part[]): Promise<void> {
     await this.registry.register(name);
     const { jobId, data } = makeJob(identity, parts);
+    // An HA queue's jobs are indexed by data time (before the add: a crash in between leaves an
+    // entry without a job, which readers drop, never a job nobody can find), and the newest
+    // accepted time is raised before anyone is answered: a handoff cuts ownership there.
+    const ha = identity.group !== undefined && identity.replica !== undefined && data.n > 0;
+    if (ha) await this.index.index(name, jobId, data.t0, data.t1);
     await this.queue(name).add('batch', data, { ...JOB_OPTIONS, jobId });
+    if (ha) await this.index.raiseAccepted(name, data.t1);
     await this.backlog.add(name, data.n);
     this.opts.onJob?.(name, parts.length);
   }

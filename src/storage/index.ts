@@ -10,7 +10,9 @@ export {
   type BatchWriteSummary,
 } from './write-batch.js';
 export { classifyPgError, pgErrorClassLabel, toPromfleetError, type PgErrorClass } from './errors.js';
-export { Leadership, lockNamespace, type LeaderRecord, type LeaderVia, type Takeover } from './leadership.js';
+export {
+  Leadership, lockNamespace, NO_DATA_CUT_MS, type CutSource, type GroupOwnershipState, type LeaderRecord, type LeaderVia, type OwnershipRow, type Takeover,
+} from './leadership.js';
 export { pruneLedger } from './ledger.js';
 export {
   compileRegex, labelValue, matches, matchesAll, matchesValue, type CompiledRegex, type LabelMatcher, type MatchType,

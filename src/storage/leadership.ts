@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { assertSchemaName, quoteIdent } from './ident.js';
+import { HandoffSql, NO_DATA_CUT_MS, type CutSource, type LeaderVia, type Takeover } from './handoff.js';
+
+export { NO_DATA_CUT_MS, type CutSource, type LeaderVia, type Takeover } from './handoff.js';
 
 type Queryable = pg.PoolClient | pg.Client;
-
-/** How the leader got its leadership: the advisory lock, or an external elector over REST. */
-export type LeaderVia = 'lock' | 'rest';
 
 export interface LeaderRecord {
   readonly group: string;
@@ -16,14 +16,30 @@ export interface LeaderRecord {
   readonly via: LeaderVia;
 }
 
-export interface Takeover {
+export interface OwnershipRow {
   readonly epoch: number;
-  /** The group's watermark at the handoff; null when the group never had a sample written. */
-  readonly handoffMs: number | null;
-  /** Series whose last committed sample was recorded as their fill-in mark. */
-  readonly marks: number;
-  readonly previous: string | null;
+  readonly replica: string;
+  readonly fromMs: number | null;
+  readonly toMs: number | null;
+  readonly ready: boolean;
 }
+
+/** One group's ownership as a worker sees it, read in one statement (one snapshot). */
+export interface GroupOwnershipState {
+  readonly group: string;
+  /** Bumped by every change to the ownership log; writers fence against it. */
+  readonly version: number;
+  readonly leader: string | null;
+  /** A leader is recorded and its lock is held now (or it was set over REST). */
+  readonly alive: boolean;
+  /** The group's newest committed sample (ms), undefined before the first write. */
+  readonly committedMs: number | undefined;
+  /** The newest intervals of the ownership log, ascending by epoch. */
+  readonly intervals: readonly OwnershipRow[];
+}
+
+/** Intervals of the ownership log a worker reads per group (older ones decide nothing a queue still holds). */
+const INTERVALS_READ = 50;
 
 /** Advisory-lock namespace of a schema: deployments in other schemas never contend. */
 export function lockNamespace(schema: string): number {
@@ -32,16 +48,19 @@ export function lockNamespace(schema: string): number {
 
 /**
  * The SQL of HA groups. Session-level advisory locks (two-key form: schema namespace, group id)
- * say who leads now; `ha_leaders` says who holds the lock (pid), from which epoch and which
- * sample time on. Writers fence against both inside their own transaction.
+ * say who leads now; `ha_leaders` says who holds the lock (pid); `ha_ownership` says which
+ * replica owns which sample times. Every change to the log bumps the row's version; writers
+ * fence against the version (and, writing the open interval, the lock) in their transaction.
  */
 export class Leadership {
   private readonly s: string;
+  private readonly sql: HandoffSql;
   readonly namespace: number;
 
   constructor(readonly schema: string) {
     assertSchemaName(schema);
     this.s = quoteIdent(schema);
+    this.sql = new HandoffSql(this.s);
     this.namespace = lockNamespace(schema);
   }
 
@@ -78,55 +97,122 @@ export class Leadership {
     return r.rows[0].n > 0;
   }
 
-  /**
-   * Records `replica` as leader of `group` from the group's current watermark on. Taking the
-   * row lock waits for every writer transaction that fenced against the old leader (they hold
-   * it FOR SHARE), so the watermark read here includes all the old leader ever commits. Per
-   * series, the last committed sample (float or native histogram; greatest() skips the kind a
-   * series does not have) within `markLookbackMs` before the handoff is recorded:
-   * the new leader fills in after it, so nothing it scraped after the old leader's last stored
-   * sample of a series is lost.
-   */
-  async takeOver(c: Queryable, group: string, replica: string, via: LeaderVia, markLookbackMs: number): Promise<Takeover> {
+  /** SQL true when the leader recorded in row `l` holds the group's lock now (or leads over REST). */
+  private heldBy(l: string): string {
+    return `(${l}.via = 'rest' OR EXISTS (
+      SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted AND k.pid = ${l}.pid
+        AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND k.classid = ${this.namespace}::oid AND k.objid = ${l}.group_id::oid AND k.objsubid = 2))`;
+  }
+
+  private async inTransaction<T>(c: Queryable, body: () => Promise<T>): Promise<T> {
     await c.query('BEGIN');
     try {
-      const prev = await c.query<{ leader: string | null }>(`SELECT leader FROM ${this.s}.ha_leaders WHERE group_name = $1 FOR UPDATE`, [group]);
-      if (prev.rowCount === 0) throw new Error(`group ${group} has no leadership row`);
-      const wm = await c.query<{ max_ms: string }>(`SELECT max_ms FROM ${this.s}.ha_watermarks WHERE group_name = $1`, [group]);
-      const handoffMs = wm.rowCount ? Number(wm.rows[0].max_ms) : null;
-      const up = await c.query<{ epoch: string }>(
-        `UPDATE ${this.s}.ha_leaders SET leader = $2, epoch = epoch + 1, pid = CASE WHEN $3 = 'lock' THEN pg_backend_pid() END,
-           via = $3, since = now(), handoff_ms = $4 WHERE group_name = $1 RETURNING epoch`, [group, replica, via, handoffMs]);
-      const epoch = Number(up.rows[0].epoch);
-      let marks = 0;
-      if (handoffMs !== null) {
-        const m = await c.query(
-          `INSERT INTO ${this.s}.ha_series_marks (group_name, epoch, series_id, last_ms)
-           SELECT $1, $2, x.id, (extract(epoch FROM x.last) * 1000)::bigint FROM (
-             SELECT se.id, greatest(
-               (SELECT max(sa.time) FROM ${this.s}.samples sa WHERE sa.series_id = se.id
-                  AND sa.time > to_timestamp(($3::bigint - $4::bigint) / 1000.0) AND sa.time <= to_timestamp($3::bigint / 1000.0)),
-               (SELECT max(h.time) FROM ${this.s}.histograms h WHERE h.series_id = se.id
-                  AND h.time > to_timestamp(($3::bigint - $4::bigint) / 1000.0) AND h.time <= to_timestamp($3::bigint / 1000.0))
-             ) AS last
-             FROM ${this.s}.series se WHERE se.ha_group = $1) x
-           WHERE x.last IS NOT NULL`, [group, epoch, handoffMs, markLookbackMs]);
-        marks = m.rowCount ?? 0;
-      }
-      await c.query(`DELETE FROM ${this.s}.ha_series_marks WHERE group_name = $1 AND epoch < $2`, [group, epoch]);
-      await c.query(`UPDATE ${this.s}.ha_ownership SET to_ms = $2 WHERE group_name = $1 AND to_ms IS NULL`, [group, handoffMs]);
-      await c.query(`INSERT INTO ${this.s}.ha_ownership (group_name, epoch, replica, from_ms) VALUES ($1, $2, $3, $4)`, [group, epoch, replica, handoffMs]);
+      const out = await body();
       await c.query('COMMIT');
-      return { epoch, handoffMs, marks, previous: prev.rows[0].leader };
+      return out;
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
       throw err;
     }
   }
 
-  /** Clears the leader (waits for in-flight fenced writers) if `replica` is still recorded as leader. */
-  async resign(c: Queryable, group: string, replica: string): Promise<void> {
-    await c.query(`UPDATE ${this.s}.ha_leaders SET leader = NULL, pid = NULL WHERE group_name = $1 AND leader = $2`, [group, replica]);
+  /**
+   * Records `replica` as leader of `group`. The same replica owning the open interval (its lock
+   * re-taken, a repeated REST call) only records the new holder: no handoff, no new epoch.
+   * Otherwise the open interval, if any, is closed at its owner's cut and the new one opens
+   * there; it waits for the previous owner's queue (see markReady) unless there is no
+   * previous owner or it is the same replica.
+   */
+  async takeOver(c: Queryable, group: string, replica: string, via: LeaderVia, source: CutSource): Promise<Takeover> {
+    return this.inTransaction(c, async () => {
+      const row = await this.sql.lockRow(c, group);
+      if (!row) throw new Error(`group ${group} has no leadership row`);
+      const pid = via === 'lock' ? 'pg_backend_pid()' : 'NULL';
+      const open = await this.sql.openInterval(c, group);
+      if (open?.replica === replica) {
+        await c.query(`UPDATE ${this.s}.ha_leaders SET leader = $2, pid = ${pid}, via = $3, since = now() WHERE group_name = $1`, [group, replica, via]);
+        return { epoch: open.epoch, handoffMs: open.fromMs, previous: row.leader, changed: false, waits: false };
+      }
+      let cut: number | null;
+      let previous: string | undefined;
+      if (open) {
+        cut = await this.sql.cut(c, group, open, source);
+        await this.sql.close(c, group, open.epoch, cut);
+        previous = open.replica;
+      } else {
+        const last = await this.sql.lastInterval(c, group);
+        cut = last ? last.toMs ?? NO_DATA_CUT_MS : null;
+        previous = last?.replica;
+      }
+      const waits = previous !== undefined && previous !== replica;
+      const epoch = row.epoch + 1;
+      await this.sql.open(c, group, epoch, replica, cut, !waits);
+      await c.query(
+        `UPDATE ${this.s}.ha_leaders SET leader = $2, epoch = $3, pid = ${pid}, via = $4, since = now(), handoff_ms = $5, version = version + 1
+         WHERE group_name = $1`, [group, replica, epoch, via, cut]);
+      return { epoch, handoffMs: cut, previous: row.leader, changed: true, waits };
+    });
+  }
+
+  /**
+   * Ends `replica`'s leadership of `group` (quiet replica, shutdown, PUT 0) and closes its open
+   * interval at its cut: its backlog up to the cut is still written (without a lock: nobody
+   * else can ever own those times); later times wait for the next leader. No-op (false) when
+   * `replica` is not the recorded leader, or `via` is given and differs.
+   */
+  async resign(c: Queryable, group: string, replica: string, source: CutSource, via?: LeaderVia): Promise<boolean> {
+    return this.inTransaction(c, async () => {
+      const row = await this.sql.lockRow(c, group);
+      if (!row || row.leader !== replica || (via !== undefined && row.via !== via)) return false;
+      await this.closeOpen(c, group, source);
+      return true;
+    });
+  }
+
+  /**
+   * Closes the interval of a lock leader whose session is gone (nothing holds the lock), so
+   * that its backlog is written even when no replica takes over. False when the leader is alive.
+   */
+  async closeDead(c: Queryable, group: string, source: CutSource): Promise<boolean> {
+    return this.inTransaction(c, async () => {
+      const r = await c.query<{ dead: boolean }>(
+        `SELECT (l.leader IS NOT NULL AND NOT ${this.heldBy('l')}) AS dead FROM ${this.s}.ha_leaders l WHERE l.group_name = $1 FOR UPDATE OF l`, [group]);
+      if (!r.rows[0]?.dead) return false;
+      await this.closeOpen(c, group, source);
+      return true;
+    });
+  }
+
+  private async closeOpen(c: Queryable, group: string, source: CutSource): Promise<void> {
+    const open = await this.sql.openInterval(c, group);
+    let cut: number | null = null;
+    if (open) {
+      cut = await this.sql.cut(c, group, open, source);
+      await this.sql.close(c, group, open.epoch, cut);
+    }
+    await c.query(
+      `UPDATE ${this.s}.ha_leaders SET leader = NULL, pid = NULL, handoff_ms = coalesce($2, handoff_ms), version = version + 1 WHERE group_name = $1`,
+      [group, cut]);
+  }
+
+  /**
+   * Makes interval `epoch` ready: its predecessor's queue holds nothing at or before the cut
+   * (the caller checked), so the per-series marks are computed from what is committed now and
+   * the new owner may write after them. Idempotent; returns the marks recorded (0 when it was ready).
+   */
+  async markReady(c: Queryable, group: string, epoch: number, lookbackMs: number): Promise<number> {
+    return this.inTransaction(c, async () => {
+      await this.sql.lockRow(c, group);
+      const r = await c.query<{ from_ms: string | null; ready: boolean }>(
+        `SELECT from_ms, ready FROM ${this.s}.ha_ownership WHERE group_name = $1 AND epoch = $2`, [group, epoch]);
+      if (r.rowCount === 0 || r.rows[0].ready) return 0;
+      const from = r.rows[0].from_ms === null ? null : Number(r.rows[0].from_ms);
+      const marks = from === null || from === NO_DATA_CUT_MS ? 0 : await this.sql.recordMarks(c, group, epoch, from, lookbackMs);
+      await c.query(`UPDATE ${this.s}.ha_ownership SET ready = true WHERE group_name = $1 AND epoch = $2`, [group, epoch]);
+      await c.query(`UPDATE ${this.s}.ha_leaders SET version = version + 1 WHERE group_name = $1`, [group]);
+      return marks;
+    });
   }
 
   async leaders(c: Queryable | pg.Pool): Promise<LeaderRecord[]> {
@@ -138,37 +224,52 @@ export class Leadership {
     }));
   }
 
+  /** Every group's ownership, one statement (a consistent snapshot of version and intervals). */
+  async ownership(c: Queryable | pg.Pool): Promise<GroupOwnershipState[]> {
+    const r = await c.query<{
+      group_name: string; version: string; leader: string | null; alive: boolean; committed: string | null;
+      intervals: { epoch: number; replica: string; from_ms: number | null; to_ms: number | null; ready: boolean }[] | null;
+    }>(
+      `SELECT l.group_name, l.version, l.leader, (l.leader IS NOT NULL AND ${this.heldBy('l')}) AS alive, w.max_ms AS committed,
+         (SELECT json_agg(json_build_object('epoch', o.epoch, 'replica', o.replica, 'from_ms', o.from_ms, 'to_ms', o.to_ms, 'ready', o.ready) ORDER BY o.epoch)
+            FROM (SELECT * FROM ${this.s}.ha_ownership o WHERE o.group_name = l.group_name ORDER BY o.epoch DESC LIMIT ${INTERVALS_READ}) o) AS intervals
+       FROM ${this.s}.ha_leaders l LEFT JOIN ${this.s}.ha_watermarks w ON w.group_name = l.group_name`);
+    return r.rows.map((row) => ({
+      group: row.group_name, version: Number(row.version), leader: row.leader, alive: row.alive,
+      committedMs: row.committed === null ? undefined : Number(row.committed),
+      intervals: (row.intervals ?? []).map((o) => ({
+        epoch: Number(o.epoch), replica: o.replica, fromMs: o.from_ms === null ? null : Number(o.from_ms),
+        toMs: o.to_ms === null ? null : Number(o.to_ms), ready: o.ready,
+      })),
+    }));
+  }
+
   /**
-   * The fence, run first inside a writer's transaction: the replica leads the group and the
-   * recorded holder still holds the lock right now (or leadership came over REST). The row is
-   * locked FOR SHARE until commit, so no takeover can slip in between check and commit.
-   * Returns the epoch and handoff, or undefined when the batch must not be written.
+   * The fence, run first inside a writer's transaction: the group's ownership is still at
+   * `version` (the writer's filter is still right), and, for a write into the open interval,
+   * `leader` leads and the recorded holder holds the lock right now (or leadership came over
+   * REST). The row is locked FOR SHARE until commit, so no handoff slips in between.
    */
-  async fence(c: Queryable, group: string, replica: string): Promise<{ epoch: number; handoffMs: number | null } | undefined> {
-    const r = await c.query<{ epoch: string; handoff_ms: string | null }>(
-      `SELECT l.epoch, l.handoff_ms FROM ${this.s}.ha_leaders l
-       WHERE l.group_name = $1 AND l.leader = $2 AND (l.via = 'rest' OR EXISTS (
-         SELECT 1 FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted AND k.pid = l.pid
-           AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-           AND k.classid = $3::int::oid AND k.objid = l.group_id::oid AND k.objsubid = 2))
-       FOR SHARE OF l`, [group, replica, this.namespace]);
-    if (r.rowCount === 0) return undefined;
-    return { epoch: Number(r.rows[0].epoch), handoffMs: r.rows[0].handoff_ms === null ? null : Number(r.rows[0].handoff_ms) };
+  async fence(c: Queryable, group: string, version: number, leader?: string): Promise<boolean> {
+    const r = await c.query<{ version: string; leader: string | null; held: boolean }>(
+      `SELECT l.version, l.leader, ${this.heldBy('l')} AS held FROM ${this.s}.ha_leaders l WHERE l.group_name = $1 FOR SHARE OF l`, [group]);
+    if (r.rowCount === 0 || Number(r.rows[0].version) !== version) return false;
+    return leader === undefined || (r.rows[0].leader === leader && r.rows[0].held);
   }
 
-  /** Advances the group's watermark; run last in the writer's transaction (its row lock is held until commit). */
-  async advanceWatermark(c: Queryable, group: string, maxMs: number): Promise<void> {
+  /**
+   * Advances the group's watermark; run last in the writer's transaction (its row lock is held
+   * until commit). Never past the database clock plus `maxSkewMs`: one future-stamped sample
+   * must not make every follower batch look redundant.
+   */
+  async advanceWatermark(c: Queryable, group: string, maxMs: number, maxSkewMs: number): Promise<void> {
     await c.query(
-      `INSERT INTO ${this.s}.ha_watermarks (group_name, max_ms) VALUES ($1, $2)
-       ON CONFLICT (group_name) DO UPDATE SET max_ms = greatest(${this.s}.ha_watermarks.max_ms, excluded.max_ms)`, [group, maxMs]);
+      `INSERT INTO ${this.s}.ha_watermarks (group_name, max_ms)
+       VALUES ($1, least($2::bigint, (extract(epoch FROM clock_timestamp()) * 1000)::bigint + $3::bigint))
+       ON CONFLICT (group_name) DO UPDATE SET max_ms = greatest(${this.s}.ha_watermarks.max_ms, excluded.max_ms)`, [group, maxMs, maxSkewMs]);
   }
 
-  async watermarks(c: Queryable | pg.Pool): Promise<Map<string, number>> {
-    const r = await c.query<{ group_name: string; max_ms: string }>(`SELECT group_name, max_ms FROM ${this.s}.ha_watermarks`);
-    return new Map(r.rows.map((row) => [row.group_name, Number(row.max_ms)]));
-  }
-
-  /** Per-series fill-in marks of one epoch: series id → last committed sample time (ms) at the handoff. */
+  /** Per-series fill-in marks of one epoch: series id → last committed sample time (ms) before its cut. */
   async marks(c: Queryable | pg.Pool, group: string, epoch: number): Promise<Map<number, number>> {
     const r = await c.query<{ series_id: string; last_ms: string }>(
       `SELECT series_id, last_ms FROM ${this.s}.ha_series_marks WHERE group_name = $1 AND epoch = $2`, [group, epoch]);

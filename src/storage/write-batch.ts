@@ -30,6 +30,8 @@ export interface WriteBatch {
   readonly metadata: readonly MetricMetadata[];
   /** HA group of the batch; new series are recorded with it. */
   readonly group?: string;
+  /** Which of this batch's samples to write (HA ownership); wins over the hooks' keep. Absent: the hooks decide. */
+  readonly keep?: (seriesId: number, timestampMs: number) => boolean;
 }
 
 /** What one batch of a write contributed. */
@@ -253,9 +255,8 @@ export class BatchWriter {
     for (let i = 0; i < batches.length; i++) {
       const flat = flats[i];
       const ids = idsOf[i];
-      prepared.push({
-        batch: batches[i], flat, ids, rows: hooks.keep ? selectRows(flat, ids, hooks.keep) : allRows(flat, ids), extras: extrasOf(flat, ids, hooks.keep),
-      });
+      const keep = batches[i].keep ?? hooks.keep;
+      prepared.push({ batch: batches[i], flat, ids, rows: keep ? selectRows(flat, ids, keep) : allRows(flat, ids), extras: extrasOf(flat, ids, keep) });
     }
     return { prepared, hits, misses };
   }

@@ -1,52 +1,81 @@
-import type { Leadership, WriteHooks } from '../storage/index.js';
-import type { LeaderView } from './leaders.js';
+import type { Leadership, WriteBatch, WriteHooks } from '../storage/index.js';
+import type { GroupView } from './leaders.js';
 
-/** The batch's replica does not lead its group at commit time: the batch returns to its queue, untouched. */
+/** The batch's replica may not write what it holds at commit time: the batch returns to its queue, untouched. */
 export class FencedError extends Error {
   override name = 'FencedError';
 }
 
-export interface HaWrite {
+/** A batch with the data times of its job (the bounds of every batch the job holds). */
+export interface SpannedBatch {
+  readonly batch: WriteBatch;
+  readonly t0: number;
+  readonly t1: number;
+}
+
+export interface HaPlan {
+  /** The batches as written: one per ownership epoch each may own samples in, ledger id `<batch>@<epoch>`. */
+  readonly batches: readonly WriteBatch[];
+  /** For each written batch, the index of the batch it came from. */
+  readonly origin: readonly number[];
   readonly hooks: WriteHooks;
-  /** Samples the handoff filter left out so far (the old leader owned their time). */
+  /** The replica's samples after this time were not written: their owner is not decided yet. */
+  readonly undecidedFromMs: number;
+  /** Samples the ownership filter left out so far (another replica owns their time). */
   filtered(): number;
 }
 
+export interface HaPlanOptions {
+  readonly leadership: Leadership;
+  readonly maxSkewMs: number;
+  /** Test seam: awaited inside the transaction just before the fence. */
+  readonly pause?: (batch: { group: string; replica: string }) => Promise<void>;
+}
+
 /**
- * The hooks that make a batch of (group, replica) an HA write (DESIGN §2):
- * - keep: samples after the handoff time, or, per series, after that series' last sample
- *   committed by the previous leader (the fill-in that makes a handoff gap-free);
- * - beforeWrite: the fence, inside the transaction: the replica leads and its lock is held now,
- *   in the same epoch the filter was computed for;
- * - afterWrite: the group's watermark moves to the newest sample written.
+ * What of a (group, replica)'s batches to write, from the ownership log: each batch is split by
+ * the epochs it may own samples in, each part keeping only the samples that epoch owns, so a
+ * batch's samples in one interval are written once whenever that interval is decided. The fence
+ * checks, inside the transaction, that the ownership version is the one the split was computed
+ * from, and, when a part falls in the open interval, that the replica holds the lock now.
  */
-export async function haWrite(
-  view: LeaderView, leadership: Leadership, group: string, replica: string,
-  pause?: (batch: { group: string; replica: string }) => Promise<void>,
-): Promise<HaWrite> {
-  const rec = view.leaderOf(group);
-  if (!rec || rec.leader !== replica) throw new FencedError(`replica ${replica} does not lead group ${group}`);
-  const handoff = rec.handoffMs;
-  const marks = handoff === null ? undefined : await view.marks(group, rec.epoch);
+export function planHaWrite(view: GroupView, group: string, replica: string, items: readonly SpannedBatch[], opts: HaPlanOptions): HaPlan {
+  const own = view.ownership;
+  const open = own.open;
+  const undecidedFromMs = own.undecidedFrom(replica);
+  const batches: WriteBatch[] = [];
+  const origin: number[] = [];
+  let needsLock = false;
   let filtered = 0;
+  items.forEach((it, index) => {
+    let epochs = own.epochsFor(replica, it.t0, it.t1);
+    // A batch without samples (metadata only) goes with the leader's open interval.
+    if (epochs.length === 0 && it.t0 === 0 && it.t1 === 0 && open?.replica === replica && open.ready) epochs = [open.epoch];
+    for (const epoch of epochs) {
+      if (epoch === open?.epoch) needsLock = true;
+      batches.push({
+        ...it.batch,
+        id: `${it.batch.id}@${epoch}`,
+        keep: (seriesId, t) => {
+          if (own.owner(replica, seriesId, t) === epoch) return true;
+          filtered++;
+          return false;
+        },
+      });
+      origin.push(index);
+    }
+  });
+  const version = view.state.version;
   const hooks: WriteHooks = {
-    keep: handoff === null || marks === undefined ? undefined : (seriesId, t) => {
-      if (t > handoff) return true;
-      const mark = marks.get(seriesId);
-      if (mark === undefined || t > mark) return true;
-      filtered++;
-      return false;
-    },
     async beforeWrite(client) {
-      // Test seam: hold the batch between dequeue and fence (leadership may move meanwhile).
-      if (pause) await pause({ group, replica });
-      const f = await leadership.fence(client, group, replica);
-      if (!f) throw new FencedError(`replica ${replica} lost the leadership of group ${group}`);
-      if (f.epoch !== rec.epoch) throw new FencedError(`leadership of group ${group} moved to epoch ${f.epoch} (batch prepared for ${rec.epoch})`);
+      if (opts.pause) await opts.pause({ group, replica });
+      if (!(await opts.leadership.fence(client, group, version, needsLock ? replica : undefined))) {
+        throw new FencedError(`ownership of group ${group} changed (batches of ${replica} prepared for version ${version})`);
+      }
     },
     async afterWrite(client, summary) {
-      if (summary.samples > 0) await leadership.advanceWatermark(client, group, summary.maxTimeMs);
+      if (summary.samples > 0) await opts.leadership.advanceWatermark(client, group, summary.maxTimeMs, opts.maxSkewMs);
     },
   };
-  return { hooks, filtered: () => filtered };
+  return { batches, origin, hooks, undecidedFromMs, filtered: () => filtered };
 }

@@ -1,9 +1,9 @@
-import { PermanentError, TransientError, type BatchHandler, type QueuedWork } from '../queue/index.js';
-import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type RawSeriesCaches, type WriteBatch } from '../storage/index.js';
+import { PermanentError, TransientError, type BatchHandler, type HandleResult, type QueuedWork } from '../queue/index.js';
+import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type RawSeriesCaches, type WriteManyResult } from '../storage/index.js';
 import { decodeBatch } from './decode-batch.js';
-import type { LeaderView } from './leaders.js';
+import type { OwnershipView } from './leaders.js';
 import { withSeams, type WriteSeams } from './seams.js';
-import { FencedError, haWrite, type HaWrite } from './fence.js';
+import { FencedError, planHaWrite, type HaPlan, type SpannedBatch } from './fence.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -28,8 +28,10 @@ export interface WriteHandlerOptions {
   readonly concurrency: number;
   /** HA: who leads, and the SQL to fence with; batches of a (group, replica) are fenced. */
   readonly ha?: {
-    readonly view: LeaderView;
+    readonly view: OwnershipView;
     readonly leadership: Leadership;
+    /** The group watermark never passes the database clock plus this (ms). */
+    readonly maxSkewMs: number;
     /** Test seam: awaited inside the transaction just before the fence. */
     readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
   };
@@ -43,6 +45,25 @@ interface Destination {
   readonly queue: string;
   readonly group: string | undefined;
   readonly replica: string | undefined;
+}
+
+/** A batch's outcome, and from which sample time on its replica's samples were left for later (undecided owner). */
+interface Written extends BatchOutcome {
+  readonly undecidedFromMs: number;
+}
+
+const NOTHING: BatchOutcome = { duplicate: false, samples: 0, metadata: 0, exemplars: 0, histograms: 0 };
+
+/** Folds the outcomes of a batch's per-epoch parts into one. */
+function merge(parts: readonly BatchOutcome[]): BatchOutcome {
+  if (parts.length === 0) return NOTHING;
+  return {
+    duplicate: parts.every((p) => p.duplicate),
+    samples: parts.reduce((n, p) => n + p.samples, 0),
+    metadata: Math.max(...parts.map((p) => p.metadata)),
+    exemplars: parts.reduce((n, p) => n + p.exemplars, 0),
+    histograms: parts.reduce((n, p) => n + p.histograms, 0),
+  };
 }
 
 /**
@@ -80,7 +101,7 @@ function jobError(job: QueuedWork, failures: readonly { index: number; err: unkn
 export class WriteBatchHandler implements BatchHandler {
   private readonly backoff: Backoff;
   private readonly now: () => number;
-  private readonly groups = new Map<string, GroupCommit<WriteBatch, BatchOutcome>>();
+  private readonly groups = new Map<string, GroupCommit<SpannedBatch, Written>>();
   /** Why the worker is not writing right now, for /readyz; undefined while healthy. */
   waitingReason: string | undefined;
 
@@ -98,14 +119,14 @@ export class WriteBatchHandler implements BatchHandler {
    * sends the job to the dead-letter set, the reason naming the batch, while the others are
    * written and the consumer narrows the dead letter to the refused batches.
    */
-  async handle(job: QueuedWork): Promise<void> {
+  async handle(job: QueuedWork): Promise<HandleResult> {
     const m = this.opts.metrics;
-    const items: { item: WriteBatch; samples: number; index: number }[] = [];
+    const items: { item: SpannedBatch; samples: number; index: number }[] = [];
     const failures: { index: number; err: unknown }[] = [];
     job.batches.forEach((queued, index) => {
       try {
         const decoded = decodeBatch(queued, job.queue, this.opts.maxDecompressedBytes, this.opts.rawSeries);
-        items.push({ item: decoded.batch, samples: decoded.samples, index });
+        items.push({ item: { batch: decoded.batch, t0: job.t0, t1: job.t1 }, samples: decoded.samples, index });
       } catch (err) {
         failures.push({ index, err: new PermanentError(`batch does not decode: ${(err as Error).message}`) });
       }
@@ -113,6 +134,7 @@ export class WriteBatchHandler implements BatchHandler {
     const first = job.batches[0];
     const to: Destination = { queue: job.queue, group: first?.group, replica: first?.replica };
     const started = this.now();
+    let undecidedFromMs = Infinity;
     const settled = await Promise.allSettled(items.length > 0 ? this.groupOf(to).addAll(items) : []);
     settled.forEach((s, i) => {
       if (s.status === 'rejected') {
@@ -122,6 +144,7 @@ export class WriteBatchHandler implements BatchHandler {
         return;
       }
       const outcome = s.value;
+      undecidedFromMs = Math.min(undecidedFromMs, outcome.undecidedFromMs);
       m.batchWriteSeconds.observe((this.now() - started) / 1000);
       m.writtenBatches.inc({ queue: job.queue, outcome: outcome.duplicate ? 'duplicate' : 'written' });
       if (!outcome.duplicate) {
@@ -130,18 +153,18 @@ export class WriteBatchHandler implements BatchHandler {
         if (outcome.exemplars > 0) m.writtenExemplars.inc({ queue: job.queue }, outcome.exemplars);
       }
     });
-    if (failures.length === 0) return;
+    if (failures.length === 0) return job.n > 0 && job.t1 > undecidedFromMs ? { retainedAfterMs: undecidedFromMs } : {};
     const err = jobError(job, failures.sort((a, b) => a.index - b.index), job.batches.length - failures.length);
     // Counted once the job's fate is known: a job that comes back dead-letters nothing yet.
     if (err instanceof PermanentError) m.deadLetters.inc({ queue: job.queue }, failures.length);
     throw err;
   }
 
-  private groupOf(to: Destination): GroupCommit<WriteBatch, BatchOutcome> {
+  private groupOf(to: Destination): GroupCommit<SpannedBatch, Written> {
     const key = `${to.queue}\u0000${to.group ?? ''}\u0000${to.replica ?? ''}`;
     let g = this.groups.get(key);
     if (!g) {
-      g = new GroupCommit<WriteBatch, BatchOutcome>({
+      g = new GroupCommit<SpannedBatch, Written>({
         maxSamples: this.opts.batchMaxSamples,
         maxCallers: this.opts.concurrency,
         waitMs: this.opts.batchWaitMs,
@@ -155,14 +178,20 @@ export class WriteBatchHandler implements BatchHandler {
   }
 
   /** One transaction for the batches; any error comes out as the queue should see it (Transient, Permanent or as is). */
-  private async writeGroup(to: Destination, batches: readonly WriteBatch[]): Promise<readonly BatchOutcome[]> {
+  private async writeGroup(to: Destination, items: readonly SpannedBatch[]): Promise<readonly Written[]> {
     const m = this.opts.metrics;
-    let ha: HaWrite | undefined;
+    let ha: HaPlan | undefined;
+    const batches = items.map((it) => it.batch);
     try {
-      if (this.opts.ha && to.group !== undefined && to.replica !== undefined) {
-        ha = await haWrite(this.opts.ha.view, this.opts.ha.leadership, to.group, to.replica, this.opts.ha.pauseBeforeFence);
+      const h = this.opts.ha;
+      if (h && to.group !== undefined && to.replica !== undefined) {
+        const view = h.view.of(to.group);
+        // A group nobody ever led: nothing of it is decided yet.
+        if (!view) return items.map(() => ({ ...NOTHING, undecidedFromMs: -Infinity }));
+        ha = planHaWrite(view, to.group, to.replica, items, { leadership: h.leadership, maxSkewMs: h.maxSkewMs, pause: h.pauseBeforeFence });
+        if (ha.batches.length === 0) return items.map(() => ({ ...NOTHING, undecidedFromMs: ha?.undecidedFromMs ?? -Infinity }));
       }
-      const result = await this.opts.writer.writeMany(batches, withSeams(ha?.hooks, this.opts.seams, to.queue));
+      const result: WriteManyResult = await this.opts.writer.writeMany(ha?.batches ?? batches, withSeams(ha?.hooks, this.opts.seams, to.queue));
       await this.opts.seams?.afterCommit?.(to.queue);
       m.workerTransactions.inc({ queue: to.queue, outcome: 'committed' });
       m.transactionBatches.observe(batches.length);
@@ -173,7 +202,12 @@ export class WriteBatchHandler implements BatchHandler {
       if (this.backoff.failing) this.opts.log.info('database answers again; writing');
       this.backoff.reset();
       this.waitingReason = undefined;
-      return result.batches;
+      if (!ha) return result.batches.map((b) => ({ ...b, undecidedFromMs: Infinity }));
+      const plan = ha;
+      const parts: BatchOutcome[][] = items.map(() => []);
+      result.batches.forEach((b, k) => parts[plan.origin[k]].push(b));
+      const undecidedFromMs = plan.undecidedFromMs;
+      return parts.map((p) => ({ ...merge(p), undecidedFromMs }));
     } catch (err) {
       m.workerTransactions.inc({ queue: to.queue, outcome: 'failed' });
       const out = this.asQueueError(err, to, batches);
@@ -186,7 +220,7 @@ export class WriteBatchHandler implements BatchHandler {
   }
 
   /** Maps a write failure once per transaction (one backoff step, one log line), whatever the number of batches. */
-  private asQueueError(err: unknown, to: Destination, batches: readonly WriteBatch[]): unknown {
+  private asQueueError(err: unknown, to: Destination, batches: readonly { readonly id: string }[]): unknown {
     const ids = batches.length === 1 ? { batch: batches[0].id } : { batches: batches.length };
     if (err instanceof FencedError) {
       this.opts.log.info({ ...ids, queue: to.queue, why: err.message }, 'fenced; the batches stay in their queue');

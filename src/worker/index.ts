@@ -4,7 +4,8 @@ import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Consumer } from '../queue/index.js';
 import { BatchWriter, Leadership, Partitions, RawSeriesCaches, SeriesResolver, pruneLedger } from '../storage/index.js';
-import { LeaderView } from './leaders.js';
+import { OwnershipView } from './leaders.js';
+import { FollowerWork } from './followers.js';
 import type { WriteSeams } from './seams.js';
 import { sleep } from '../lib/sleep.js';
 import { WriteBatchHandler } from './handler.js';
@@ -42,9 +43,12 @@ export interface WorkerOptions {
   readonly maxDecompressedBytes: number;
   readonly partitionIntervalMs: number;
   readonly partitionsAhead: number;
-  /** Follower retention: margin past a batch's newest sample, and the age bound (ms). */
+  /** Follower retention: a follower's batch goes once the leader committed this far past its newest sample (ms). */
   readonly followerMarginMs: number;
-  readonly followerRetentionMs: number;
+  /** At a handoff, how far before the cut each series' last committed sample is looked for (ms). */
+  readonly markLookbackMs: number;
+  /** Watermarks and cuts never pass the database clock plus this (ms). */
+  readonly maxClockSkewMs: number;
   /** Ledger entries older than this are pruned (ms). */
   readonly ledgerRetentionMs: number;
   /** Samples older than this are dropped with their partitions (ms; 0 keeps everything). */
@@ -75,14 +79,15 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
   const series = new SeriesResolver({ schema: opts.schema, maxEntries: CANONICAL_CACHE_ENTRIES });
   const writer = new BatchWriter({ pool: opts.pool, schema: opts.schema, partitions, series, log });
   const leadership = new Leadership(opts.schema);
-  const view = new LeaderView(opts.pool, leadership);
+  const view = new OwnershipView(opts.pool, leadership, opts.markLookbackMs);
+  const abort = new AbortController();
   const handler = new WriteBatchHandler({
     writer, maxDecompressedBytes: opts.maxDecompressedBytes, rawSeries: new RawSeriesCaches(2 * SERIES_CACHE_ENTRIES), log, metrics: opts.metrics, now,
     concurrency: opts.concurrency, batchMaxSamples: opts.batchMaxSamples, batchWaitMs: opts.batchWaitMs, maxTransactions: opts.maxTransactions,
-    ha: { view, leadership, pauseBeforeFence: opts.pauseBeforeFence },
+    ha: { view, leadership, maxSkewMs: opts.maxClockSkewMs, pauseBeforeFence: opts.pauseBeforeFence },
     seams: opts.seams,
   });
-  const consumer = new Consumer({
+  const consumer: Consumer = new Consumer({
     redisUrl: opts.redisUrl,
     prefix: opts.queuePrefix,
     concurrency: opts.concurrency,
@@ -90,27 +95,18 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     pollIntervalMs: opts.queuePollIntervalMs,
     log: log.child({ component: 'consumer' }),
     handler,
-    beforeScan: () => view.refresh(),
+    beforeScan: (queues) => followers.beforeScan(queues),
     shouldConsume: (_queue, identity) => view.shouldConsume(identity),
-    retention: {
-      watermarkMs: (group) => view.watermark(group),
-      marginMs: opts.followerMarginMs,
-      maxAgeMs: opts.followerRetentionMs,
-      now,
-      onSweep: (queue, r) => {
-        opts.metrics.followerBacklog.set({ queue }, r.remaining);
-        if (r.redundant) opts.metrics.followerDropped.inc({ queue, reason: 'redundant' }, r.redundant);
-        if (r.expired) {
-          opts.metrics.followerDropped.inc({ queue, reason: 'expired' }, r.expired);
-          log.warn({ queue, batches: r.expired }, 'follower batches dropped: older than --ha.follower-retention');
-        }
-      },
-    },
+    idle: (queue, identity) => followers.idle(queue, identity),
     onDepth: (queue, counts) => {
       for (const [state, n] of Object.entries(counts)) opts.metrics.queueDepth.set({ queue, state }, n);
     },
   });
-  const abort = new AbortController();
+  const followers: FollowerWork = new FollowerWork({
+    view, leadership, pool: opts.pool, redis: consumer.connection, prefix: opts.queuePrefix, index: consumer.index, handler,
+    marginMs: opts.followerMarginMs, lookbackMs: opts.markLookbackMs, maxSkewMs: opts.maxClockSkewMs,
+    log: log.child({ component: 'handoff' }), metrics: opts.metrics, signal: abort.signal,
+  });
   let migrated = false;
   opts.server.readiness('database', async () => (migrated ? handler.waitingReason : 'schema migrations not applied yet'));
 

@@ -44,9 +44,12 @@ describe('handoff marks', () => {
     await c.query(`INSERT INTO prom.histograms (time, series_id, histogram) VALUES ($1, $3, '{}'), ($2, $3, '{}')`, [at(T - 4000), at(T - 1000), hist]);
     // Outside the lookback: no mark.
     await c.query(`INSERT INTO prom.histograms (time, series_id, histogram) VALUES ($1, $2, '{}')`, [at(T - 7_200_000), quiet]);
-    await leadership.advanceWatermark(c, 'g', T);
-    const takeover = await leadership.takeOver(c, 'g', 'b', 'lock', 3_600_000);
-    expect(takeover).toMatchObject({ handoffMs: T, marks: 1 });
+    const cuts = { acceptedMs: async () => undefined, maxSkewMs: 60_000 };
+    await leadership.takeOver(c, 'g', 'a', 'lock', cuts);
+    await leadership.advanceWatermark(c, 'g', T, 60_000);
+    const takeover = await leadership.takeOver(c, 'g', 'b', 'lock', cuts);
+    expect(takeover).toMatchObject({ handoffMs: T, changed: true, waits: true });
+    expect(await leadership.markReady(c, 'g', takeover.epoch, 3_600_000)).toBe(1);
     expect(await leadership.marks(c, 'g', takeover.epoch)).toEqual(new Map([[hist, T - 1000]]));
     passed = true;
   });

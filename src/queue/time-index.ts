@@ -1,0 +1,147 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * The data times of an HA queue's jobs, beside the queue in Redis (same hash slot):
+ * - `t0`: a sorted set of job ids by the oldest sample time not yet written (a job's first
+ *   sample at first; moved on once the part of it whose owner is decided is written);
+ * - `t1`: job ids by their newest sample time (what follower retention compares against the
+ *   leader's committed coverage);
+ * - `accepted`: the newest sample time the ingress has acknowledged into the queue (a handoff
+ *   cuts the old leader's ownership there).
+ * Ingress indexes a job before adding it, so a crash leaves at worst an entry without a job,
+ * which the look-ups below notice and remove; workers unindex what they finished.
+ */
+
+/** Raises `accepted` to ARGV[1] unless it is already higher. */
+const RAISE = `
+local v = redis.call('GET', KEYS[1])
+if (not v) or tonumber(v) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1`;
+
+/**
+ * Jobs with an unwritten part at or before ARGV[1] (at most ARGV[2]): entries whose job is gone
+ * or dead-lettered are removed on the way. KEYS: t0, t1. ARGV[3]: the queue's key prefix.
+ */
+const PENDING = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local live = {}
+for _, id in ipairs(ids) do
+  if redis.call('EXISTS', ARGV[3] .. id) == 0 or redis.call('ZSCORE', ARGV[3] .. 'failed', id) then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+  else
+    live[#live + 1] = id
+  end
+end
+return live`;
+
+/**
+ * Follower retention in bulk: removes up to ARGV[3] jobs whose newest sample is at or before
+ * ARGV[1] (the leader's committed coverage less the margin) and whose unwritten part starts
+ * after ARGV[2] (nothing of them is the follower's own to write), unless a worker holds them.
+ * Returns { jobs removed, samples in them }. KEYS: t0, t1, backlog counter. ARGV[4]: key prefix.
+ */
+const DROP = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local p = ARGV[4]
+local removed, samples = 0, 0
+for _, id in ipairs(ids) do
+  local start = tonumber(redis.call('ZSCORE', KEYS[1], id) or '0')
+  local job = p .. id
+  if start > tonumber(ARGV[2]) and redis.call('EXISTS', job .. ':lock') == 0 and not redis.call('ZSCORE', p .. 'failed', id) then
+    local data = redis.call('HGET', job, 'data')
+    if redis.call('LREM', p .. 'wait', -1, id) == 0 and redis.call('ZREM', p .. 'delayed', id) == 0
+      and redis.call('ZREM', p .. 'prioritized', id) == 0 and redis.call('LREM', p .. 'paused', -1, id) == 0 then
+      redis.call('LREM', p .. 'active', -1, id)
+    end
+    redis.call('DEL', job, job .. ':logs')
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    removed = removed + 1
+    if data then samples = samples + tonumber(string.match(data, ',"n":(%d+),') or '0') end
+  end
+end
+if samples > 0 and redis.call('DECRBY', KEYS[3], samples) < 0 then redis.call('SET', KEYS[3], '0') end
+return { removed, samples }`;
+
+/**
+ * Jobs left active with no worker's lock (a worker died, or the queue stopped being consumed
+ * while they were taken) go back to the end of the wait list that is taken first. Up to ARGV[2].
+ */
+const RECOVER = `
+local p = ARGV[1]
+local ids = redis.call('LRANGE', p .. 'active', 0, tonumber(ARGV[2]) - 1)
+local moved = 0
+for _, id in ipairs(ids) do
+  if redis.call('EXISTS', p .. id .. ':lock') == 0 and redis.call('LREM', p .. 'active', 1, id) == 1 then
+    redis.call('RPUSH', p .. 'wait', id)
+    moved = moved + 1
+  end
+end
+return moved`;
+
+/** How many jobs one script call looks at: large enough to keep up at 10k jobs/s with a scan a second, small enough to keep Redis responsive. */
+export const SWEEP_PAGE = 2000;
+
+export class QueueTimeIndex {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  private key(queue: string, what: string): string {
+    return `${this.prefix}:${queue}:${what}`;
+  }
+
+  /** Before the job is added: a crash in between leaves an entry without a job, never a job without an entry. */
+  async index(queue: string, jobId: string, t0: number, t1: number): Promise<void> {
+    await this.redis.multi().zadd(this.key(queue, 't0'), t0, jobId).zadd(this.key(queue, 't1'), t1, jobId).exec();
+  }
+
+  async unindex(queue: string, jobIds: readonly string[]): Promise<void> {
+    if (jobIds.length === 0) return;
+    await this.redis.multi().zrem(this.key(queue, 't0'), ...jobIds).zrem(this.key(queue, 't1'), ...jobIds).exec();
+  }
+
+  /** After the part of a job up to `writtenThroughMs` is written: only what follows is still pending. */
+  async writtenThrough(queue: string, jobId: string, writtenThroughMs: number): Promise<void> {
+    if (!Number.isFinite(writtenThroughMs)) return;
+    await this.redis.zadd(this.key(queue, 't0'), 'XX', 'GT', writtenThroughMs + 1, jobId);
+  }
+
+  async raiseAccepted(queue: string, newestMs: number): Promise<void> {
+    await this.redis.eval(RAISE, 1, this.key(queue, 'accepted'), newestMs);
+  }
+
+  async accepted(queue: string): Promise<number | undefined> {
+    const v = await this.redis.get(this.key(queue, 'accepted'));
+    return v === null ? undefined : Number(v);
+  }
+
+  /** Ids of live jobs with an unwritten part at or before `cutMs` (at most `limit`). */
+  async pending(queue: string, cutMs: number, limit: number): Promise<string[]> {
+    if (cutMs === -Infinity) return [];
+    const bound = cutMs === Infinity ? '+inf' : String(cutMs);
+    return (await this.redis.eval(PENDING, 2, this.key(queue, 't0'), this.key(queue, 't1'), bound, limit, `${this.prefix}:${queue}:`)) as string[];
+  }
+
+  /** Removes redundant follower jobs (see DROP); one call, up to SWEEP_PAGE jobs. */
+  async dropRedundant(queue: string, coveredThroughMs: number, undecidedFromMs: number): Promise<{ jobs: number; samples: number }> {
+    // Lua's tonumber reads no infinities: beyond any sample time is enough.
+    const from = undecidedFromMs === Infinity ? '1e300' : undecidedFromMs === -Infinity ? '-1e300' : String(undecidedFromMs);
+    const r = (await this.redis.eval(DROP, 3, this.key(queue, 't0'), this.key(queue, 't1'), this.key(queue, 'backlog-samples'),
+      coveredThroughMs, from, SWEEP_PAGE, `${this.prefix}:${queue}:`)) as [number, number];
+    return { jobs: r[0], samples: r[1] };
+  }
+
+  /** Puts active jobs that no worker holds back to wait (see RECOVER); returns how many. */
+  async recoverActive(queue: string): Promise<number> {
+    return (await this.redis.eval(RECOVER, 0, `${this.prefix}:${queue}:`, SWEEP_PAGE)) as number;
+  }
+
+  /** Jobs indexed (an HA queue's jobs that are not finished). */
+  async size(queue: string): Promise<number> {
+    return this.redis.zcard(this.key(queue, 't1'));
+  }
+
+  async isLocked(queue: string, jobId: string): Promise<boolean> {
+    return (await this.redis.exists(`${this.prefix}:${queue}:${jobId}:lock`)) === 1;
+  }
+}
