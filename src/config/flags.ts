@@ -11,7 +11,7 @@ export interface FlagSpec<T> {
   readonly parse: (raw: string) => T;
   /** Names accepted as well (the original prometheus-postgresql-adapter's flags). */
   readonly aliases?: readonly string[];
-  /** What kind of value it takes, for --help and the README. */
+  /** What kind of value it takes, for --help and docs/configuration.md. */
   readonly kind: 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'address' | 'url' | 'enum' | 'identifier';
 }
 
@@ -60,7 +60,7 @@ function parseBatchWait(raw: string): number {
 }
 
 /**
- * Every setting promfleet reads. The README's configuration reference is generated from this
+ * Every setting promfleet reads. docs/configuration.md's flag reference is generated from this
  * table, and each flag has the environment variable PROMFLEET_<NAME> (dots and dashes → _).
  */
 export const FLAGS = {

@@ -25,7 +25,7 @@ export interface SweepResult {
 const PAGE = 200;
 
 /**
- * Follower retention (DESIGN §2.3): a follower's batches wait in its unconsumed queue so that a
+ * Follower retention (see docs/ha.md): a follower's batches wait in its unconsumed queue so that a
  * takeover can fill the election window from them. They go once the leader has committed past
  * their newest sample by the safety margin (then they are redundant), or once they are older
  * than the retention bound.

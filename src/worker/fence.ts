@@ -13,7 +13,7 @@ export interface HaWrite {
 }
 
 /**
- * The hooks that make a batch of (group, replica) an HA write (DESIGN §2):
+ * The hooks that make a batch of (group, replica) an HA write (see docs/architecture.md, HA):
  * - keep: samples after the handoff time, or, per series, after that series' last sample
  *   committed by the previous leader (the fill-in that makes a handoff gap-free);
  * - beforeWrite: the fence, inside the transaction: the replica leads and its lock is held now,

@@ -1,5 +1,5 @@
 /**
- * The fence is inside the write transaction (DESIGN §2.1, issue 3 acceptance 5). An in-process
+ * The fence is inside the write transaction (see docs/architecture.md, HA). An in-process
  * worker holds the first batch of replica a, the leader, between dequeue and fence (the
  * pauseBeforeFence seam) while the test moves the leadership to b (a's Prometheus goes quiet, b
  * writes). Released, that batch is not committed (its id is not in the ledger, none of its
