@@ -13,7 +13,7 @@ export const SCALE = envNumber('PROMFLEET_BENCH_SCALE', 1, 0.001, 10);
 
 export const scaled = (n: number, min: number) => Math.max(min, Math.round(n * SCALE));
 
-/** End-to-end load: seconds (default 300, the five minutes), target rate, series, replicas. */
+/** End-to-end load: seconds (default 300: five minutes), target rate, series, replicas. */
 export const E2E = {
   seconds: envNumber('PROMFLEET_BENCH_E2E_SECONDS', 300, 5, 3600),
   rate: envNumber('PROMFLEET_BENCH_E2E_RATE', 600_000, 1000, 10_000_000),
@@ -24,10 +24,10 @@ export const E2E = {
 /** Peers: seconds of load each (default 15). */
 export const PEER_SECONDS = envNumber('PROMFLEET_BENCH_PEER_SECONDS', 15, 3, 3600);
 
-/** New-series benchmark: first-seen label sets (default 200k; the figure is for 1M). */
+/** New-series benchmark: first-seen label sets (default 1M). */
 export const NEW_SERIES = envNumber('PROMFLEET_BENCH_NEW_SERIES', 1_000_000, 1000, 10_000_000);
 
-/** Growth benchmark: rows stored before the second measurement (default 10M; the is 100M). */
+/** Growth benchmark: rows stored before the second measurement (default 100M). */
 export const GROWTH_ROWS = envNumber('PROMFLEET_BENCH_GROWTH_ROWS', 100_000_000, 1_000_000, 1_000_000_000);
 
 /** Peers: target rate (default 2M samples/s: as fast as each takes it, or as the load generator sends). */

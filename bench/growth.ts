@@ -1,6 +1,6 @@
 /**
  * Growth: the worker's write rate with PROMFLEET_BENCH_GROWTH_ROWS rows already stored (default
- * 100M, the issue's figure) beside the same with 1M stored, same machine, same run.
+ * 100M) beside the same with 1M stored, same machine, same run.
  * The stored rows are loaded server-side (INSERT … generate_series) into the partition the
  * measured batches go to, spread over the same 10,000 series: the (series_id, time) index the
  * writes land in grows with them, which is what slows writes down as a table grows.

@@ -1,6 +1,6 @@
 /**
- * New series: PROMFLEET_BENCH_NEW_SERIES first-seen label sets (default 1M, the
- * issue's figure), 500 a request, each once, queued through promfleet's ingress, then written
+ * New series: PROMFLEET_BENCH_NEW_SERIES first-seen label sets (default 1M), 500 a
+ * request, each once, queued through promfleet's ingress, then written
  * by a `promfleet worker` process timed from its first commit to its last (bulk resolution:
  * hash, insert the misses, read back the ids, then COPY their samples). Ceiling: the same label
  * sets loaded by binary COPY straight into a table shaped like promfleet's series table (same
@@ -113,7 +113,7 @@ export async function newSeriesBenchmark(say: (line: string) => void): Promise<B
     });
     figures.push({
       name: 'worker RSS/series', value: rss.peak / 2 ** 20, unit: 'MiB peak', peers: [{ name: 'target 500 MiB', value: 500 }],
-      note: `worker process with ${n} series cached (the issue's figure is for 1M: PROMFLEET_BENCH_NEW_SERIES=1000000)`,
+      note: `worker process with ${n} series cached (the target is for 1M: PROMFLEET_BENCH_NEW_SERIES=1000000)`,
     });
   } finally {
     await worker?.stop().catch((err: unknown) => errors.push(`stop worker: ${(err as Error).message}`));

@@ -1,6 +1,6 @@
 /**
- * Remote-write bodies for the benchmarks: the captured Prometheus 2.42 requests when the shared
- * fixtures are there, and synthetic node_exporter-shaped requests (8 labels, one sample per
+ * Remote-write bodies for the benchmarks: the captured Prometheus 2.42 requests in test/fixtures
+ * when they are there, and synthetic node_exporter-shaped requests (8 labels, one sample per
  * series, 500 series a request) whose timestamps advance, so no two bodies are alike.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ export function repoRoot(): string {
   return dir;
 }
 
-export const FIXTURES_DIR = process.env.PROMFLEET_FIXTURES ?? path.resolve(repoRoot(), '../shared/fixtures/prometheus-2.42');
+export const FIXTURES_DIR = process.env.PROMFLEET_FIXTURES ?? path.resolve(repoRoot(), 'test/fixtures/prometheus-2.42');
 
 /** The captured write bodies (snappy block + protobuf), or [] when the fixtures are absent. */
 export function fixtureBodies(): Buffer[] {

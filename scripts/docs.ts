@@ -1,6 +1,8 @@
-/** Regenerates the README's generated sections (configuration, errors, adapter flag mapping). */
+/** Regenerates the generated tables in docs/ (configuration, errors, adapter flag mapping). */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderGenerated } from '../src/config/reference.js';
+import { GENERATED_DOCS, renderGenerated } from '../src/config/reference.js';
 
-const path = new URL('../../README.md', import.meta.url);
-writeFileSync(path, renderGenerated(readFileSync(path, 'utf8')));
+for (const file of new Set(Object.values(GENERATED_DOCS))) {
+  const path = new URL(`../../${file}`, import.meta.url);
+  writeFileSync(path, renderGenerated(readFileSync(path, 'utf8')));
+}

@@ -1,8 +1,8 @@
 /**
  * The one catalogue of promfleet errors. Each code has an HTTP status and says whether the
  * caller may retry. Prometheus drops a batch on any 4xx and retries 5xx forever, so every
- * "not now" is 503 (retryable) and every "never" is 4xx. The README lists every code; a test
- * keeps the two in sync.
+ * "not now" is 503 (retryable) and every "never" is 4xx. docs/errors.md lists every code; a
+ * test keeps the two in sync.
  */
 export interface ErrorSpec {
   readonly status: number;

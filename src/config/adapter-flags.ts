@@ -14,7 +14,7 @@ export interface AdapterFlag {
 }
 
 /**
- * Every flag of the adapter (its main.go and pgprometheus client). The README's migration
+ * Every flag of the adapter (its main.go and pgprometheus client). docs/migration.md's
  * table is generated from this list; whether promfleet accepts the old name is not written
  * here but asked of promfleet's own argument parser, so the table follows the aliases.
  */
@@ -62,7 +62,7 @@ export function adapterFlagStatus(f: AdapterFlag): 'same name' | 'alias' | 'rena
   return accepted === f.name ? 'same name' : 'alias';
 }
 
-/** The README's migration table (generated; a test keeps it current). */
+/** The migration table in docs/migration.md (generated; a test keeps it current). */
 export function adapterFlagReference(): string {
   const rows = ['| adapter flag (default) | promfleet | how | note |', '| --- | --- | --- | --- |'];
   for (const f of ADAPTER_FLAGS) {

@@ -11,7 +11,7 @@ export interface FlagSpec<T> {
   readonly parse: (raw: string) => T;
   /** Names accepted as well (the original prometheus-postgresql-adapter's flags). */
   readonly aliases?: readonly string[];
-  /** What kind of value it takes, for --help and the README. */
+  /** What kind of value it takes, for --help and docs/configuration.md. */
   readonly kind: 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'address' | 'url' | 'enum' | 'identifier';
 }
 
@@ -60,7 +60,7 @@ function parseBatchWait(raw: string): number {
 }
 
 /**
- * Every setting promfleet reads. The README's configuration reference is generated from this
+ * Every setting promfleet reads. docs/configuration.md's flag reference is generated from this
  * table, and each flag has the environment variable PROMFLEET_<NAME> (dots and dashes → _).
  */
 export const FLAGS = {
@@ -95,7 +95,7 @@ export const FLAGS = {
   'web.read-sample-limit': flag<number>('int', '5000000', (raw) => parseInteger(raw, 1, 1_000_000_000),
     'Most samples one read query may return (they are held in memory while answering); more gets 413 LIMIT_READ_SAMPLES.'),
   'web.auth-file': flag<string | undefined>('string', undefined, optionalString,
-    'File of credentials (JSON, see "Authentication") required on /write, /read and /admin/*; re-read on change and on SIGHUP. Unset: no authentication.'),
+    'File of credentials (JSON, see docs/security.md) required on /write, /read and /admin/*; re-read on change and on SIGHUP. Unset: no authentication.'),
   'web.auth-open-paths': flag<readonly string[]>('string', '/metrics,/healthz,/readyz', parsePathList,
     'With --web.auth-file: comma-separated paths served without credentials (empty: none; then they need the "metrics" scope).'),
   'web.rate-limit.credential': flag<number>('int', '0', (raw) => parseInteger(raw, 0, 1_000_000),

@@ -2,7 +2,7 @@ import { ERRORS, type ErrorCode } from '../errors.js';
 import { FLAGS, envName, type FlagName, type FlagSpec } from './flags.js';
 import { adapterFlagReference } from './adapter-flags.js';
 
-/** The README's configuration reference, generated from the flag table (a test keeps it current). */
+/** The configuration reference in docs/configuration.md, generated from the flag table (a test keeps it current). */
 export function flagReference(): string {
   const rows = ['| flag | env | default | meaning |', '| --- | --- | --- | --- |'];
   for (const name of Object.keys(FLAGS) as FlagName[]) {
@@ -14,7 +14,7 @@ export function flagReference(): string {
   return rows.join('\n');
 }
 
-/** The README's error table, generated from the error catalogue. */
+/** The error table in docs/errors.md, generated from the error catalogue. */
 export function errorReference(): string {
   const rows = ['| code | HTTP | retry | meaning |', '| --- | --- | --- | --- |'];
   for (const code of Object.keys(ERRORS) as ErrorCode[]) {
@@ -26,9 +26,16 @@ export function errorReference(): string {
 
 const SECTIONS = { flags: flagReference, errors: errorReference, 'adapter-flags': adapterFlagReference } as const;
 
+/** The documentation file (from the repository root) that holds each generated section. */
+export const GENERATED_DOCS: Readonly<Record<keyof typeof SECTIONS, string>> = {
+  flags: 'docs/configuration.md',
+  errors: 'docs/errors.md',
+  'adapter-flags': 'docs/migration.md',
+};
+
 /** Replaces the text between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` markers. */
-export function renderGenerated(readme: string): string {
-  let out = readme;
+export function renderGenerated(text: string): string {
+  let out = text;
   for (const [name, render] of Object.entries(SECTIONS)) {
     const re = new RegExp(`(<!-- generated:${name} -->)[\\s\\S]*?(<!-- /generated:${name} -->)`);
     out = out.replace(re, (_m, open: string, close: string) => `${open}\n${render()}\n${close}`);

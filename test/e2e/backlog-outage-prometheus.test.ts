@@ -1,5 +1,5 @@
 /**
- * Issue 4 acceptance 4: the backlog bound passed while the database is away. Debian's Prometheus
+ * The backlog bound passed while the database is away. Debian's Prometheus
  * 2.42, scraping itself and node_exporter every second, remote_writes to `promfleet all` with a
  * small `--queue.max-backlog-samples` (a few seconds of its samples); PostgreSQL (the test's own)
  * is stopped for 20 s. Once the backlog passes the bound, promfleet answers 503 QUEUE_FULL with

@@ -1,5 +1,5 @@
 /**
- * Issue 3 acceptance 8: two real Prometheus 2.42 servers of one HA group (external labels
+ * Two real Prometheus 2.42 servers of one HA group (external labels
  * `cluster: e2eha`, `__replica__: replica-a|replica-b`, scrape interval 1 s), both scraping the
  * same node_exporter and both Prometheus servers (so their series sets are identical but for the
  * replica), each remote_writing to its own `promfleet ingress` process; one `promfleet worker`.

@@ -1,5 +1,5 @@
 /**
- * Issue 9 acceptance: Debian's Prometheus 2.42 with `--enable-feature=native-histograms`
+ * Debian's Prometheus 2.42 with `--enable-feature=native-histograms`
  * scrapes a target that exposes native histograms in the protobuf exposition format (served by
  * the test), and remote_writes them with `send_native_histograms: true` to `promfleet all`.
  * Over a window that has been fully flushed, every histogram PostgreSQL holds equals the one

@@ -1,5 +1,5 @@
 /**
- * Issue 2 acceptance: Debian's Prometheus 2.42, scraping itself and node_exporter every second,
+ * Debian's Prometheus 2.42, scraping itself and node_exporter every second,
  * remote_writes to `promfleet all` for over 30 s; over a window that has been fully flushed, the
  * samples PostgreSQL holds for several series equal, timestamp for timestamp and bit for bit,
  * the raw samples Prometheus's own HTTP API returns for them. The replica label is never stored;

@@ -1,5 +1,5 @@
 /**
- * Issue 2 acceptance: SIGTERM to `promfleet all` in the middle of a remote_write stream, then a
+ * SIGTERM to `promfleet all` in the middle of a remote_write stream, then a
  * restart on the same port, loses no sample that was answered 2xx and duplicates none.
  *
  * The client behaves like Prometheus: it resends the same bytes after a 5xx or a connection error

@@ -1,10 +1,10 @@
-/** The captured Prometheus 2.42 requests in ../shared/fixtures (read-only). */
+/** The captured Prometheus 2.42 requests in test/fixtures (read-only; see its README.md). */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const FIXTURES = process.env.PROMFLEET_FIXTURES ?? path.resolve(ROOT, '../shared/fixtures/prometheus-2.42');
+export const FIXTURES = path.resolve(ROOT, 'test/fixtures/prometheus-2.42');
 
 export interface CapturedRequest {
   readonly replica: string;
@@ -29,5 +29,7 @@ export function capturedRequests(kind: 'write' | 'read'): CapturedRequest[] {
       out.push({ replica, file: f, body: readFileSync(path.join(dir, f)), headers, url: meta.url });
     }
   }
+  // A missing or emptied fixture folder fails the test that asked, never skips it.
+  if (out.length === 0) throw new Error(`no ${kind}-*.bin fixtures under ${FIXTURES}`);
   return out;
 }

@@ -46,7 +46,7 @@ export function pbSeries(...fields: Buffer[]): Buffer {
 
 export const NOW = Date.now();
 
-/** The attacks the issue names, each with the code the ingress must answer with the default limits. */
+/** The named attacks, each with the code the ingress must answer with the default limits. */
 export function namedAttacks(): { name: string; body: Buffer; status: number; code: string }[] {
   const manyLabels: Buffer[] = [pbLabel('__name__', 'up')];
   for (let i = 0; i < 100_000; i++) manyLabels.push(pbLabel(`l${String(i).padStart(6, '0')}`, 'v'));

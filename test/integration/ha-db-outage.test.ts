@@ -1,5 +1,5 @@
 /**
- * A database outage under an HA pair (issue 3 acceptance 7). Two ingress processes (replicas a
+ * A database outage under an HA pair. Two ingress processes (replicas a
  * and b of group g, at different phases) and one worker write to a PostgreSQL of the test's own;
  * it is stopped for 20 s while both replicas keep writing, then started again. Every write is
  * answered 2xx throughout (the queue holds the data), and once the backlog is drained, whichever

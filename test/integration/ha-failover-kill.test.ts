@@ -1,5 +1,5 @@
 /**
- * Data-time handoff when the leader's ingress process dies (issue 3 acceptance 3): `kill -9` of
+ * Data-time handoff when the leader's ingress process dies: `kill -9` of
  * the ingress of replica a, the leader (its Prometheus can no longer write either). Its election
  * session dies with it, so b leads within timeout + interval + 1 s; per series the stored
  * samples are a's up to some time and b's after it, with no duplicate, and b's begin with the

@@ -1,5 +1,5 @@
 /**
- * Data-time handoff when the leader's Prometheus stops (DESIGN §2.2-2.3, issue 3 acceptance 2).
+ * Data-time handoff when the leader's Prometheus stops (see docs/ha.md).
  * Replicas a and b of group g write through their own ingress processes at different phases
  * (a at +0 ms, b at +500 ms, each spreading its series over 800 ms as Prometheus spreads its
  * targets). a leads; then a's writes stop. Within timeout + interval + 1 s b leads, and per

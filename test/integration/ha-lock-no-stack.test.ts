@@ -1,5 +1,5 @@
 /**
- * Locks never stack (DESIGN §2.4, issue 3 acceptance 6). PostgreSQL session advisory locks
+ * Locks never stack. PostgreSQL session advisory locks
  * count: a session that takes the same lock n times must release it n times. The original
  * adapter re-acquired on every round and released once on resign, so the lock stayed taken.
  * Here: Leadership.unlock frees every hold at once; the Elector, driven round by round with an

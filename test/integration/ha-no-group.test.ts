@@ -1,5 +1,5 @@
 /**
- * Batches with no HA group are written as before (DESIGN §2 "Identity", issue 3 acceptance 9):
+ * Batches with no HA group are written as before (see docs/ha.md, How it works):
  * series with neither a cluster nor a replica label, and no --ha.group, go to the default queue
  * and are all stored, with no election: no group, no leadership row, no ownership range, no
  * watermark, no advisory lock. A replica label without a group is stripped and the batch is

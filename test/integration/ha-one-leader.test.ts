@@ -1,5 +1,5 @@
 /**
- * One writer per group (DESIGN §2.1, issue 3 acceptance 1): two ingress processes, one per
+ * One writer per group (see docs/ha.md): two ingress processes, one per
  * replica of group g, and one worker process; both replicas write every second. Exactly one
  * replica leads (one row, one lock holder, no flapping), every stored sample comes from it (all
  * of its samples, once), and every write of both replicas, the follower's included, is answered 2xx.

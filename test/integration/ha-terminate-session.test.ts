@@ -1,5 +1,5 @@
 /**
- * Lost session = lost leadership, immediately (DESIGN §2.4, issue 3 acceptance 4). Replica a
+ * Lost session = lost leadership, immediately. Replica a
  * leads; its ingress's election session is killed with pg_terminate_backend while both replicas
  * keep writing (a's Prometheus is fine, only its database session died). a's ingress stops
  * being leader at once, b takes over, no batch of a is committed after b's takeover, and a does

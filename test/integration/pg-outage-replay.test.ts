@@ -1,5 +1,5 @@
 /**
- * Issue 4 acceptance 1: a PostgreSQL outage in the middle of a remote_write stream loses nothing
+ * A PostgreSQL outage in the middle of a remote_write stream loses nothing
  * and writes nothing twice, and promfleet recovers by itself.
  *
  * `promfleet all` runs as a separate process on a PostgreSQL of the test's own. 150 requests of

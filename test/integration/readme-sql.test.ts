@@ -1,7 +1,7 @@
 /**
- * The SQL examples in the README's "SQL" section, run as written against data of known answer:
- * latest value per series (lookback and stale markers), the rate of a counter (resets and stale
- * markers), series by label.
+ * The SQL examples of docs/sql.md ("Examples") and the README's first query, run as written
+ * against data of known answer: latest value per series (lookback and stale markers), the rate
+ * of a counter (resets and stale markers), series by label.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,17 +15,26 @@ import { fromBits } from '../helpers/float-bits.js';
 
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
-const README = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../README.md');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SQL_DOC = path.join(ROOT, 'docs/sql.md');
+const README = path.join(ROOT, 'README.md');
 const STALE = fromBits('7ff0000000000002');
 
 const db = useTestDatabase('readme_sql', { max: 2, log });
 
-/** The README's SQL examples, each keyed by its leading `-- ` comment line. */
-function readmeQueries(): Map<string, string> {
-  const text = readFileSync(README, 'utf8');
-  const section = text.slice(text.indexOf('### SQL\n'));
-  const block = /```sql\n([\s\S]*?)```/.exec(section)?.[1];
-  if (block === undefined) throw new Error('README: no ```sql block under "### SQL"');
+/** The SQL block right under `heading` in `file` (the first one when heading is undefined). */
+function sqlBlock(file: string, heading?: string): string {
+  const text = readFileSync(file, 'utf8');
+  const at = heading === undefined ? 0 : text.indexOf(`\n${heading}\n`);
+  if (at < 0) throw new Error(`${path.relative(ROOT, file)}: no "${heading}" heading`);
+  const block = /```sql\n([\s\S]*?)```/.exec(text.slice(at))?.[1];
+  if (block === undefined) throw new Error(`${path.relative(ROOT, file)}: no \`\`\`sql block${heading === undefined ? '' : ` under "${heading}"`}`);
+  return block;
+}
+
+/** The SQL examples of docs/sql.md, each keyed by its leading `-- ` comment line. */
+function exampleQueries(): Map<string, string> {
+  const block = sqlBlock(SQL_DOC, '## Examples');
   const out = new Map<string, string>();
   for (const query of block.split(/\n\s*\n/)) {
     const title = /^-- (.*)$/m.exec(query)?.[1];
@@ -35,9 +44,9 @@ function readmeQueries(): Map<string, string> {
 }
 
 function query(titleStart: string): string {
-  const all = readmeQueries();
+  const all = exampleQueries();
   const found = [...all.entries()].find(([title]) => title.startsWith(titleStart));
-  if (found === undefined) throw new Error(`README: no SQL example titled "${titleStart}…" (have: ${[...all.keys()].join(' | ')})`);
+  if (found === undefined) throw new Error(`docs/sql.md: no SQL example titled "${titleStart}…" (have: ${[...all.keys()].join(' | ')})`);
   return found[1];
 }
 
@@ -73,7 +82,7 @@ beforeAll(async () => {
   });
 });
 
-describe('README SQL examples', () => {
+describe('SQL examples of docs/sql.md and the README', () => {
   it('latest value per series: within the lookback, stale series left out', async () => {
     const res = await db.pool.query<{ labels: Record<string, string>; value: number }>(query('latest value per series'));
     expect(res.rows.map((r) => [r.labels.instance, r.value])).toEqual([['a', 2.5]]);
@@ -88,7 +97,7 @@ describe('README SQL examples', () => {
   });
 
   it('every example in the block runs on the migrated schema', async () => {
-    const all = readmeQueries();
+    const all = exampleQueries();
     expect(all.size).toBeGreaterThanOrEqual(3);
     for (const [title, sql] of all) await expect(db.pool.query(sql), title).resolves.toBeDefined();
   });
@@ -98,5 +107,10 @@ describe('README SQL examples', () => {
     expect(res.rows.map((r) => `${r.metric}/${r.labels.cpu ?? r.labels.instance}`)).toEqual([
       'node_cpu_seconds_total/0', 'node_cpu_seconds_total/1', 'node_load1/a', 'node_load1/b', 'node_load1/c',
     ]);
+  });
+
+  it('the README\'s first query: the newest samples of `up`', async () => {
+    const res = await db.pool.query<{ value: number; labels: Record<string, string> }>(sqlBlock(README));
+    expect(res.rows.map((r) => [r.labels.job, r.value])).toEqual([['other', 1]]);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Group commit (issue 6): batches of one queue that wait together are written in one
+ * Group commit: batches of one queue that wait together are written in one
  * transaction, every sample exactly once; a batch already in the ledger contributes nothing and
  * is acknowledged; a batch the database refuses is written again alone and dead-lettered alone,
  * while the batches that shared its transaction are written.

@@ -1,19 +1,17 @@
 /**
- * Real Prometheus 2.42 remote-write bodies (shared/fixtures/prometheus-2.42): every one
+ * Real Prometheus 2.42 remote-write bodies (test/fixtures/prometheus-2.42): every one
  * decompresses, decodes and validates, matches the counts in its folder's INDEX.tsv, and
  * survives encode → decode unchanged, stale-marker bits included.
  */
 import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   decodeWriteRequest, encodeWriteRequest, snappyCompress, snappyDecompress, validateWriteRequest,
 } from '../../src/protocol/index.js';
 import type { WriteRequest } from '../../src/protocol/index.js';
+import { FIXTURES } from '../helpers/fixtures.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const FIXTURES = process.env.PROMFLEET_FIXTURES ?? path.resolve(repoRoot, '../shared/fixtures/prometheus-2.42');
 const MAX_DECOMPRESSED = 32 * 1024 * 1024;
 const STALE_NAN = 0x7ff0000000000002n;
 

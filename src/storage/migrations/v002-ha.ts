@@ -2,7 +2,7 @@ import { quoteIdent } from '../ident.js';
 import type { Migration } from './types.js';
 
 /**
- * HA groups (DESIGN §2): a stable id per group (its advisory lock key), the leadership record,
+ * HA groups (see docs/architecture.md, HA): a stable id per group (its advisory lock key), the leadership record,
  * the group's watermark, per-series marks computed at each handoff, and the ownership log.
  */
 export const v002Ha: Migration = {
