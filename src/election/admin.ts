@@ -6,8 +6,8 @@ import type { RestElector } from './rest.js';
 
 export interface ElectionAdminOptions {
   readonly server: HttpServer;
-  /** Whether this process leads any group now. */
-  readonly isLeader: () => boolean;
+  /** Whether this process leads any group now (the REST elector reads the record). */
+  readonly isLeader: () => boolean | Promise<boolean>;
   /** Present only with --leader-election.rest. */
   readonly rest: RestElector | undefined;
   readonly token: string | undefined;
@@ -49,7 +49,7 @@ export function registerElectionAdmin(opts: ElectionAdminOptions): void {
   const path = '/admin/election/leader';
   opts.server.route('GET', path, async (req, res) => {
     authorize(req, opts.token);
-    sendText(res, 200, opts.isLeader() ? 'true' : 'false');
+    sendText(res, 200, (await opts.isLeader()) ? 'true' : 'false');
   });
   opts.server.route('PUT', path, async (req, res) => {
     authorize(req, opts.token);
@@ -58,6 +58,6 @@ export function registerElectionAdmin(opts: ElectionAdminOptions): void {
     const body = (await readSmallBody(req)).trim();
     if (body !== '1' && body !== '0') throw new PromfleetError('BAD_REQUEST', `body must be 1 or 0, got ${JSON.stringify(body.slice(0, 16))}`);
     await rest.set(body === '1');
-    sendText(res, 200, rest.isLeading() ? 'true' : 'false');
+    sendText(res, 200, (await rest.isLeading()) ? 'true' : 'false');
   });
 }
