@@ -2,7 +2,8 @@
  * The REST elector (--leader-election.rest): an external elector drives leadership through
  * /admin/election/leader, guarded by a bearer token; only a leader's batches are written.
  * PUT 1 is idempotent, GET answers the recorded leader, PUT 0 resigns only what this process
- * was given.
+ * was given, and PUT is refused on a listener other hosts can reach unless a token or an auth
+ * file guards it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -34,7 +35,7 @@ afterAll(async () => {
   await deleteRedisPrefix(t.prefix);
   await deleteRedisPrefix(lockMode.prefix);
   for (const o of others) await deleteRedisPrefix(o.prefix);
-  if (passed === 6) await db.drop();
+  if (passed === 7) await db.drop();
 });
 
 async function write(value: number, ts: number): Promise<number> {
@@ -150,6 +151,21 @@ describe('REST elector', () => {
     // The process that was given it does resign.
     expect((await admin(others[1], 'PUT', '0')).text).toBe('false');
     expect(await leaderRow('h')).toMatchObject({ leader: null });
+    passed++;
+  });
+
+  it('refuses PUT with 403 on a listener reachable from other hosts without a token or auth file', async () => {
+    // Bound to all interfaces; the test connects over 127.0.0.1 only.
+    const open = await restIngress('k', 'z', ['--web.listen-address=0.0.0.0:0']);
+    const res = await admin(open, 'PUT', '1');
+    expect(res.status).toBe(403);
+    expect(res.text).toMatch(/^ELECTION_ADMIN_UNGUARDED: .*--leader-election\.rest-token.*--web\.auth-file/);
+    expect((await leaderRow('k'))?.leader ?? null).toBeNull();
+    expect(await admin(open, 'GET')).toEqual({ status: 200, text: 'false' });
+    // With a token the same listener takes PUT from callers presenting it.
+    const guarded = await restIngress('k', 'z', ['--web.listen-address=0.0.0.0:0', '--leader-election.rest-token=s3cret']);
+    expect(await admin(guarded, 'PUT', '1', AUTH)).toEqual({ status: 200, text: 'true' });
+    expect(await leaderRow('k')).toMatchObject({ leader: 'z', via: 'rest' });
     passed++;
   });
 });
