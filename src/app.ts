@@ -179,6 +179,9 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       isLeader: () => (e instanceof RestElector ? e.isLeading() : e.leaders().size > 0),
       rest: e instanceof RestElector ? e : undefined,
       token: config['leader-election.rest-token'],
+      listenHost: addr.host,
+      authFile: authFile !== undefined,
+      log: log.child({ component: 'election' }),
     });
     ingress = createIngress({
       observe: (id) => {

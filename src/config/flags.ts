@@ -171,7 +171,7 @@ export const FLAGS = {
   'leader-election.rest': flag<boolean>('bool', 'false', parseBoolean,
     'Leadership is set from outside (PUT /admin/election/leader) instead of by advisory locks.'),
   'leader-election.rest-token': flag<string | undefined>('string', undefined, optionalString,
-    'When set, /admin/election/leader requires "Authorization: Bearer <token>".'),
+    'When set, /admin/election/leader requires "Authorization: Bearer <token>". PUT needs it (or --web.auth-file) unless --web.listen-address is loopback.'),
   'ha.follower-margin': flag<number>('duration', '2m', parseDuration,
     'A follower batch is dropped once the leader committed this far past its newest sample (cover a few scrape intervals).'),
   'ha.follower-retention': flag<number>('duration', '1h', parseDuration,

@@ -2,16 +2,35 @@ import type http from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { PromfleetError } from '../errors.js';
 import { sendText, type HttpServer } from '../http/server.js';
+import type { Logger } from '../observability/log.js';
 import type { RestElector } from './rest.js';
 
 export interface ElectionAdminOptions {
   readonly server: HttpServer;
-  /** Whether this process leads any group now. */
-  readonly isLeader: () => boolean;
+  /** Whether this process leads any group now (the REST elector reads the record). */
+  readonly isLeader: () => boolean | Promise<boolean>;
   /** Present only with --leader-election.rest. */
   readonly rest: RestElector | undefined;
   readonly token: string | undefined;
+  /** Host of --web.listen-address. */
+  readonly listenHost: string;
+  /** Whether --web.auth-file is set (the server then checks the admin scope on this path). */
+  readonly authFile: boolean;
+  readonly log: Logger;
 }
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * Whether PUT may change leadership: a bearer token or an auth file guards it, or only this
+ * host can reach the listener.
+ */
+export function electionAdminGuarded(opts: { readonly listenHost: string; readonly token: string | undefined; readonly authFile: boolean }): boolean {
+  return opts.token !== undefined || opts.authFile || LOOPBACK_HOSTS.has(opts.listenHost.toLowerCase());
+}
+
+const UNGUARDED = 'PUT /admin/election/leader is refused on a listener other hosts can reach: set --leader-election.rest-token '
+  + 'or --web.auth-file, or listen on a loopback --web.listen-address (127.0.0.1, [::1] or localhost)';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -43,21 +62,26 @@ function readSmallBody(req: http.IncomingMessage): Promise<string> {
 
 /**
  * GET /admin/election/leader → "true" | "false"; PUT with body 1 / 0 → become leader / resign
- * (REST elector only), as the original adapter's external-election endpoint.
+ * (REST elector only), as the original adapter's external-election endpoint. GET stays open
+ * (behind the token or auth file when set; /metrics tells as much); PUT needs a guard or a
+ * loopback listener.
  */
 export function registerElectionAdmin(opts: ElectionAdminOptions): void {
   const path = '/admin/election/leader';
+  const guarded = electionAdminGuarded(opts);
+  if (opts.rest && !guarded) opts.log.warn({ listenHost: opts.listenHost }, UNGUARDED);
   opts.server.route('GET', path, async (req, res) => {
     authorize(req, opts.token);
-    sendText(res, 200, opts.isLeader() ? 'true' : 'false');
+    sendText(res, 200, (await opts.isLeader()) ? 'true' : 'false');
   });
   opts.server.route('PUT', path, async (req, res) => {
     authorize(req, opts.token);
+    if (!guarded) throw new PromfleetError('ELECTION_ADMIN_UNGUARDED', UNGUARDED);
     const rest = opts.rest;
     if (!rest) throw new PromfleetError('ELECTION_NOT_REST', 'this process elects by advisory lock; start it with --leader-election.rest');
     const body = (await readSmallBody(req)).trim();
     if (body !== '1' && body !== '0') throw new PromfleetError('BAD_REQUEST', `body must be 1 or 0, got ${JSON.stringify(body.slice(0, 16))}`);
     await rest.set(body === '1');
-    sendText(res, 200, rest.isLeading() ? 'true' : 'false');
+    sendText(res, 200, (await rest.isLeading()) ? 'true' : 'false');
   });
 }

@@ -1,3 +1,3 @@
 export { Elector, type ElectorOptions } from './elector.js';
 export { RestElector, type RestElectorOptions } from './rest.js';
-export { registerElectionAdmin, type ElectionAdminOptions } from './admin.js';
+export { electionAdminGuarded, registerElectionAdmin, type ElectionAdminOptions } from './admin.js';

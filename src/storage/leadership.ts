@@ -215,6 +215,16 @@ export class Leadership {
     });
   }
 
+  /**
+   * The group's recorded leader, how it got there and its epoch; undefined when the group has
+   * no row. With `forUpdate` (inside a transaction) the row stays locked until it ends.
+   */
+  async leaderOf(c: Queryable, group: string, forUpdate = false): Promise<{ leader: string | null; via: LeaderVia; epoch: number } | undefined> {
+    const r = await c.query<{ leader: string | null; via: LeaderVia; epoch: string }>(
+      `SELECT leader, via, epoch FROM ${this.s}.ha_leaders WHERE group_name = $1${forUpdate ? ' FOR UPDATE' : ''}`, [group]);
+    return r.rowCount ? { leader: r.rows[0].leader, via: r.rows[0].via, epoch: Number(r.rows[0].epoch) } : undefined;
+  }
+
   async leaders(c: Queryable | pg.Pool): Promise<LeaderRecord[]> {
     const r = await c.query<{ group_name: string; group_id: number; leader: string | null; epoch: string; handoff_ms: string | null; via: LeaderVia }>(
       `SELECT group_name, group_id, leader, epoch, handoff_ms, via FROM ${this.s}.ha_leaders`);

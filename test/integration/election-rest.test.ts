@@ -1,6 +1,9 @@
 /**
  * The REST elector (--leader-election.rest): an external elector drives leadership through
  * /admin/election/leader, guarded by a bearer token; only a leader's batches are written.
+ * PUT 1 is idempotent, GET answers the recorded leader, PUT 0 resigns only what this process
+ * was given, and PUT is refused on a listener other hosts can reach unless a token or an auth
+ * file guards it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -13,6 +16,7 @@ let db: TestDatabase;
 let t: TestApp;
 let lockMode: TestApp;
 let client: pg.Client;
+const others: TestApp[] = [];
 let passed = 0;
 const AUTH = { Authorization: 'Bearer s3cret' };
 
@@ -27,9 +31,11 @@ afterAll(async () => {
   await client?.end();
   await t?.stop();
   await lockMode?.stop();
+  for (const o of others) await o.stop();
   await deleteRedisPrefix(t.prefix);
   await deleteRedisPrefix(lockMode.prefix);
-  if (passed === 3) await db.drop();
+  for (const o of others) await deleteRedisPrefix(o.prefix);
+  if (passed === 7) await db.drop();
 });
 
 async function write(value: number, ts: number): Promise<number> {
@@ -39,6 +45,24 @@ async function write(value: number, ts: number): Promise<number> {
   }));
   const res = await fetch(`${t.url}/write`, { method: 'POST', headers: { 'Content-Encoding': 'snappy', 'Content-Type': 'application/x-protobuf' }, body: Buffer.from(body) });
   return res.status;
+}
+
+async function leaderRow(group: string): Promise<{ leader: string | null; via: string; epoch: number } | undefined> {
+  const r = await client.query<{ leader: string | null; via: string; epoch: string }>(
+    'SELECT leader, via, epoch FROM prom.ha_leaders WHERE group_name = $1', [group]);
+  return r.rowCount ? { leader: r.rows[0].leader, via: r.rows[0].via, epoch: Number(r.rows[0].epoch) } : undefined;
+}
+
+async function admin(app: TestApp, method: 'GET' | 'PUT', body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${app.url}/admin/election/leader`, { method, headers, body });
+  return { status: res.status, text: await res.text() };
+}
+
+/** An ingress electing over REST on a loopback listener (no token needed there), speaking for (group, replica). */
+async function restIngress(group: string, replica: string, extra: string[] = []): Promise<TestApp> {
+  const app = await startApp('ingress', { pgUrl: db.url, args: ['--leader-election.rest', `--ha.group=${group}`, `--ha.replica=${replica}`, ...extra] });
+  others.push(app);
+  return app;
 }
 
 async function stored(): Promise<number[]> {
@@ -84,6 +108,64 @@ describe('REST elector', () => {
     const res = await fetch(`${lockMode.url}/admin/election/leader`, { method: 'PUT', body: '1' });
     expect(res.status).toBe(409);
     expect(await res.text()).toMatch(/^ELECTION_NOT_REST: /);
+    passed++;
+  });
+
+  it('keeps the epoch on a repeated PUT 1 (no second takeover)', async () => {
+    expect((await admin(t, 'PUT', '1', AUTH)).text).toBe('true');
+    const first = await leaderRow('g');
+    expect(first).toMatchObject({ leader: 'a', via: 'rest' });
+    const owners = await client.query(`SELECT 1 FROM prom.ha_ownership WHERE group_name = 'g'`);
+    for (let i = 0; i < 3; i++) expect((await admin(t, 'PUT', '1', AUTH)).text).toBe('true');
+    expect(await leaderRow('g')).toEqual(first);
+    expect((await client.query(`SELECT 1 FROM prom.ha_ownership WHERE group_name = 'g'`)).rowCount).toBe(owners.rowCount);
+    passed++;
+  });
+
+  it('answers GET from the record: only the recorded leader says true', async () => {
+    const x = await restIngress('h', 'x');
+    const y = await restIngress('h', 'y');
+    expect((await admin(x, 'PUT', '1')).text).toBe('true');
+    expect(await leaderRow('h')).toMatchObject({ leader: 'x', via: 'rest' });
+    expect((await admin(x, 'GET')).text).toBe('true');
+    expect((await admin(y, 'GET')).text).toBe('false');
+
+    expect((await admin(y, 'PUT', '1')).text).toBe('true');
+    expect(await leaderRow('h')).toMatchObject({ leader: 'y', via: 'rest' });
+    expect((await admin(y, 'GET')).text).toBe('true');
+    expect((await admin(x, 'GET')).text).toBe('false');
+    passed++;
+  });
+
+  it('changes nothing on PUT 0 to a process that was not given the leadership', async () => {
+    const before = await leaderRow('h');
+    expect(before).toMatchObject({ leader: 'y', via: 'rest' });
+    const x = others[0];
+    expect((await admin(x, 'PUT', '0')).text).toBe('false');
+    expect(await leaderRow('h')).toEqual(before);
+    // Another process for the same replica name, never given PUT 1: its PUT 0 must not clear y.
+    const y2 = await restIngress('h', 'y');
+    // Its answer is the record's: its replica still leads.
+    expect(await admin(y2, 'PUT', '0')).toEqual({ status: 200, text: 'true' });
+    expect(await leaderRow('h')).toEqual(before);
+    // The process that was given it does resign.
+    expect((await admin(others[1], 'PUT', '0')).text).toBe('false');
+    expect(await leaderRow('h')).toMatchObject({ leader: null });
+    passed++;
+  });
+
+  it('refuses PUT with 403 on a listener reachable from other hosts without a token or auth file', async () => {
+    // Bound to all interfaces; the test connects over 127.0.0.1 only.
+    const open = await restIngress('k', 'z', ['--web.listen-address=0.0.0.0:0']);
+    const res = await admin(open, 'PUT', '1');
+    expect(res.status).toBe(403);
+    expect(res.text).toMatch(/^ELECTION_ADMIN_UNGUARDED: .*--leader-election\.rest-token.*--web\.auth-file/);
+    expect((await leaderRow('k'))?.leader ?? null).toBeNull();
+    expect(await admin(open, 'GET')).toEqual({ status: 200, text: 'false' });
+    // With a token the same listener takes PUT from callers presenting it.
+    const guarded = await restIngress('k', 'z', ['--web.listen-address=0.0.0.0:0', '--leader-election.rest-token=s3cret']);
+    expect(await admin(guarded, 'PUT', '1', AUTH)).toEqual({ status: 200, text: 'true' });
+    expect(await leaderRow('k')).toMatchObject({ leader: 'z', via: 'rest' });
     passed++;
   });
 });
