@@ -468,6 +468,10 @@ export interface HaPairOptions {
    * of its own on the test server, reached through one client.
    */
   readonly throwawayServer?: boolean;
+  /** Worker processes started with the ingresses (default 1); more can be started with startWorker. */
+  readonly workers?: number;
+  /** Flags added to every process's (after haArgs). */
+  readonly extra?: readonly string[];
 }
 
 export interface HaPair {
@@ -478,6 +482,8 @@ export interface HaPair {
   readonly dbUrl: string;
   /** The throwaway server (throwawayServer only). */
   readonly server: ThrowawayPostgres;
+  /** Starts one more worker process, `worker <n>`, with extra flags; stopped after the file. */
+  startWorker(extra?: readonly string[]): Promise<PromfleetProcess>;
   /** Writers of replicas a (phase 0) and b (phase 500 ms) of `group`, through ingress a and b; not started. Killed after the file. */
   writers(w: { group: string; series: number; intervalMs: number; spreadMs: number }): [ReplicaWriter, ReplicaWriter];
 }
@@ -509,12 +515,15 @@ export function useHaPair(opts: HaPairOptions): HaPair {
         url = testDb.url;
       }
       prefix = uniqueName(opts.prefix);
-      const args = haArgs({ pgUrl: url, redisUrl: redisUrl(), prefix });
-      await startAllInto(procs, {
+      const args = haArgs({ pgUrl: url, redisUrl: redisUrl(), prefix, extra: opts.extra });
+      const starters: Record<string, () => Promise<PromfleetProcess>> = {
         'ingress a': () => startPromfleet('ingress', args),
         'ingress b': () => startPromfleet('ingress', args),
-        worker: () => startPromfleet('worker', args),
-      });
+      };
+      const workers = opts.workers ?? 1;
+      if (workers >= 1) starters.worker = () => startPromfleet('worker', args);
+      for (let k = 2; k <= workers; k++) starters[`worker ${k}`] = () => startPromfleet('worker', args);
+      await startAllInto(procs, starters);
       // Healthy is not ready: wait until each process has its schema (tests query it at once).
       for (const p of Object.values(procs)) {
         await waitFor(`${p.url}/readyz`, async () => (await fetch(`${p.url}/readyz`)).ok, 60_000, 100);
@@ -562,6 +571,14 @@ export function useHaPair(opts: HaPairOptions): HaPair {
     get db(): Queryable { return ready<Queryable>(client ?? pool, 'database connection'); },
     get dbUrl() { return ready(url, 'database'); },
     get server() { return ready(server, 'throwaway server'); },
+    async startWorker(extra = []) {
+      const args = haArgs({ pgUrl: ready(url, 'database'), redisUrl: redisUrl(), prefix: ready(prefix, 'queue prefix'), extra: [...(opts.extra ?? []), ...extra] });
+      const name = `worker ${Object.keys(procs).filter((k) => k.startsWith('worker')).length + 1}`;
+      const p = await startPromfleet('worker', args);
+      procs[name] = p;
+      await waitFor(`${p.url}/readyz`, async () => (await fetch(`${p.url}/readyz`)).ok, 60_000, 100);
+      return p;
+    },
     writers({ group, series, intervalMs, spreadMs }) {
       const a = replicaWriter({ url: procs['ingress a'].url, group, replica: 'a', index: 1, series, intervalMs, phaseMs: 0, spreadMs });
       const b = replicaWriter({ url: procs['ingress b'].url, group, replica: 'b', index: 2, series, intervalMs, phaseMs: 500, spreadMs });
@@ -569,4 +586,28 @@ export function useHaPair(opts: HaPairOptions): HaPair {
       return [a, b];
     },
   };
+}
+
+/** Ends the backend of the group's recorded lock holder (its election session); returns its pid. */
+export async function terminateLeaderSession(c: Queryable, group: string, schema = 'prom'): Promise<number> {
+  const r = await c.query<{ pid: number }>(`SELECT pid, pg_terminate_backend(pid) FROM ${schema}.ha_leaders WHERE group_name = $1 AND pid IS NOT NULL`, [group]);
+  if (r.rowCount === 0) throw new Error(`group ${group} has no recorded lock holder`);
+  return r.rows[0].pid;
+}
+
+/**
+ * Accepted samples of `w` (those with `keepTs`, default all) that are not stored exactly once,
+ * with that value, as readable lines.
+ */
+export function notStoredOnce(stored: Map<number, StoredSample[]>, w: ReplicaWriter, keepTs: (series: number, ts: number) => boolean = () => true): string[] {
+  const problems: string[] = [];
+  for (let i = 0; i < w.opts.series; i++) {
+    const got = stored.get(i) ?? [];
+    for (const s of w.acceptedOf(i)) {
+      if (!keepTs(i, s.ts)) continue;
+      const n = got.filter((x) => x.ts === s.ts && x.value === s.value).length;
+      if (n !== 1) problems.push(`series ${i}: ${w.replica}'s accepted sample at ${s.ts} stored ${n} times`);
+    }
+  }
+  return problems;
 }
