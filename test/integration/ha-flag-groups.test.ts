@@ -120,10 +120,10 @@ describe('two HA groups named by --ha.group sending one label set', () => {
     await new Promise((r) => setTimeout(r, 4_000));
     await Promise.all([g1.stop(), g2b.stop()]);
     for (const w of [g1, g2a, g2b]) {
-      expect(w.failed().map((r) => `tick ${r.tick}: ${r.statuses.join(',')}`), `g${w.opts.index === 1 ? 1 : 2}/${w.replica}: writes all 2xx`).toEqual([]);
+      expect(w.failed().map((r) => `tick ${r.tick}: ${r.statuses.join(',')}`), `${w.opts.group}/${w.replica}: writes all 2xx`).toEqual([]);
     }
 
-    // Everything accepted of g1 and of g2's last leader is written.
+    // Everything accepted of g1 and of g2's last leader is written (if not, the checks below say what is missing).
     await waitFor('last samples written', async () => {
       const [s1, s2] = [await samplesOfGroup('g1'), await samplesOfGroup('g2')];
       for (let i = 0; i < SERIES; i++) {
