@@ -156,7 +156,7 @@ export const FLAGS = {
     'Serve remote_read only (e.g. against a PostgreSQL read replica): never write, migrate or elect; /write answers 405.'),
   'log.level': flag<LogLevel>('enum', 'info', oneOf(LOG_LEVELS), `Log level: ${LOG_LEVELS.join(', ')}.`),
   'ha.group': flag<string | undefined>('string', undefined, optionalString,
-    'HA group of batches whose series carry no cluster label.', ['leader-election.pg-advisory-lock-id']),
+    'HA group of batches whose series carry no cluster label; they are stored with the cluster label set to it.', ['leader-election.pg-advisory-lock-id']),
   'ha.replica': flag<string | undefined>('string', undefined, optionalString,
     'HA replica of batches whose series carry no replica label.'),
   'ha.cluster-label': flag<string>('string', 'cluster', optionalString,

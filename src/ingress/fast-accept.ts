@@ -9,11 +9,14 @@ export interface Accepted {
   readonly samples: number;
   readonly minTs: number;
   readonly maxTs: number;
+  /** The series carry no cluster label and the group is --ha.group's (see TaggedBatch.groupFromFlag). */
+  readonly groupFromFlag: boolean;
 }
 
 interface SeriesInfo {
   readonly identity: QueueIdentity;
   readonly replicaLabelSeen: boolean;
+  readonly groupFromFlag: boolean;
 }
 
 const NO_GROUP: QueueIdentity = { group: undefined, replica: undefined };
@@ -68,11 +71,12 @@ export class FastAccept {
     const seen = spans.replicaFrom >= 0;
     const replica = seen ? text(spans.replicaFrom, spans.replicaTo) : this.ha.defaultReplica;
     const identity = group === undefined ? NO_GROUP : { group, replica };
-    const k = JSON.stringify([identity.group ?? null, identity.replica ?? null, seen]);
+    const groupFromFlag = spans.clusterFrom < 0 && group !== undefined;
+    const k = JSON.stringify([identity.group ?? null, identity.replica ?? null, seen, groupFromFlag]);
     let info = this.identities.get(k);
     if (info === undefined) {
       if (this.identities.size >= MAX_IDENTITIES) this.identities.clear();
-      info = { identity, replicaLabelSeen: seen };
+      info = { identity, replicaLabelSeen: seen, groupFromFlag };
       this.identities.set(k, info);
     }
     return info;

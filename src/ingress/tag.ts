@@ -20,6 +20,12 @@ export interface TaggedBatch {
   readonly samples: number;
   readonly minTs: number;
   readonly maxTs: number;
+  /**
+   * Some series took the group from --ha.group (they carry no cluster label): the worker adds
+   * the cluster label with the group as its value to them, so that two groups sending one label
+   * set store a series each.
+   */
+  readonly groupFromFlag: boolean;
 }
 
 export interface Tagged {
@@ -35,6 +41,7 @@ interface Acc {
   samples: number;
   minTs: number;
   maxTs: number;
+  groupFromFlag: boolean;
 }
 
 /**
@@ -49,9 +56,12 @@ export function tagRequest(req: WriteRequest, ha: HaLabels): Tagged {
   for (const ts of req.timeseries) {
     let group = ha.defaultGroup;
     let replica = ha.defaultReplica;
+    let labelled = false;
     for (const l of ts.labels) {
-      if (l.name === ha.clusterLabel) group = l.value;
-      else if (l.name === ha.replicaLabel) {
+      if (l.name === ha.clusterLabel) {
+        group = l.value;
+        labelled = true;
+      } else if (l.name === ha.replicaLabel) {
         replica = l.value;
         replicaLabelSeen = true;
       }
@@ -60,8 +70,9 @@ export function tagRequest(req: WriteRequest, ha: HaLabels): Tagged {
     const identity: QueueIdentity = group === undefined ? { group: undefined, replica: undefined } : { group, replica };
     const key = `${identity.group ?? ''}\u0000${identity.replica ?? ''}\u0000${identity.group === undefined ? 0 : 1}\u0000${identity.replica === undefined ? 0 : 1}`;
     let acc = byKey.get(key);
-    if (!acc) byKey.set(key, (acc = { identity, series: [], metadata: [], samples: 0, minTs: Infinity, maxTs: -Infinity }));
+    if (!acc) byKey.set(key, (acc = { identity, series: [], metadata: [], samples: 0, minTs: Infinity, maxTs: -Infinity, groupFromFlag: false }));
     acc.series.push(ts);
+    if (!labelled && group !== undefined) acc.groupFromFlag = true;
     for (const s of ts.samples) {
       acc.samples++;
       if (s.timestamp < acc.minTs) acc.minTs = s.timestamp;
@@ -81,7 +92,7 @@ export function tagRequest(req: WriteRequest, ha: HaLabels): Tagged {
       const identity: QueueIdentity = ha.defaultGroup === undefined
         ? { group: undefined, replica: undefined }
         : { group: ha.defaultGroup, replica: ha.defaultReplica };
-      byKey.set('metadata', { identity, series: [], metadata: req.metadata, samples: 0, minTs: 0, maxTs: 0 });
+      byKey.set('metadata', { identity, series: [], metadata: req.metadata, samples: 0, minTs: 0, maxTs: 0, groupFromFlag: false });
     }
   }
   const batches = [...byKey.values()].map((a) => ({
@@ -91,6 +102,7 @@ export function tagRequest(req: WriteRequest, ha: HaLabels): Tagged {
     samples: a.samples,
     minTs: a.samples ? a.minTs : 0,
     maxTs: a.samples ? a.maxTs : 0,
+    groupFromFlag: a.groupFromFlag,
   }));
   return { batches, replicaLabelSeen };
 }

@@ -125,6 +125,7 @@ export function writeHandler(deps: WriteDeps) {
         counts = { samples: fast.samples, histograms: 0, exemplars: 0 };
         batches = [{
           identity: fast.identity, payload: body, format, stripLabel: fast.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
+          groupLabel: fast.groupFromFlag ? deps.ha.clusterLabel : undefined,
           summary: { samples: fast.samples, minTs: fast.minTs, maxTs: fast.maxTs },
         }];
       } else {
@@ -152,6 +153,7 @@ export function writeHandler(deps: WriteDeps) {
           payload: single ? body : encode(format, { timeseries: withoutLabel(b.series, deps.ha.replicaLabel), metadata: b.metadata }),
           format,
           stripLabel: single && tagged.replicaLabelSeen ? deps.ha.replicaLabel : undefined,
+          groupLabel: b.groupFromFlag ? deps.ha.clusterLabel : undefined,
           summary: { samples: b.samples, minTs: b.minTs, maxTs: b.maxTs },
         }));
       }

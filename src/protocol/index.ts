@@ -12,7 +12,7 @@ export { encodeWriteRequestV2 } from './remote-write-v2-encode.js';
 export { splitValidSeries, validateWriteRequest } from './validate.js';
 export type { SplitRequest } from './validate.js';
 export { CUSTOM_BUCKETS_SCHEMA, histogramProblem, isFloatHistogram } from './validate-histogram.js';
-export { withoutLabel } from './labels.js';
+export { withLabelIfAbsent, withoutLabel, withSeriesLabel } from './labels.js';
 export type { ValidateOptions } from './validate.js';
 export { METRIC_TYPES } from './types.js';
 export type {

@@ -30,6 +30,13 @@ export interface BatchJob {
   readonly b: string;
   /** A label to remove from every series before writing (the HA replica label), when still in b. */
   readonly s?: string;
+  /**
+   * A label to add, with g as its value, to every series that lacks it: the HA cluster label,
+   * when the ingress took the group from --ha.group rather than from the series. The stored
+   * label set then names the group, so two groups sending one label set store a series each.
+   * Applied after s. A worker that predates it ignores it (and stores the label set as sent).
+   */
+  readonly c?: string;
 }
 
 /** One batch inside a PartsJob: what a one-batch job holds, less what the parts share. */
@@ -40,6 +47,7 @@ export interface BatchPart {
   readonly n: number;
   readonly b: string;
   readonly s?: string;
+  readonly c?: string;
 }
 
 /**
@@ -77,6 +85,7 @@ export interface PartInput {
   readonly format: WireFormat;
   readonly summary: BatchSummary;
   readonly stripLabel?: string;
+  readonly groupLabel?: string;
   readonly receivedAtMs: number;
 }
 
@@ -86,6 +95,7 @@ function base64(payload: Uint8Array): string {
 
 export function makeBatchJob(
   id: QueueIdentity, payload: Uint8Array, summary: BatchSummary, receivedAtMs: number, stripLabel?: string, format: WireFormat = 1,
+  groupLabel?: string,
 ): BatchJob {
   const job: BatchJob = {
     v: format,
@@ -97,7 +107,17 @@ export function makeBatchJob(
     at: receivedAtMs,
     b: base64(payload),
   };
-  return stripLabel === undefined ? job : { ...job, s: stripLabel };
+  return withLabels(job, stripLabel, groupLabel);
+}
+
+/** A job or part with its s and c fields, each only when set (jobs stay as small as before). */
+function withLabels<T extends { readonly s?: string; readonly c?: string }>(x: T, stripLabel: string | undefined, groupLabel: string | undefined): T {
+  if (stripLabel === undefined && groupLabel === undefined) return x;
+  return {
+    ...x,
+    ...(stripLabel === undefined ? {} : { s: stripLabel }),
+    ...(groupLabel === undefined ? {} : { c: groupLabel }),
+  };
 }
 
 /**
@@ -108,7 +128,7 @@ export function makeBatchJob(
 export function makeJob(id: QueueIdentity, parts: readonly PartInput[]): { jobId: string; data: QueuedJob } {
   if (parts.length === 1) {
     const p = parts[0];
-    return { jobId: p.id, data: makeBatchJob(id, p.payload, p.summary, p.receivedAtMs, p.stripLabel, p.format) };
+    return { jobId: p.id, data: makeBatchJob(id, p.payload, p.summary, p.receivedAtMs, p.stripLabel, p.format, p.groupLabel) };
   }
   let n = 0;
   let t0 = Infinity;
@@ -124,7 +144,7 @@ export function makeJob(id: QueueIdentity, parts: readonly PartInput[]): { jobId
     }
     at = Math.min(at, part.receivedAtMs);
     const one: BatchPart = { i: part.id, v: part.format, n: s.samples, b: base64(part.payload) };
-    p.push(part.stripLabel === undefined ? one : { ...one, s: part.stripLabel });
+    p.push(withLabels(one, part.stripLabel, part.groupLabel));
   }
   const data: PartsJob = {
     v: 3, g: id.group ?? null, r: id.replica ?? null, n, t0: n > 0 ? t0 : 0, t1: n > 0 ? t1 : 0, at, p,
@@ -201,6 +221,8 @@ export interface QueuedBatch {
   readonly group: string | undefined;
   readonly replica: string | undefined;
   readonly strip: string | undefined;
+  /** The label to add with the group as its value to series without it (see BatchJob.c), after strip. */
+  readonly groupLabel: string | undefined;
   /** Samples and histograms, as counted by the ingress. */
   readonly samples: number;
   readonly payload: Uint8Array;
@@ -211,7 +233,16 @@ export function jobBatches(jobId: string, job: QueuedJob): QueuedBatch[] {
   const group = job.g ?? undefined;
   const replica = job.r ?? undefined;
   if (job.v !== 3) {
-    return [{ id: jobId, format: job.v, group, replica, strip: job.s, samples: job.n, payload: Buffer.from(job.b, 'base64') }];
+    return [{
+      id: jobId, format: job.v, group, replica, strip: job.s, groupLabel: labelOf(job.c, group), samples: job.n, payload: Buffer.from(job.b, 'base64'),
+    }];
   }
-  return job.p.map((p) => ({ id: p.i, format: p.v, group, replica, strip: p.s, samples: p.n, payload: Buffer.from(p.b, 'base64') }));
+  return job.p.map((p) => ({
+    id: p.i, format: p.v, group, replica, strip: p.s, groupLabel: labelOf(p.c, group), samples: p.n, payload: Buffer.from(p.b, 'base64'),
+  }));
+}
+
+/** The label to add, when the job names one and has a group to give it. */
+function labelOf(c: unknown, group: string | undefined): string | undefined {
+  return typeof c === 'string' && c !== '' && group !== undefined ? c : undefined;
 }

@@ -38,6 +38,8 @@ export interface OutgoingBatch {
   readonly summary: BatchSummary;
   /** A label the worker removes from every series before writing (the HA replica label). */
   readonly stripLabel?: string;
+  /** A label the worker adds, with the batch's group as its value, to every series without it (the HA cluster label). */
+  readonly groupLabel?: string;
 }
 
 export interface EnqueuedBatch {
@@ -145,7 +147,7 @@ export class Producer {
     const name = queueName(b.identity);
     const id = batchId(name, b.payload);
     await this.coalescer(name, b.identity).add({
-      id, payload: b.payload, format: b.format ?? 1, summary: b.summary, stripLabel: b.stripLabel, receivedAtMs,
+      id, payload: b.payload, format: b.format ?? 1, summary: b.summary, stripLabel: b.stripLabel, groupLabel: b.groupLabel, receivedAtMs,
       samples: b.summary.samples, bytes: b.payload.byteLength,
     });
     return { id, queue: name };

@@ -1,4 +1,6 @@
-import { decodeColumnar, decodeWriteRequest, decodeWriteRequestV2, snappyDecompress, withoutLabel, type Label } from '../protocol/index.js';
+import {
+  decodeColumnar, decodeWriteRequest, decodeWriteRequestV2, snappyDecompress, withLabelIfAbsent, withSeriesLabel, withoutLabel, type Label,
+} from '../protocol/index.js';
 import type { QueuedBatch } from '../queue/index.js';
 import type { Flattened, RawSeriesCaches, WriteBatch } from '../storage/index.js';
 
@@ -13,6 +15,11 @@ const NO_LABELS: Label[] = [];
  * by the writer, which records their ids under their bytes. Any other body (metadata, exemplars,
  * histograms, remote-write 2.0) is decoded in full.
  *
+ * When the ingress took the batch's group from --ha.group (queued.groupLabel), the cluster label
+ * is added with the group as its value to every series without it, after the replica label is
+ * removed: the stored label set names its group, so two groups sending one label set store a
+ * series each. Their bytes are then known per group (RawSeriesCaches.groupScope).
+ *
  * @throws PromfleetError when the body does not decode (the batch can never be written).
  */
 export function decodeBatch(
@@ -21,11 +28,12 @@ export function decodeBatch(
   const body = snappyDecompress(queued.payload, maxDecompressedBytes);
   const group = queued.group;
   const strip = queued.strip;
+  const add = queued.groupLabel !== undefined && group !== undefined ? { name: queued.groupLabel, value: group } : undefined;
   // The ingress queued only what it validated: a 2.0 payload holds valid series only.
   const v2 = queued.format === 2;
   const columns = v2 ? undefined : decodeColumnar(body);
   if (columns) {
-    const cache = caches.scope(strip ?? '');
+    const cache = add === undefined ? caches.scope(strip ?? '') : caches.groupScope(strip ?? '', add.name, add.value);
     const n = columns.keys.length;
     const knownIds = new Float64Array(n);
     const labels = new Array<Label[]>(n);
@@ -38,7 +46,8 @@ export function decodeBatch(
       }
       knownIds[i] = NaN;
       const all = columns.labelsOf(i);
-      labels[i] = strip === undefined ? all : all.filter((l) => l.name !== strip);
+      const kept = strip === undefined ? all : all.filter((l) => l.name !== strip);
+      labels[i] = add === undefined ? kept : withLabelIfAbsent(kept, add.name, add.value);
     }
     const flat: Flattened = {
       labels, timestampsMs: columns.timestampsMs, values: columns.values, seriesOfRow: columns.seriesOfRow,
@@ -49,6 +58,7 @@ export function decodeBatch(
   }
   let request = v2 ? decodeWriteRequestV2(body) : decodeWriteRequest(body);
   if (strip !== undefined) request = { ...request, timeseries: withoutLabel(request.timeseries, strip) };
+  if (add !== undefined) request = { ...request, timeseries: withSeriesLabel(request.timeseries, add.name, add.value) };
   let samples = 0;
   for (const ts of request.timeseries) samples += ts.samples.length + ts.histograms.length;
   return { batch: { id: queued.id, queue, timeseries: request.timeseries, metadata: request.metadata, group }, samples };

@@ -8,11 +8,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FastAccept } from '../../src/ingress/fast-accept.js';
-import { tagRequest } from '../../src/ingress/tag.js';
+import { tagRequest, type HaLabels } from '../../src/ingress/tag.js';
 import { checkDecodedLimits, decodeWriteRequest, validateWriteRequest } from '../../src/protocol/index.js';
 import { DEFAULT_DECODE_LIMITS } from '../helpers/limits.js';
 
-const ha = { clusterLabel: 'cluster', replicaLabel: '__replica__', defaultGroup: undefined, defaultReplica: undefined };
+const ha: HaLabels = { clusterLabel: 'cluster', replicaLabel: '__replica__', defaultGroup: undefined, defaultReplica: undefined };
+/** The flags name a group and replica: series without the labels take them (groupFromFlag). */
+const haDefault: HaLabels = { ...ha, defaultGroup: 'g1', defaultReplica: 'r9' };
 const window = { nowMs: 1_000_000, maxAgeMs: 0, maxFutureMs: 3_600_000 };
 const limits = { ...DEFAULT_DECODE_LIMITS, maxLabelsPerSeries: 6, maxLabelNameBytes: 20, maxLabelValueBytes: 40 };
 
@@ -61,38 +63,41 @@ const labelSet = fc.tuple(fc.option(metricName, { freq: 5 }), fc.array(label, { 
   })
   .filter((ls) => ls.length > 0);
 
-function fullPath(body: Uint8Array) {
+function fullPath(body: Uint8Array, labels: HaLabels) {
   try {
     const req = decodeWriteRequest(body, limits);
     checkDecodedLimits(req, limits);
     validateWriteRequest(req, window);
-    return tagRequest(req, ha);
+    return tagRequest(req, labels);
   } catch {
     return undefined;
   }
 }
 
 describe('FastAccept byte-level checks', () => {
-  it('accept only what the full path accepts, as one batch with the same identity', () => {
-    let taken = 0;
-    fc.assert(fc.property(fc.array(labelSet, { minLength: 1, maxLength: 4 }), (series) => {
-      const body = rawBody(series);
-      const fast = new FastAccept(ha).accept(body, window, limits);
-      if (fast === undefined) return;
-      taken++;
-      const full = fullPath(body);
-      expect(full).toBeDefined();
-      expect(full?.batches.length).toBe(1);
-      expect(full?.batches[0].identity).toEqual(fast.identity);
-      expect(full?.replicaLabelSeen).toBe(fast.replicaLabelSeen);
-    }), { numRuns: 20_000 });
-    expect(taken).toBeGreaterThan(1000);
-  });
+  for (const [flags, labels, runs] of [['without --ha.group', ha, 20_000], ['with --ha.group and --ha.replica', haDefault, 10_000]] as const) {
+    it(`accept only what the full path accepts, as one batch with the same identity (${flags})`, () => {
+      let taken = 0;
+      fc.assert(fc.property(fc.array(labelSet, { minLength: 1, maxLength: 4 }), (series) => {
+        const body = rawBody(series);
+        const fast = new FastAccept(labels).accept(body, window, limits);
+        if (fast === undefined) return;
+        taken++;
+        const full = fullPath(body, labels);
+        expect(full).toBeDefined();
+        expect(full?.batches.length).toBe(1);
+        expect(full?.batches[0].identity).toEqual(fast.identity);
+        expect(full?.replicaLabelSeen).toBe(fast.replicaLabelSeen);
+        expect(full?.batches[0].groupFromFlag).toBe(fast.groupFromFlag);
+      }), { numRuns: runs });
+      expect(taken).toBeGreaterThan(runs / 20);
+    });
+  }
 
   it('takes the usual request: valid labels under 128 bytes, one group and replica, UTF-8 values', () => {
     const s = (name: string) => [[utf8('__name__'), utf8(name)], [utf8('__replica__'), utf8('r1')], [utf8('cluster'), utf8('g')], [utf8('mode'), utf8('idlé')]] as Array<[Uint8Array, Uint8Array]>;
     const got = new FastAccept(ha).accept(rawBody([s('a'), s('b')]), window, DEFAULT_DECODE_LIMITS);
-    expect(got).toEqual({ identity: { group: 'g', replica: 'r1' }, replicaLabelSeen: true, samples: 2, minTs: 1000, maxTs: 1000 });
+    expect(got).toEqual({ identity: { group: 'g', replica: 'r1' }, replicaLabelSeen: true, samples: 2, minTs: 1000, maxTs: 1000, groupFromFlag: false });
   });
 
   it('leaves NUL, invalid UTF-8, repeated names and an empty __name__ to the full path', () => {

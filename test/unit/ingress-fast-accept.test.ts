@@ -23,7 +23,7 @@ describe('FastAccept', () => {
     const f = new FastAccept(ha);
     const b = body(series({ __name__: 'up', cluster: 'g', __replica__: 'r1' }, 10), series({ __name__: 'x', cluster: 'g', __replica__: 'r1' }, 20));
     const first = f.accept(b, window, DEFAULT_DECODE_LIMITS);
-    expect(first).toEqual({ identity: { group: 'g', replica: 'r1' }, replicaLabelSeen: true, samples: 2, minTs: 10, maxTs: 20 });
+    expect(first).toEqual({ identity: { group: 'g', replica: 'r1' }, replicaLabelSeen: true, samples: 2, minTs: 10, maxTs: 20, groupFromFlag: false });
     expect(f.accept(b, window, DEFAULT_DECODE_LIMITS)).toEqual(first);
   });
 
@@ -41,6 +41,17 @@ describe('FastAccept', () => {
     expect(new FastAccept(ha).accept(body(series({ __name__: 'up' })), window, DEFAULT_DECODE_LIMITS)?.identity).toEqual({ group: undefined, replica: undefined });
     const withDefault = new FastAccept({ ...ha, defaultGroup: 'd', defaultReplica: 'r9' });
     expect(withDefault.accept(body(series({ __name__: 'up' })), window, DEFAULT_DECODE_LIMITS)).toMatchObject({ identity: { group: 'd', replica: 'r9' }, replicaLabelSeen: false });
+  });
+
+  it('says when the group is the flag\'s (no cluster label), also for a label naming the same group, in either order', () => {
+    const f = new FastAccept({ ...ha, defaultGroup: 'd', defaultReplica: 'r9' });
+    const unlabelled = body(series({ __name__: 'up', __replica__: 'r9' }));
+    const labelled = body(series({ __name__: 'up', cluster: 'd', __replica__: 'r9' }));
+    for (let round = 0; round < 2; round++) {
+      expect(f.accept(unlabelled, window, DEFAULT_DECODE_LIMITS)).toMatchObject({ identity: { group: 'd', replica: 'r9' }, groupFromFlag: true });
+      expect(f.accept(labelled, window, DEFAULT_DECODE_LIMITS)).toMatchObject({ identity: { group: 'd', replica: 'r9' }, groupFromFlag: false });
+    }
+    expect(new FastAccept(ha).accept(unlabelled, window, DEFAULT_DECODE_LIMITS)).toMatchObject({ identity: { group: undefined }, groupFromFlag: false });
   });
 
   it('leaves a request past a count or length limit to the full decode, even for known series', () => {

@@ -43,6 +43,20 @@ describe('tagging a write request by HA group and replica', () => {
   it('falls back to --ha.group/--ha.replica for series without the labels', () => {
     const { batches } = tagRequest({ timeseries: [series({ __name__: 'up' }, [5])], metadata: [] }, { ...ha, defaultGroup: 'g', defaultReplica: 'r1' });
     expect(batches[0].identity).toEqual({ group: 'g', replica: 'r1' });
+    expect(batches[0].groupFromFlag).toBe(true);
+  });
+
+  it('says which batches have series whose group is --ha.group\'s, not a label\'s', () => {
+    const flags = { ...ha, defaultGroup: 'g', defaultReplica: 'r1' };
+    const labelled = (c: string) => series({ __name__: 'up', cluster: c }, [1]);
+    const unlabelled = series({ __name__: 'down' }, [2]);
+    const byGroup = (ts: TimeSeries[]) => Object.fromEntries(tagRequest({ timeseries: ts, metadata: [] }, flags).batches.map((b) => [b.identity.group, b.groupFromFlag]));
+    expect(byGroup([labelled('g')])).toEqual({ g: false });
+    expect(byGroup([labelled('other'), unlabelled])).toEqual({ other: false, g: true });
+    // A label naming the flag's group shares its batch: the batch has series from the flag.
+    expect(byGroup([labelled('g'), unlabelled])).toEqual({ g: true });
+    // No group at all: nothing to add.
+    expect(tagRequest({ timeseries: [unlabelled], metadata: [] }, ha).batches[0].groupFromFlag).toBe(false);
   });
 
   it('splits a request that mixes groups into one batch per group', () => {

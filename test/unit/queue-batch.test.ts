@@ -71,6 +71,24 @@ describe('jobs of several batches', () => {
     expect(narrowJob(makeJob(id, parts.slice(0, 1)).data, new Set(['id-a']))).toBeUndefined();
   });
 
+  it('carries the group label to add (c) per batch, only where set, and back out with the group to give it', () => {
+    const flagged = { ...parts[2], groupLabel: 'cluster' };
+    const lone = makeJob(id, [flagged]);
+    expect(lone.data).toMatchObject({ v: 1, g: 'g', c: 'cluster' });
+    expect(jobBatches(lone.jobId, lone.data).map((b) => b.groupLabel)).toEqual(['cluster']);
+    // No c key at all when unset: jobs stay as they were.
+    expect(Object.keys(makeJob(id, parts.slice(1, 2)).data)).not.toContain('c');
+    const several = makeJob(id, [parts[0], parts[1], flagged]);
+    const json = JSON.parse(JSON.stringify(several.data)) as unknown;
+    expect(isQueuedJob(json)).toBe(true);
+    const batches = isQueuedJob(json) ? jobBatches(several.jobId, json) : [];
+    expect(batches.map((b) => [b.id, b.strip, b.groupLabel])).toEqual([['id-a', '__replica__', undefined], ['id-b', undefined, undefined], ['id-c', undefined, 'cluster']]);
+    expect(narrowJob(several.data, new Set(['id-c']))?.p.map((p) => p.c)).toEqual(['cluster']);
+    // Without a group there is nothing to add.
+    const ungrouped = makeJob({ group: undefined, replica: undefined }, [flagged]);
+    expect(jobBatches(ungrouped.jobId, ungrouped.data)[0].groupLabel).toBeUndefined();
+  });
+
   it('a one-batch job unpacks to its job id', () => {
     const one = makeBatchJob(id, new Uint8Array([9]), summary, 5, undefined, 2);
     expect(jobBatches('job-1', one).map((b) => [b.id, b.format, b.samples, [...b.payload]])).toEqual([['job-1', 2, 3, [9]]]);
