@@ -78,6 +78,12 @@ function checkCrossRules(f: FlagValues): void {
     throw new PromfleetError('CONFIG_INVALID',
       `--leader-election.pg-advisory-lock.prometheus-timeout (${timeout} ms) must be more than 3 × --election.interval (${f['election.interval']} ms)`);
   }
+  if (f['ha.max-clock-skew'] >= f['ha.follower-margin']) {
+    // A watermark up to the skew ahead of the data must still leave the follower's copy of what
+    // the leader has not really committed yet.
+    throw new PromfleetError('CONFIG_INVALID',
+      `--ha.max-clock-skew (${f['ha.max-clock-skew']} ms) must be less than --ha.follower-margin (${f['ha.follower-margin']} ms)`);
+  }
   if ((f['web.tls-cert'] === undefined) !== (f['web.tls-key'] === undefined)) {
     throw new PromfleetError('CONFIG_INVALID', '--web.tls-cert and --web.tls-key go together');
   }

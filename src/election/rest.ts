@@ -69,7 +69,9 @@ export class RestElector {
     return run;
   }
 
+  /** Brings the schema up to date in the background, so the process is ready before any PUT. */
   start(): Promise<void> {
+    void this.opts.ready?.().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'schema not ready yet'));
     return Promise.resolve();
   }
 

@@ -46,6 +46,7 @@ const PROMFLEET_FLAGS = [
   `--election.interval=${ELECTION_INTERVAL_MS}ms`,
   '--worker.queue-poll-interval=250ms',
   '--ha.follower-margin=10s',
+  '--ha.max-clock-skew=5s',
   '--shutdown.timeout=10s',
   // Native partitions whatever the shared test server offers: a server with the TimescaleDB
   // extension installed but not preloaded fails CREATE EXTENSION, and the HA path under test

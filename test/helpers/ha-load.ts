@@ -421,6 +421,7 @@ export function haArgs(opts: { pgUrl: string; redisUrl: string; prefix: string; 
     '--election.interval=250ms',
     '--worker.queue-poll-interval=250ms',
     '--ha.follower-margin=5s',
+    '--ha.max-clock-skew=2s',
     '--shutdown.timeout=5s',
     '--log.level=info',
     '--storage.timescaledb=false',
@@ -472,6 +473,8 @@ export interface HaPairOptions {
   readonly workers?: number;
   /** Flags added to every process's (after haArgs). */
   readonly extra?: readonly string[];
+  /** Flags added to one ingress's only. */
+  readonly ingressExtra?: { readonly a?: readonly string[]; readonly b?: readonly string[] };
 }
 
 export interface HaPair {
@@ -517,8 +520,8 @@ export function useHaPair(opts: HaPairOptions): HaPair {
       prefix = uniqueName(opts.prefix);
       const args = haArgs({ pgUrl: url, redisUrl: redisUrl(), prefix, extra: opts.extra });
       const starters: Record<string, () => Promise<PromfleetProcess>> = {
-        'ingress a': () => startPromfleet('ingress', args),
-        'ingress b': () => startPromfleet('ingress', args),
+        'ingress a': () => startPromfleet('ingress', [...args, ...(opts.ingressExtra?.a ?? [])]),
+        'ingress b': () => startPromfleet('ingress', [...args, ...(opts.ingressExtra?.b ?? [])]),
       };
       const workers = opts.workers ?? 1;
       if (workers >= 1) starters.worker = () => startPromfleet('worker', args);

@@ -26,6 +26,7 @@ const FLAGS = [
   '--election.interval=250ms',
   '--worker.queue-poll-interval=250ms',
   '--ha.follower-margin=5s',
+  '--ha.max-clock-skew=2s',
   '--worker.concurrency=1',
   '--shutdown.timeout=5s',
   '--storage.timescaledb=false',
