@@ -2,8 +2,8 @@
  * A handoff while workers replay a backlog. Replica a leads and streams; b joins 8 s later;
  * no worker runs for 16 s, so both queues hold a backlog. Then two worker processes start
  * replaying it, each with several jobs and two transactions in flight (they commit a's jobs out
- * of order), and a second later a's Prometheus stops and a's election session is terminated. b
- * takes over during the replay. Every sample a had accepted is stored exactly once (a owns every
+ * of order), while a's Prometheus stops and a's election session is terminated: b takes over
+ * with a's backlog unwritten. Every sample a had accepted is stored exactly once (a owns every
  * time up to its cut, whatever was committed when the cut was made), and per series b's samples
  * follow a's from the first b sent after a's last, with no hole and no overlap.
  */
@@ -26,10 +26,9 @@ describe('leadership moves while two workers replay a backlog', () => {
     b.start();
     await new Promise((r) => setTimeout(r, 8_000));
 
-    await Promise.all([ha.startWorker(REPLAY), ha.startWorker(REPLAY)]);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // a stops and its session ends while the two workers come up to replay the backlog.
     await a.stop();
-    await terminateLeaderSession(ha.db, GROUP);
+    await Promise.all([ha.startWorker(REPLAY), ha.startWorker(REPLAY), terminateLeaderSession(ha.db, GROUP)]);
     const lead = await waitForLeader(ha.db, GROUP, 'b', 20_000);
     expect(lead.epoch).toBeGreaterThan(first.epoch);
 
