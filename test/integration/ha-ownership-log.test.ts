@@ -1,0 +1,112 @@
+/**
+ * The ownership log's SQL, driven directly: the same replica taking the lock again is no
+ * handoff (same epoch, no new interval); a handoff closes the open interval at the old owner's
+ * cut and the new interval waits for its marks; a cut and the group watermark never pass the
+ * database clock plus the skew (one sample from a fast clock), nor fall before what is
+ * committed; a dead leader's interval is closed by anyone.
+ */
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Leadership, migrate, type CutSource } from '../../src/storage/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+
+const log = pino({ level: 'silent' });
+const SKEW = 5_000;
+let db: TestDatabase;
+let c: pg.Client;
+let passed = false;
+const leadership = new Leadership('prom');
+const accepted = new Map<string, number>();
+const cuts: CutSource = { acceptedMs: async (replica) => accepted.get(replica), maxSkewMs: SKEW };
+
+async function intervals(group: string): Promise<{ epoch: number; replica: string; from: number | null; to: number | null; ready: boolean }[]> {
+  const r = await c.query<{ epoch: string; replica: string; from_ms: string | null; to_ms: string | null; ready: boolean }>(
+    'SELECT epoch, replica, from_ms, to_ms, ready FROM prom.ha_ownership WHERE group_name = $1 ORDER BY epoch', [group]);
+  return r.rows.map((x) => ({ epoch: Number(x.epoch), replica: x.replica, from: x.from_ms === null ? null : Number(x.from_ms), to: x.to_ms === null ? null : Number(x.to_ms), ready: x.ready }));
+}
+
+async function watermark(group: string): Promise<number> {
+  return Number((await c.query<{ max_ms: string }>('SELECT max_ms FROM prom.ha_watermarks WHERE group_name = $1', [group])).rows[0].max_ms);
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('ha_ownership_log');
+  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  try {
+    await migrate(pool, { schema: 'prom', timescaledb: false, partitionIntervalMs: 86_400_000, log });
+  } finally {
+    await pool.end();
+  }
+  c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+});
+
+afterAll(async () => {
+  await c?.end();
+  if (passed) await db.drop();
+});
+
+describe('the ownership log', () => {
+  it('records no handoff when the same replica takes the lock again', async () => {
+    await leadership.groupId(c, 'same');
+    const first = await leadership.takeOver(c, 'same', 'a', 'lock', cuts);
+    const again = await leadership.takeOver(c, 'same', 'a', 'lock', cuts);
+    expect(first).toMatchObject({ changed: true, waits: false, handoffMs: null });
+    expect(again).toMatchObject({ epoch: first.epoch, changed: false });
+    expect(await intervals('same')).toEqual([{ epoch: first.epoch, replica: 'a', from: null, to: null, ready: true }]);
+    passed = true;
+  });
+
+  it('closes the old owner\'s interval at its accepted watermark, and the new one waits for its marks', async () => {
+    passed = false;
+    await leadership.groupId(c, 'g');
+    await leadership.takeOver(c, 'g', 'a', 'lock', cuts);
+    const now = Date.now();
+    await leadership.advanceWatermark(c, 'g', now - 5_000, SKEW);
+    accepted.set('a', now - 2_000);
+    const t = await leadership.takeOver(c, 'g', 'b', 'lock', cuts);
+    expect(t).toMatchObject({ handoffMs: now - 2_000, changed: true, waits: true, previous: 'a' });
+    const log1 = await intervals('g');
+    expect(log1.map((i) => [i.replica, i.from, i.to, i.ready])).toEqual([['a', null, now - 2_000, true], ['b', now - 2_000, null, false]]);
+    expect(await leadership.markReady(c, 'g', t.epoch, 3_600_000)).toBe(0);
+    expect((await intervals('g'))[1].ready).toBe(true);
+    passed = true;
+  });
+
+  it('never lets one future-stamped sample move the watermark or a cut past the clock plus the skew', async () => {
+    passed = false;
+    await leadership.groupId(c, 'future');
+    await leadership.takeOver(c, 'future', 'a', 'lock', cuts);
+    const now = Date.now();
+    await leadership.advanceWatermark(c, 'future', now + 180_000, SKEW);
+    const wm = await watermark('future');
+    expect(wm).toBeLessThanOrEqual(Date.now() + SKEW);
+    expect(wm).toBeGreaterThan(now);
+    accepted.set('a', now + 180_000);
+    const t = await leadership.takeOver(c, 'future', 'b', 'lock', cuts);
+    expect(t.handoffMs ?? Infinity, 'the cut is bounded by the clock').toBeLessThanOrEqual(Date.now() + SKEW);
+    expect(t.handoffMs ?? -Infinity, 'and not before what is committed').toBeGreaterThanOrEqual(wm);
+    passed = true;
+  });
+
+  it('closes a dead lock leader\'s interval from any session, and leaves a live one alone', async () => {
+    passed = false;
+    await leadership.groupId(c, 'dead');
+    // A lock leader whose session held the lock and is gone.
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    const id = await leadership.groupId(other, 'dead');
+    expect(await leadership.tryLock(other, id)).toBe(true);
+    await leadership.takeOver(other, 'dead', 'a', 'lock', cuts);
+    expect(await leadership.closeDead(c, 'dead', cuts), 'alive: left alone').toBe(false);
+    await other.end();
+    accepted.set('a', 1_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await leadership.closeDead(c, 'dead', cuts)).toBe(true);
+    const row = await c.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', ['dead']);
+    expect(row.rows[0].leader).toBeNull();
+    expect((await intervals('dead')).map((i) => [i.replica, i.to])).toEqual([['a', 1_000]]);
+    passed = true;
+  });
+});
