@@ -11,6 +11,7 @@ import { createPool, migrate, SampleReader } from './storage/index.js';
 import { registerRead } from './ingress/read.js';
 import { PromfleetError } from './errors.js';
 import { createWorker, type WorkerRole } from './worker/index.js';
+import { SharedLiveness } from './queue/index.js';
 import { Backoff } from './lib/backoff.js';
 import { sleep } from './lib/sleep.js';
 
@@ -54,7 +55,7 @@ async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, sign
 }
 
 /** The lock elector, or the REST one with --leader-election.rest. */
-function createElector(role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>): Elector | RestElector {
+function createElector(role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>, liveness: SharedLiveness | undefined): Elector | RestElector {
   const common = {
     ready,
     connectionString: config.pgConnectionString,
@@ -64,7 +65,7 @@ function createElector(role: ServiceRole, config: Config, log: Logger, metrics: 
     log: log.child({ component: 'election' }),
     metrics,
   };
-  if (config['leader-election.rest']) {
+  if (liveness === undefined) {
     const group = config['ha.group'];
     const replica = config['ha.replica'];
     return new RestElector({ ...common, identity: group !== undefined && replica !== undefined ? { group, replica } : undefined });
@@ -73,6 +74,7 @@ function createElector(role: ServiceRole, config: Config, log: Logger, metrics: 
     ...common,
     intervalMs: config['election.interval'],
     timeoutMs: config['leader-election.pg-advisory-lock.prometheus-timeout'],
+    liveness,
   });
 }
 
@@ -118,6 +120,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   let worker: WorkerRole | undefined;
   let pool: pg.Pool | undefined;
   let elector: Elector | RestElector | undefined;
+  let liveness: SharedLiveness | undefined;
 
   // One migration per process, shared by the elector and the worker.
   let schemaReady: Promise<void> | undefined;
@@ -163,7 +166,13 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     server.route('POST', '/write', refuse, 'write');
     server.route('POST', '/api/v1/write', refuse, 'write');
   } else if (role === 'ingress' || role === 'all') {
-    const e = createElector(role, config, log, metrics, ensureSchema);
+    // The lock elector sees a replica alive while it writes through any ingress process.
+    const l = config['leader-election.rest'] ? undefined : SharedLiveness.open({
+      redisUrl: config['redis.url'], prefix: config['queue.prefix'],
+      timeoutMs: config['leader-election.pg-advisory-lock.prometheus-timeout'], log: log.child({ component: 'liveness' }),
+    });
+    liveness = l;
+    const e = createElector(role, config, log, metrics, ensureSchema, l);
     elector = e;
     registerElectionAdmin({
       server,
@@ -173,7 +182,9 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     });
     ingress = createIngress({
       observe: (id) => {
-        if (id.group !== undefined && id.replica !== undefined) e.observe(id.group, id.replica);
+        if (id.group === undefined || id.replica === undefined) return;
+        e.observe(id.group, id.replica);
+        l?.record(id.group, id.replica);
       },
       server,
       redisUrl: config['redis.url'],
@@ -254,6 +265,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         credentials?.start();
         await server.start();
         await ingress?.start();
+        await liveness?.start();
         await elector?.start();
         void worker?.start().catch((err: unknown) => {
           if (!lifetime.signal.aborted) log.error({ err }, 'worker failed to start');
@@ -270,6 +282,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         await worker?.stop();
         await ingress?.stop();
         await elector?.stop();
+        await liveness?.stop();
         const closed = server.stop();
         const lingering = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);
         if (lingering) server.closeAllConnections();

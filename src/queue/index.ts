@@ -7,3 +7,4 @@ export { DEFAULT_COALESCE, type CoalesceBounds } from './coalesce.js';
 export { sweepFollowerQueue, type RetentionPolicy, type SweepResult } from './retention.js';
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export { Backlog, BacklogGate } from './backlog.js';
+export { SharedLiveness, livenessKey, type LivenessReader, type SharedLivenessOptions } from './liveness.js';
