@@ -5,6 +5,7 @@ import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Backoff } from '../lib/backoff.js';
 import { sleep } from '../lib/sleep.js';
+import { pickCandidate, type ReplicaState } from './candidates.js';
 import { applySessionSettings, destroySession, electionTimings, sessionClient, withDeadline, type ElectionTimings } from './session.js';
 
 export interface ElectorOptions {
@@ -30,10 +31,6 @@ export interface ElectorOptions {
   readonly liveness?: LivenessReader;
 }
 
-interface ReplicaState {
-  lastSeenMs: number;
-  paused: boolean;
-}
 
 interface GroupState {
   id: number | undefined;
@@ -85,13 +82,15 @@ export class Elector {
     let g = this.groups.get(group);
     if (!g) this.groups.set(group, (g = { id: undefined, leading: undefined, replicas: new Map() }));
     this.seen(g, group, replica, this.now());
+    const r = g.replicas.get(replica);
+    if (r) r.localSeenMs = this.now();
   }
 
   /** `replica` wrote at `atMs` (this process's clock); a paused replica that wrote within the timeout resumes. */
   private seen(g: GroupState, group: string, replica: string, atMs: number): void {
     const r = g.replicas.get(replica);
     if (!r) {
-      g.replicas.set(replica, { lastSeenMs: atMs, paused: false });
+      g.replicas.set(replica, { lastSeenMs: atMs, localSeenMs: -Infinity, paused: false });
       return;
     }
     r.lastSeenMs = Math.max(r.lastSeenMs, atMs);
@@ -203,14 +202,7 @@ export class Elector {
   }
 
   private async tryLead(client: pg.Client, group: string, g: GroupState): Promise<void> {
-    let candidate: string | undefined;
-    let newest = -Infinity;
-    for (const [replica, r] of g.replicas) {
-      if (!r.paused && r.lastSeenMs > newest) {
-        newest = r.lastSeenMs;
-        candidate = replica;
-      }
-    }
+    const candidate = pickCandidate(g.replicas, this.now(), this.opts.timeoutMs);
     if (candidate === undefined || this.now() < this.rejoinAtMs) return;
     const id = (g.id ??= await this.q(client, 'group id', () => this.leadership.groupId(client, group)));
     if (!(await this.q(client, 'try lock', () => this.leadership.tryLock(client, id)))) return;
