@@ -31,7 +31,6 @@ export interface ElectorOptions {
   readonly liveness?: LivenessReader;
 }
 
-
 interface GroupState {
   id: number | undefined;
   leading: string | undefined;
