@@ -8,7 +8,7 @@ import { Elector, RestElector, registerElectionAdmin } from './election/index.js
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import { createPool, migrate, SampleReader, type CutSource } from './storage/index.js';
-import { QueueTimeIndex, producerConnection, queueName } from './queue/index.js';
+import { QueueTimeIndex, SharedLiveness, producerConnection, queueName } from './queue/index.js';
 import type { Redis } from 'ioredis';
 import { registerRead } from './ingress/read.js';
 import { PromfleetError } from './errors.js';
@@ -56,7 +56,9 @@ async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, sign
 }
 
 /** The lock elector, or the REST one with --leader-election.rest. */
-function createElector(role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>, index: QueueTimeIndex): Elector | RestElector {
+function createElector(
+  role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>, index: QueueTimeIndex, liveness: SharedLiveness | undefined,
+): Elector | RestElector {
   const common = {
     cuts: (group: string): CutSource => ({
       acceptedMs: (replica: string) => index.accepted(queueName({ group, replica })),
@@ -69,7 +71,7 @@ function createElector(role: ServiceRole, config: Config, log: Logger, metrics: 
     log: log.child({ component: 'election' }),
     metrics,
   };
-  if (config['leader-election.rest']) {
+  if (liveness === undefined) {
     const group = config['ha.group'];
     const replica = config['ha.replica'];
     return new RestElector({ ...common, identity: group !== undefined && replica !== undefined ? { group, replica } : undefined });
@@ -78,6 +80,7 @@ function createElector(role: ServiceRole, config: Config, log: Logger, metrics: 
     ...common,
     intervalMs: config['election.interval'],
     timeoutMs: config['leader-election.pg-advisory-lock.prometheus-timeout'],
+    liveness,
   });
 }
 
@@ -125,6 +128,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   let elector: Elector | RestElector | undefined;
   /** The elector's Redis connection: handoffs read the replicas' accepted watermarks beside their queues. */
   let electorRedis: Redis | undefined;
+  let liveness: SharedLiveness | undefined;
 
   // One migration per process, shared by the elector and the worker.
   let schemaReady: Promise<void> | undefined;
@@ -172,7 +176,13 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   } else if (role === 'ingress' || role === 'all') {
     electorRedis = producerConnection(config['redis.url']);
     electorRedis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis elector connection error'));
-    const e = createElector(role, config, log, metrics, ensureSchema, new QueueTimeIndex(electorRedis, config['queue.prefix']));
+    // The lock elector sees a replica alive while it writes through any ingress process.
+    const l = config['leader-election.rest'] ? undefined : SharedLiveness.open({
+      redisUrl: config['redis.url'], prefix: config['queue.prefix'],
+      timeoutMs: config['leader-election.pg-advisory-lock.prometheus-timeout'], log: log.child({ component: 'liveness' }),
+    });
+    liveness = l;
+    const e = createElector(role, config, log, metrics, ensureSchema, new QueueTimeIndex(electorRedis, config['queue.prefix']), l);
     elector = e;
     registerElectionAdmin({
       server,
@@ -185,7 +195,9 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     });
     ingress = createIngress({
       observe: (id) => {
-        if (id.group !== undefined && id.replica !== undefined) e.observe(id.group, id.replica);
+        if (id.group === undefined || id.replica === undefined) return;
+        e.observe(id.group, id.replica);
+        l?.record(id.group, id.replica);
       },
       server,
       redisUrl: config['redis.url'],
@@ -268,6 +280,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         await server.start();
         await ingress?.start();
         await electorRedis?.connect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'redis not reachable at start; handoffs wait for it'));
+        await liveness?.start();
         await elector?.start();
         void worker?.start().catch((err: unknown) => {
           if (!lifetime.signal.aborted) log.error({ err }, 'worker failed to start');
@@ -284,6 +297,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         await worker?.stop();
         await ingress?.stop();
         await elector?.stop();
+        await liveness?.stop();
         electorRedis?.disconnect();
         const closed = server.stop();
         const lingering = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);

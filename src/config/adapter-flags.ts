@@ -26,7 +26,7 @@ export const ADAPTER_FLAGS: readonly AdapterFlag[] = [
   { name: 'leader-election.pg-advisory-lock-id', default: '0', promfleet: 'ha.group',
     note: 'Its value becomes the HA group of series without a cluster label, stored as their cluster label (promfleet derives the lock key itself, per `--pg.schema`); `cluster` and `__replica__` external labels on each Prometheus are the simpler way.' },
   { name: 'leader-election.pg-advisory-lock.prometheus-timeout', default: '-1', promfleet: 'leader-election.pg-advisory-lock.prometheus-timeout',
-    note: 'Same meaning; default `6s` instead of no timeout, and it must exceed 3 × `--election.interval`.' },
+    note: 'Same meaning; default `30s` instead of no timeout, and it must exceed 3 × `--election.interval`.' },
   { name: 'leader-election.rest', default: 'false', promfleet: 'leader-election.rest', note: 'Same `/admin/election/leader` endpoint; `PUT` needs `--leader-election.rest-token` or `--web.auth-file` unless the listener is loopback only.' },
   { name: 'pg.host', default: 'localhost', promfleet: 'pg.host', note: 'Or one `--pg.url`.' },
   { name: 'pg.port', default: '5432', promfleet: 'pg.port', note: '' },

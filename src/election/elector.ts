@@ -1,9 +1,12 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { Leadership, type CutSource } from '../storage/index.js';
+import type { LivenessReader } from '../queue/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 import { Backoff } from '../lib/backoff.js';
 import { sleep } from '../lib/sleep.js';
+import { pickCandidate, type ReplicaState } from './candidates.js';
+import { applySessionSettings, destroySession, electionTimings, sessionClient, withDeadline, type ElectionTimings } from './session.js';
 
 export interface ElectorOptions {
   readonly connectionString: string;
@@ -21,11 +24,11 @@ export interface ElectorOptions {
   readonly now?: () => number;
   /** Resolves once the schema is migrated; no election before. */
   readonly ready?: () => Promise<void>;
-}
-
-interface ReplicaState {
-  lastSeenMs: number;
-  paused: boolean;
+  /**
+   * When replicas last wrote through any ingress process (shared liveness). Without it, only
+   * what this process sees counts.
+   */
+  readonly liveness?: LivenessReader;
 }
 
 interface GroupState {
@@ -36,16 +39,30 @@ interface GroupState {
 
 /**
  * Advisory-lock election for the HA groups whose replicas write through this process. One
- * dedicated, unpooled session holds the locks; any error on it means follower at once, then
- * reconnect with backoff. A lock is only tried while not held (holds stack), and released
- * completely when the replica goes quiet.
+ * dedicated, unpooled session holds the locks; any error on it, or any query of it that misses
+ * its deadline, means follower at once, then reconnect with backoff. The session is set up so
+ * that the server ends it, and frees its locks, when it goes silent; see session.ts for why the
+ * holder has always stopped claiming by then. A lock is only tried while not held (holds stack),
+ * and released completely when the replica goes quiet.
+ *
+ * A replica is alive while it writes through any ingress process: with `liveness`, each round
+ * also reads the shared last writes of every replica of the groups this process knows (in the
+ * background: the round uses what the previous read brought, so a slow Redis never delays the
+ * lock checks). While that store does not answer, no replica is removed from the election: it
+ * may be writing through another ingress, and with the queues in that same Redis nothing could
+ * be written for another leader anyway.
  */
 export class Elector {
   private readonly groups = new Map<string, GroupState>();
   private readonly leadership: Leadership;
   private readonly backoff = new Backoff(250, 5000);
   private readonly now: () => number;
+  private readonly t: ElectionTimings;
   private client: pg.Client | undefined;
+  /** Whether the last read of the shared liveness succeeded ('unknown' before the first). */
+  private shared: 'unknown' | 'ok' | 'down' = 'unknown';
+  private refreshing: Promise<void> | undefined;
+  private warnedSettings = false;
   private nextConnectMs = 0;
   /** After losing its session, this process stays out of elections until then (see lost()). */
   private rejoinAtMs = 0;
@@ -56,21 +73,64 @@ export class Elector {
   constructor(private readonly opts: ElectorOptions) {
     this.leadership = new Leadership(opts.schema);
     this.now = opts.now ?? Date.now;
+    this.t = electionTimings(opts.intervalMs);
   }
 
   /** A batch of `replica` arrived: it is alive and a candidate for its group. */
   observe(group: string, replica: string): void {
     let g = this.groups.get(group);
     if (!g) this.groups.set(group, (g = { id: undefined, leading: undefined, replicas: new Map() }));
+    this.seen(g, group, replica, this.now());
     const r = g.replicas.get(replica);
-    if (!r) g.replicas.set(replica, { lastSeenMs: this.now(), paused: false });
-    else {
-      r.lastSeenMs = this.now();
-      if (r.paused) {
-        r.paused = false;
-        this.opts.log.info({ group, replica }, 'Prometheus seems alive. Resuming scheduled election.');
-      }
+    if (r) r.localSeenMs = this.now();
+  }
+
+  /** `replica` wrote at `atMs` (this process's clock); a paused replica that wrote within the timeout resumes. */
+  private seen(g: GroupState, group: string, replica: string, atMs: number): void {
+    const r = g.replicas.get(replica);
+    if (!r) {
+      g.replicas.set(replica, { lastSeenMs: atMs, localSeenMs: -Infinity, paused: false });
+      return;
     }
+    r.lastSeenMs = Math.max(r.lastSeenMs, atMs);
+    if (r.paused && this.now() - r.lastSeenMs <= this.opts.timeoutMs) {
+      r.paused = false;
+      this.opts.log.info({ group, replica }, 'Prometheus seems alive. Resuming scheduled election.');
+    }
+  }
+
+  /**
+   * Reads the shared liveness of every replica of the known groups and merges it in (started by
+   * each round, not awaited there; exported for tests that drive time themselves).
+   */
+  refreshLiveness(): Promise<void> {
+    const reader = this.opts.liveness;
+    if (!reader || this.groups.size === 0) return Promise.resolve();
+    this.refreshing ??= (async () => {
+      try {
+        const ages = await reader.ages([...this.groups.keys()]);
+        const now = this.now();
+        for (const [group, replicas] of ages) {
+          const g = this.groups.get(group);
+          if (!g) continue;
+          for (const [replica, age] of replicas) {
+            // A replica this process never saw joins only while it is alive.
+            if (g.replicas.has(replica) || age <= this.opts.timeoutMs) this.seen(g, group, replica, now - age);
+          }
+        }
+        if (this.shared === 'down') this.opts.log.info('replica liveness store answers again');
+        this.shared = 'ok';
+      } catch (err) {
+        if (this.shared !== 'down') {
+          this.opts.log.warn({ err: (err as Error).message },
+            'replica liveness store does not answer: no replica leaves the election until it does');
+        }
+        this.shared = 'down';
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
   }
 
   isLeader(group: string, replica: string): boolean {
@@ -103,12 +163,15 @@ export class Elector {
 
   /** One election round; exported for tests that drive time themselves. */
   async tick(): Promise<void> {
+    void this.refreshLiveness();
     const client = await this.session();
     if (!client) return;
     const now = this.now();
+    // Never resign because the shared liveness is unreadable (see the class comment).
+    const mayPause = this.opts.liveness === undefined || this.shared === 'ok';
     for (const [group, g] of this.groups) {
       for (const [replica, r] of g.replicas) {
-        if (!r.paused && now - r.lastSeenMs > this.opts.timeoutMs) {
+        if (mayPause && !r.paused && now - r.lastSeenMs > this.opts.timeoutMs) {
           r.paused = true;
           this.opts.log.warn({ group, replica }, 'Prometheus timeout exceeded');
           this.opts.log.info({ group, replica }, 'Scheduled election is paused. Instance is removed from election pool.');
@@ -124,29 +187,27 @@ export class Elector {
     const id = g.id as number;
     if (g.replicas.get(replica)?.paused) {
       // Clear the record first: it waits for writers fenced against us, then the lock goes.
-      // Close the interval at the cut first (it waits for writers fenced against us), then the lock goes.
-      await this.leadership.resign(client, group, replica, this.opts.cuts(group));
-      await this.leadership.unlock(client, id);
+      await this.q(client, 'resign', () => this.leadership.resign(client, group, replica, this.opts.cuts(group)));
+      await this.q(client, 'unlock', () => this.leadership.unlock(client, id));
       this.stepDown(group, g, 'replica went quiet');
       return;
     }
-    if (!(await this.leadership.holdsLock(client, id))) this.stepDown(group, g, 'lock no longer held');
+    if (!(await this.q(client, 'lock check', () => this.leadership.holdsLock(client, id)))) this.stepDown(group, g, 'lock no longer held');
+  }
+
+  /** Every query of the elector goes through here: a missed deadline destroys the session (see session.ts). */
+  private q<T>(client: pg.Client, what: string, fn: () => Promise<T>, deadlineMs = this.t.queryDeadlineMs): Promise<T> {
+    return withDeadline(client, deadlineMs, what, fn);
   }
 
   private async tryLead(client: pg.Client, group: string, g: GroupState): Promise<void> {
-    let candidate: string | undefined;
-    let newest = -Infinity;
-    for (const [replica, r] of g.replicas) {
-      if (!r.paused && r.lastSeenMs > newest) {
-        newest = r.lastSeenMs;
-        candidate = replica;
-      }
-    }
+    const candidate = pickCandidate(g.replicas, this.now(), this.opts.timeoutMs);
     if (candidate === undefined || this.now() < this.rejoinAtMs) return;
-    g.id ??= await this.leadership.groupId(client, group);
-    if (!(await this.leadership.tryLock(client, g.id))) return;
+    const id = (g.id ??= await this.q(client, 'group id', () => this.leadership.groupId(client, group)));
+    if (!(await this.q(client, 'try lock', () => this.leadership.tryLock(client, id)))) return;
     try {
-      const t = await this.leadership.takeOver(client, group, candidate, 'lock', this.opts.cuts(group));
+      const t = await this.q(client, 'takeover', () => this.leadership.takeOver(client, group, candidate, 'lock', this.opts.cuts(group)),
+        this.t.takeoverDeadlineMs);
       g.leading = candidate;
       this.opts.log.info({ group, replica: candidate, groupId: g.id }, `Lock obtained for group id ${g.id}`);
       this.opts.log.info({ group, replica: candidate, epoch: t.epoch, handoffMs: t.handoffMs, previous: t.previous, handoff: t.changed, waitsForPrevious: t.waits }, 'Instance became a leader');
@@ -154,7 +215,8 @@ export class Elector {
       if (t.changed) this.opts.metrics.haLeadershipChanges.inc({ group });
       if (t.changed && t.handoffMs !== null && t.handoffMs > 0) this.opts.metrics.haHandoffGap.observe(Math.max(0, (this.now() - t.handoffMs) / 1000));
     } catch (err) {
-      await this.leadership.unlock(client, g.id);
+      // A failed unlock leaves the session to the caller's lost(), which closes it (and the lock goes).
+      await this.q(client, 'unlock', () => this.leadership.unlock(client, id)).catch(() => undefined);
       throw err;
     }
   }
@@ -169,15 +231,20 @@ export class Elector {
   private async session(): Promise<pg.Client | undefined> {
     if (this.client) return this.client;
     if (this.now() < this.nextConnectMs || this.abort.signal.aborted) return undefined;
-    const client = new pg.Client({ connectionString: this.opts.connectionString, application_name: this.opts.applicationName });
+    const client = sessionClient({ connectionString: this.opts.connectionString, applicationName: this.opts.applicationName, timings: this.t });
     // An error on the session (terminated backend, network) means every lock is gone: follower now.
     client.on('error', (err: Error) => this.lost(err, client));
     try {
       await client.connect();
+      const missing = await applySessionSettings(client, this.t);
+      if (missing.length > 0 && !this.warnedSettings) {
+        this.warnedSettings = true;
+        this.opts.log.warn({ missing }, 'PostgreSQL lacks these settings (14 or later has them): a silent election session may keep its locks until TCP gives up');
+      }
     } catch (err) {
       this.nextConnectMs = this.now() + this.backoff.next();
       this.opts.log.warn({ err: (err as Error).message }, 'election session cannot connect; retrying');
-      client.end().catch(() => undefined);
+      destroySession(client);
       return undefined;
     }
     this.backoff.reset();
@@ -195,7 +262,7 @@ export class Elector {
     this.rejoinAtMs = this.now() + 2 * this.opts.intervalMs;
     this.opts.log.error({ err: (err as Error).message }, 'election session lost');
     for (const [group, g] of this.groups) this.stepDown(group, g, 'election session lost');
-    dead?.end().catch(() => undefined);
+    if (dead) destroySession(dead);
   }
 
   /** Resigns every group this process leads and closes the session. Idempotent. */
@@ -203,16 +270,19 @@ export class Elector {
     this.stopped ??= (async () => {
       this.abort.abort();
       await this.loop;
+      await this.refreshing;
       const client = this.client;
       if (client) {
         for (const [group, g] of this.groups) {
           if (g.leading === undefined || g.id === undefined) continue;
-          await this.leadership.resign(client, group, g.leading, this.opts.cuts(group)).catch(() => undefined);
-          await this.leadership.unlock(client, g.id).catch(() => undefined);
+          const { leading, id } = g;
+          await this.q(client, 'resign', () => this.leadership.resign(client, group, leading, this.opts.cuts(group))).catch(() => undefined);
+          await this.q(client, 'unlock', () => this.leadership.unlock(client, id)).catch(() => undefined);
           this.stepDown(group, g, 'shutting down');
         }
         this.client = undefined;
-        await client.end().catch(() => undefined);
+        // A graceful goodbye; a session that does not answer is destroyed at the deadline.
+        await this.q(client, 'close', () => client.end()).catch(() => undefined);
       }
     })();
     return this.stopped;

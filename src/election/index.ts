@@ -1,3 +1,4 @@
 export { Elector, type ElectorOptions } from './elector.js';
+export { electionTimings, sessionSettings, type ElectionTimings } from './session.js';
 export { RestElector, type RestElectorOptions } from './rest.js';
 export { electionAdminGuarded, registerElectionAdmin, type ElectionAdminOptions } from './admin.js';

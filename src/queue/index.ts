@@ -8,3 +8,4 @@ export { QueueTimeIndex, SWEEP_PAGE } from './time-index.js';
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export { Backlog, BacklogGate } from './backlog.js';
 export { producerConnection, workerConnection } from './redis.js';
+export { SharedLiveness, livenessKey, type LivenessReader, type SharedLivenessOptions } from './liveness.js';
