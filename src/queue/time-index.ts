@@ -36,19 +36,23 @@ end
 return live`;
 
 /**
- * Follower retention in bulk: removes up to ARGV[3] jobs whose newest sample is at or before
- * ARGV[1] (the leader's committed coverage less the margin) and whose unwritten part starts
- * after ARGV[2] (nothing of them is the follower's own to write), unless a worker holds them.
- * Returns { jobs removed, samples in them }. KEYS: t0, t1, backlog counter. ARGV[4]: key prefix.
+ * Follower retention in bulk: looks at up to ARGV[3] jobs (from the ARGV[5]-th on) whose newest
+ * sample is at or before ARGV[1] (the leader's committed coverage less the margin) and removes
+ * those whose unwritten part starts after ARGV[2] (nothing of them is the follower's own to
+ * write) unless a worker holds them. Returns { jobs removed, samples in them, jobs looked at }.
+ * KEYS: t0, t1, backlog counter. ARGV[4]: key prefix.
  */
 const DROP = `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', tonumber(ARGV[5]), tonumber(ARGV[3]))
 local p = ARGV[4]
 local removed, samples = 0, 0
 for _, id in ipairs(ids) do
   local start = tonumber(redis.call('ZSCORE', KEYS[1], id) or '0')
   local job = p .. id
-  if start > tonumber(ARGV[2]) and redis.call('EXISTS', job .. ':lock') == 0 and not redis.call('ZSCORE', p .. 'failed', id) then
+  if redis.call('ZSCORE', p .. 'failed', id) then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+  elseif start > tonumber(ARGV[2]) and redis.call('EXISTS', job .. ':lock') == 0 and not redis.call('ZSCORE', p .. 'failed', id) then
     local data = redis.call('HGET', job, 'data')
     if redis.call('LREM', p .. 'wait', -1, id) == 0 and redis.call('ZREM', p .. 'delayed', id) == 0
       and redis.call('ZREM', p .. 'prioritized', id) == 0 and redis.call('LREM', p .. 'paused', -1, id) == 0 then
@@ -62,7 +66,7 @@ for _, id in ipairs(ids) do
   end
 end
 if samples > 0 and redis.call('DECRBY', KEYS[3], samples) < 0 then redis.call('SET', KEYS[3], '0') end
-return { removed, samples }`;
+return { removed, samples, #ids }`;
 
 /**
  * Jobs left active with no worker's lock (a worker died, or the queue stopped being consumed
@@ -122,13 +126,27 @@ export class QueueTimeIndex {
     return (await this.redis.eval(PENDING, 2, this.key(queue, 't0'), this.key(queue, 't1'), bound, limit, `${this.prefix}:${queue}:`)) as string[];
   }
 
-  /** Removes redundant follower jobs (see DROP); one call, up to SWEEP_PAGE jobs. */
-  async dropRedundant(queue: string, coveredThroughMs: number, undecidedFromMs: number): Promise<{ jobs: number; samples: number }> {
+  /**
+   * Removes redundant follower jobs (see DROP), one call per SWEEP_PAGE jobs looked at, up to
+   * `maxCalls`; jobs kept (still partly owned, or held by a worker) are stepped over.
+   */
+  async dropRedundant(queue: string, coveredThroughMs: number, undecidedFromMs: number, maxCalls = 20): Promise<{ jobs: number; samples: number; calls: number }> {
     // Lua's tonumber reads no infinities: beyond any sample time is enough.
     const from = undecidedFromMs === Infinity ? '1e300' : undecidedFromMs === -Infinity ? '-1e300' : String(undecidedFromMs);
-    const r = (await this.redis.eval(DROP, 3, this.key(queue, 't0'), this.key(queue, 't1'), this.key(queue, 'backlog-samples'),
-      coveredThroughMs, from, SWEEP_PAGE, `${this.prefix}:${queue}:`)) as [number, number];
-    return { jobs: r[0], samples: r[1] };
+    let jobs = 0;
+    let samples = 0;
+    let kept = 0;
+    let calls = 0;
+    while (calls < maxCalls) {
+      calls++;
+      const r = (await this.redis.eval(DROP, 3, this.key(queue, 't0'), this.key(queue, 't1'), this.key(queue, 'backlog-samples'),
+        coveredThroughMs, from, SWEEP_PAGE, `${this.prefix}:${queue}:`, kept)) as [number, number, number];
+      jobs += r[0];
+      samples += r[1];
+      kept += r[2] - r[0];
+      if (r[2] < SWEEP_PAGE) break;
+    }
+    return { jobs, samples, calls };
   }
 
   /** Puts active jobs that no worker holds back to wait (see RECOVER); returns how many. */

@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
   Backlog, PermanentError, TransientError, isQueuedJob, parseQueueName, queueName, queuedWork, type BatchHandler, type QueueIdentity, type QueueTimeIndex,
-  SWEEP_PAGE,
 } from '../queue/index.js';
 import type { CutSource, Leadership } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
@@ -13,7 +12,7 @@ import type { OwnershipView } from './leaders.js';
 
 /** Jobs of one idle queue written by id per scan. */
 const DECIDED_PAGE = 256;
-/** Sweep calls per queue per scan (each up to SWEEP_PAGE jobs). */
+/** Sweep script calls per queue per scan (each looks at up to SWEEP_PAGE jobs). */
 const SWEEP_ROUNDS = 20;
 /** Scans in a row a lock leader must be seen dead before a worker closes its interval (its elector may be reconnecting). */
 const DEAD_SCANS = 2;
@@ -122,12 +121,7 @@ export class FollowerWork {
     const open = g.ownership.open;
     const committed = g.state.committedMs;
     if (g.state.alive && open?.ready && open.replica !== replica && committed !== undefined) {
-      let dropped = 0;
-      for (let i = 0; i < SWEEP_ROUNDS; i++) {
-        const r = await this.opts.index.dropRedundant(name, committed - this.opts.marginMs, undecidedFrom);
-        dropped += r.jobs;
-        if (r.jobs < SWEEP_PAGE) break;
-      }
+      const dropped = (await this.opts.index.dropRedundant(name, committed - this.opts.marginMs, undecidedFrom, SWEEP_ROUNDS)).jobs;
       if (dropped > 0) this.opts.metrics.followerDropped.inc({ queue: name, reason: 'redundant' }, dropped);
     }
     this.opts.metrics.followerBacklog.set({ queue: name }, await this.opts.index.size(name));
