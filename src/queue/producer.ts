@@ -171,8 +171,7 @@ export class Producer {
     const ha = identity.group !== undefined && identity.replica !== undefined && data.n > 0;
     if (ha) await this.index.index(name, jobId, data.t0, data.t1);
     await this.queue(name).add('batch', data, { ...JOB_OPTIONS, jobId });
-    if (ha) await this.index.raiseAccepted(name, data.t1);
-    await this.backlog.add(name, data.n);
+    await Promise.all([ha ? this.index.raiseAccepted(name, data.t1) : undefined, this.backlog.add(name, data.n)]);
     this.opts.onJob?.(name, parts.length);
   }
 
