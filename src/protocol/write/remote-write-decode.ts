@@ -8,7 +8,7 @@
  * wire type, a truncation, or a length running past its message is BAD_PROTOBUF; a label that
  * is not valid UTF-8 is INVALID_LABELS.
  */
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 import { METRIC_TYPES } from './types.js';
 import type { Exemplar, Histogram, Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from './types.js';
 import { readHistogram } from './decode-histogram.js';
@@ -16,8 +16,8 @@ import { LabelCache } from './label-cache.js';
 import {
   type ByteReader, createReader, decodeUtf8, describeWhere, enter, leave, readLength, readStringOrNull,
   resetWhere, showInvalid, skipUnexpected, toDecodeError, where,
-} from './pb-reader.js';
-import { readInt64 } from './varint.js';
+} from '../wire/pb-reader.js';
+import { readInt64 } from '../wire/varint.js';
 import {
   NO_DECODE_LIMITS, beginBudget, budget, labelTooLong, tooManyLabels, tooManyPoints, tooManySamplesInSeries, tooManySeries,
   type DecodeLimits,

@@ -4,8 +4,8 @@
  */
 import type { Reader } from 'protobufjs/minimal.js';
 import type { BucketSpan, Histogram } from './types.js';
-import { enter, leave, skipUnexpected } from './pb-reader.js';
-import { readInt64, readSint64, readUint64 } from './varint.js';
+import { enter, leave, skipUnexpected } from '../wire/pb-reader.js';
+import { readInt64, readSint64, readUint64 } from '../wire/varint.js';
 import { budget, tooManyPoints } from './decode-limits.js';
 
 /** Every span and bucket counts against the request's point budget (--web.max-samples-per-request). */

@@ -6,7 +6,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { Reader } from 'protobufjs/minimal.js';
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 
 /** A protobufjs Reader whose bytes are known to be a Buffer (see createReader). */
 export type ByteReader = Reader & { buf: Buffer };

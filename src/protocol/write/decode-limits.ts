@@ -7,7 +7,7 @@
  * The decoder is synchronous, so one module-level budget serves every call (as `where` does in
  * pb-reader.ts).
  */
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 import type { WriteRequest } from './types.js';
 
 export interface DecodeLimits {

@@ -17,14 +17,14 @@
  * duplicates are left for validation. Per-series metadata becomes per-family metadata, keyed by
  * the series' metric name (the last one of a family wins). Unknown fields are skipped.
  */
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 import { METRIC_TYPES } from './types.js';
 import type { Exemplar, Histogram, Label, MetricMetadata, Sample, TimeSeries, WriteRequest } from './types.js';
 import { readHistogram } from './decode-histogram.js';
 import {
   type ByteReader, createReader, decodeUtf8, enter, leave, readLength, resetWhere, showInvalid, skipUnexpected, toDecodeError, where,
-} from './pb-reader.js';
-import { readInt64 } from './varint.js';
+} from '../wire/pb-reader.js';
+import { readInt64 } from '../wire/varint.js';
 
 const REQUEST_FIELDS: readonly string[] = ['', '', '', '', 'symbols', 'timeseries'];
 const TIMESERIES_FIELDS: readonly string[] = ['', 'labels_refs', 'samples', 'histograms', 'exemplars', 'metadata', 'created_timestamp'];
