@@ -10,7 +10,7 @@ import { Metrics } from './observability/metrics.js';
 import { createPool, migrate, SampleReader, type CutSource } from './storage/index.js';
 import { QueueTimeIndex, SharedLiveness, producerConnection } from './queue/index.js';
 import type { Redis } from 'ioredis';
-import { registerRead } from './ingress/read.js';
+import { PROMETHEUS_MATCHING, registerRead } from './read/index.js';
 import { PromfleetError } from './errors.js';
 import { createWorker, type WorkerRole } from './worker/index.js';
 import { Backoff } from './lib/backoff.js';
@@ -151,7 +151,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     readPool = createPool({ connectionString: config.pgConnectionString, max: config['pg.max-open-conns'], applicationName: `promfleet ${role} reader` }, log);
     registerRead({
       server,
-      reader: new SampleReader({ pool: readPool, schema: config['pg.schema'] }),
+      reader: new SampleReader({ pool: readPool, schema: config['pg.schema'], matching: PROMETHEUS_MATCHING }),
       ignoreLabels: [config['ha.replica-label']],
       maxBodyBytes: config['web.max-body-bytes'],
       maxDecompressedBytes: config['web.max-decompressed-bytes'],
