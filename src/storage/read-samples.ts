@@ -4,7 +4,7 @@ import type { Exemplar, Histogram, Label, Sample, TimeSeries } from '../protocol
 import { assertSchemaName, quoteIdent } from './ident.js';
 import type { SampleColumns } from './packed-samples.js';
 import { compileRegex, matchesAll, matchesValue, type LabelMatcher } from './matchers.js';
-import { readExtras, type SeriesExtras } from './read-extras.js';
+import { readExtras, type SeriesExtras } from './read-histograms-exemplars.js';
 import { streamSamples, type StreamedColumns } from './read-stream.js';
 
 export interface SampleReaderOptions {

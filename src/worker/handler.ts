@@ -2,7 +2,7 @@ import { PermanentError, TransientError, type BatchHandler, type HandleResult, t
 import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type RawSeriesCaches, type WriteManyResult } from '../storage/index.js';
 import { decodeBatch } from './decode-batch.js';
 import type { OwnershipView } from './leaders.js';
-import { withSeams, type WriteSeams } from './seams.js';
+import { withSeams, type WriteSeams } from './write-test-seams.js';
 import { FencedError, planHaWrite, type HaPlan, type SpannedBatch } from './fence.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from '../observability/log.js';
@@ -35,7 +35,7 @@ export interface WriteHandlerOptions {
     /** Test seam: awaited inside the transaction just before the fence. */
     readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
   };
-  /** Test seams after COPY and after COMMIT (see seams.ts). */
+  /** Test seams after COPY and after COMMIT (see write-test-seams.ts). */
   readonly seams?: WriteSeams;
   readonly now?: () => number;
 }

@@ -6,7 +6,7 @@ import { Consumer } from '../queue/index.js';
 import { BatchWriter, Leadership, Partitions, RawSeriesCaches, SeriesResolver, pruneLedger } from '../storage/index.js';
 import { OwnershipView } from './leaders.js';
 import { FollowerWork } from './followers.js';
-import type { WriteSeams } from './seams.js';
+import type { WriteSeams } from './write-test-seams.js';
 import { sleep } from '../lib/sleep.js';
 import { WriteBatchHandler } from './handler.js';
 
