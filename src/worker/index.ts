@@ -120,7 +120,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
         const pruned = await pruneLedger(opts.pool, opts.schema, opts.ledgerRetentionMs, now());
         if (pruned > 0) log.debug({ pruned }, 'ledger pruned');
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'maintenance failed; retrying');
+        log.warn({ err }, 'maintenance failed; retrying');
       }
       await sleep(every, signal);
     }
