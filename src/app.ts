@@ -8,7 +8,7 @@ import { Elector, RestElector, registerElectionAdmin } from './election/index.js
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import { createPool, migrate, SampleReader, type CutSource } from './storage/index.js';
-import { QueueTimeIndex, SharedLiveness, producerConnection, queueName } from './queue/index.js';
+import { QueueTimeIndex, SharedLiveness, producerConnection } from './queue/index.js';
 import type { Redis } from 'ioredis';
 import { registerRead } from './ingress/read.js';
 import { PromfleetError } from './errors.js';
@@ -60,10 +60,7 @@ function createElector(
   role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>, index: QueueTimeIndex, liveness: SharedLiveness | undefined,
 ): Elector | RestElector {
   const common = {
-    cuts: (group: string): CutSource => ({
-      acceptedMs: (replica: string) => index.accepted(queueName({ group, replica })),
-      maxSkewMs: config['ha.max-clock-skew'],
-    }),
+    cuts: (group: string): CutSource => index.cuts(group, config['ha.max-clock-skew']),
     ready,
     connectionString: config.pgConnectionString,
     schema: config['pg.schema'],
@@ -202,6 +199,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       server,
       redisUrl: config['redis.url'],
       queuePrefix: config['queue.prefix'],
+      quietAfterMs: config['leader-election.pg-advisory-lock.prometheus-timeout'],
       maxBacklogSamples: config['queue.max-backlog-samples'],
       coalesce: {
         maxParts: config['queue.job-max-batches'],
