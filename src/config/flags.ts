@@ -1,7 +1,7 @@
 import {
   parseBoolean, parseBytes, parseDuration, parseIdentifier, parseInteger, parseListenAddress, parseUrl,
   type ListenAddress,
-} from './values.js';
+} from './value-parsers.js';
 
 /** One command-line flag: its default (as text, the way a user would type it), its parser and its help. */
 export interface FlagSpec<T> {

@@ -1,5 +1,5 @@
 /** `promfleet loadgen` flags: parsed once; an invalid value stops with the flag's name and the value. */
-import { parseDuration, parseInteger } from '../config/values.js';
+import { parseDuration, parseInteger } from '../config/value-parsers.js';
 import { checkLoadgenOptions, type LoadgenOptions } from './run.js';
 
 interface Spec {
