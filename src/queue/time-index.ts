@@ -14,22 +14,18 @@ import { queueName } from './names.js';
  */
 
 /**
- * Raises `accepted` (KEYS[1]) to ARGV[1] unless it is already higher. When the queue had
- * accepted nothing for longer than ARGV[2] ms (the replica was quiet: on Redis's clock, so
- * whichever ingress took its writes), the watermark from before the silence is recorded in
- * `quiet` (KEYS[3]): a handoff cuts the replica's ownership there, not after the silence.
- * KEYS[2] holds when the queue last accepted something.
+ * Raises `accepted` (KEYS[1]) to ARGV[1] unless it is already higher. When the job's oldest
+ * sample (ARGV[3]) comes more than ARGV[2] ms (the replica's Prometheus timeout) after what was
+ * accepted before, the replica scraped nothing in between (its Prometheus was down): the
+ * watermark from before the silence is recorded in `quiet` (KEYS[2]), and a handoff cuts the
+ * replica's ownership there, not after it came back. Slow writes leave no such gap in the data.
  */
 const RAISE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local v = redis.call('GET', KEYS[1])
-local last = redis.call('GET', KEYS[2])
-if v and last and now - tonumber(last) > tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[3], v, v)
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -101)
+if v and tonumber(ARGV[3]) - tonumber(v) > tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[2], v, v)
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -101)
 end
-redis.call('SET', KEYS[2], now)
 if (not v) or tonumber(v) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1`;
 
@@ -132,9 +128,9 @@ export class QueueTimeIndex {
     await this.redis.zadd(this.key(queue, 't0'), 'XX', 'GT', writtenThroughMs + 1, jobId);
   }
 
-  /** After a job is added: `quietAfterMs` is how long without a write makes the replica quiet (its Prometheus timeout). */
-  async raiseAccepted(queue: string, newestMs: number, quietAfterMs: number): Promise<void> {
-    await this.redis.eval(RAISE, 3, this.key(queue, 'accepted'), this.key(queue, 'accepted-at'), this.key(queue, 'quiet'), newestMs, quietAfterMs);
+  /** After a job of samples in [oldestMs, newestMs] is added; a gap in the data longer than `quietAfterMs` (the Prometheus timeout) is a silence. */
+  async raiseAccepted(queue: string, oldestMs: number, newestMs: number, quietAfterMs: number): Promise<void> {
+    await this.redis.eval(RAISE, 2, this.key(queue, 'accepted'), this.key(queue, 'quiet'), newestMs, quietAfterMs, oldestMs);
   }
 
   async accepted(queue: string): Promise<number | undefined> {

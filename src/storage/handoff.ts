@@ -16,8 +16,8 @@ export interface CutSource {
    */
   acceptedMs(replica: string): Promise<number | undefined>;
   /**
-   * What the replica had accepted when it first fell quiet (longer than its Prometheus
-   * timeout) after `afterMs` and wrote again since; undefined when it did not.
+   * What the replica had accepted before the first gap in its data longer than its Prometheus
+   * timeout (its Prometheus was down) after `afterMs`; undefined when there was none.
    */
   quietMs(replica: string, afterMs: number | null): Promise<number | undefined>;
   /** A cut never passes the database's clock plus this (ms): one sample from a fast clock cannot move it into the future. */
