@@ -4,7 +4,7 @@ import { HttpServer } from './http/server.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { CredentialStore, createGuard } from './auth/index.js';
 import { createIngress, type Ingress } from './ingress/index.js';
-import { Elector, RestElector, registerElectionAdmin } from './election/index.js';
+import { LockElector, RestElector, registerElectionAdmin } from './election/index.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import { createPool, migrate, SampleReader, type CutSource } from './storage/index.js';
@@ -58,7 +58,7 @@ async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, sign
 /** The lock elector, or the REST one with --leader-election.rest. */
 function createElector(
   role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>, index: QueueTimeIndex, liveness: SharedLiveness | undefined,
-): Elector | RestElector {
+): LockElector | RestElector {
   const common = {
     cuts: (group: string): CutSource => ({
       acceptedMs: (replica: string) => index.accepted(queueName({ group, replica })),
@@ -76,7 +76,7 @@ function createElector(
     const replica = config['ha.replica'];
     return new RestElector({ ...common, identity: group !== undefined && replica !== undefined ? { group, replica } : undefined });
   }
-  return new Elector({
+  return new LockElector({
     ...common,
     intervalMs: config['election.interval'],
     timeoutMs: config['leader-election.pg-advisory-lock.prometheus-timeout'],
@@ -125,7 +125,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   let ingress: Ingress | undefined;
   let worker: WorkerRole | undefined;
   let pool: pg.Pool | undefined;
-  let elector: Elector | RestElector | undefined;
+  let elector: LockElector | RestElector | undefined;
   /** The elector's Redis connection: handoffs read the replicas' accepted watermarks beside their queues. */
   let electorRedis: Redis | undefined;
   let liveness: SharedLiveness | undefined;

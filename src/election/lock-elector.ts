@@ -8,7 +8,7 @@ import { sleep } from '../lib/sleep.js';
 import { pickCandidate, type ReplicaState } from './candidates.js';
 import { applySessionSettings, destroySession, electionTimings, sessionClient, withDeadline, type ElectionTimings } from './session.js';
 
-export interface ElectorOptions {
+export interface LockElectorOptions {
   readonly connectionString: string;
   readonly schema: string;
   /** application_name of the dedicated session, so an operator can find it in pg_stat_activity. */
@@ -52,7 +52,7 @@ interface GroupState {
  * may be writing through another ingress, and with the queues in that same Redis nothing could
  * be written for another leader anyway.
  */
-export class Elector {
+export class LockElector {
   private readonly groups = new Map<string, GroupState>();
   private readonly leadership: Leadership;
   private readonly backoff = new Backoff(250, 5000);
@@ -70,7 +70,7 @@ export class Elector {
   private readonly abort = new AbortController();
   private stopped: Promise<void> | undefined;
 
-  constructor(private readonly opts: ElectorOptions) {
+  constructor(private readonly opts: LockElectorOptions) {
     this.leadership = new Leadership(opts.schema);
     this.now = opts.now ?? Date.now;
     this.t = electionTimings(opts.intervalMs);
