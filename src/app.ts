@@ -4,7 +4,7 @@ import { HttpServer } from './http/server.js';
 import { RateLimiter } from './http/rate-limit.js';
 import { CredentialStore, createGuard } from './auth/index.js';
 import { createIngress, type Ingress } from './ingress/index.js';
-import { LockElector, RestElector, registerElectionAdmin } from './election/index.js';
+import { LockElector, RestElector, registerElectionAdmin, type Elector } from './election/index.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
 import { createPool, migrate, SampleReader, type CutSource } from './storage/index.js';
@@ -58,7 +58,7 @@ async function migrateUntilDone(pool: pg.Pool, config: Config, log: Logger, sign
 /** The lock elector, or the REST one with --leader-election.rest. */
 function createElector(
   role: ServiceRole, config: Config, log: Logger, metrics: Metrics, ready: () => Promise<void>, index: QueueTimeIndex, liveness: SharedLiveness | undefined,
-): LockElector | RestElector {
+): Elector {
   const common = {
     cuts: (group: string): CutSource => ({
       acceptedMs: (replica: string) => index.accepted(queueName({ group, replica })),
@@ -125,7 +125,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   let ingress: Ingress | undefined;
   let worker: WorkerRole | undefined;
   let pool: pg.Pool | undefined;
-  let elector: LockElector | RestElector | undefined;
+  let elector: Elector | undefined;
   /** The elector's Redis connection: handoffs read the replicas' accepted watermarks beside their queues. */
   let electorRedis: Redis | undefined;
   let liveness: SharedLiveness | undefined;
@@ -186,8 +186,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     elector = e;
     registerElectionAdmin({
       server,
-      isLeader: () => (e instanceof RestElector ? e.isLeading() : e.leaders().size > 0),
-      rest: e instanceof RestElector ? e : undefined,
+      elector: e,
       token: config['leader-election.rest-token'],
       listenHost: addr.host,
       authFile: authFile !== undefined,

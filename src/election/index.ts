@@ -1,3 +1,4 @@
+export type { Elector } from './elector.js';
 export { LockElector, type LockElectorOptions } from './lock-elector.js';
 export { electionTimings, sessionSettings, type ElectionTimings } from './session.js';
 export { RestElector, type RestElectorOptions } from './rest.js';

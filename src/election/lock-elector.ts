@@ -1,29 +1,19 @@
 import type pg from 'pg';
-import { Leadership, type CutSource } from '../storage/index.js';
+import { Leadership } from '../storage/index.js';
+import { PromfleetError } from '../errors.js';
 import type { LivenessReader } from '../queue/index.js';
-import type { Logger } from '../observability/log.js';
-import type { Metrics } from '../observability/metrics.js';
 import { Backoff } from '../lib/backoff.js';
 import { sleep } from '../lib/sleep.js';
 import { pickCandidate, type ReplicaState } from './candidates.js';
+import type { Elector, ElectorBaseOptions } from './elector.js';
 import { applySessionSettings, destroySession, electionTimings, sessionClient, withDeadline, type ElectionTimings } from './session.js';
 
-export interface LockElectorOptions {
-  readonly connectionString: string;
-  readonly schema: string;
-  /** application_name of the dedicated session, so an operator can find it in pg_stat_activity. */
-  readonly applicationName: string;
+export interface LockElectorOptions extends ElectorBaseOptions {
   /** How often to try for locks and check held ones (ms). */
   readonly intervalMs: number;
   /** A replica that has not written for this long is out of the election (ms). */
   readonly timeoutMs: number;
-  /** Where a handoff cuts a group's ownership: its replicas' accepted watermarks (from the queue). */
-  readonly cuts: (group: string) => CutSource;
-  readonly log: Logger;
-  readonly metrics: Metrics;
   readonly now?: () => number;
-  /** Resolves once the schema is migrated; no election before. */
-  readonly ready?: () => Promise<void>;
   /**
    * When replicas last wrote through any ingress process (shared liveness). Without it, only
    * what this process sees counts.
@@ -52,7 +42,8 @@ interface GroupState {
  * may be writing through another ingress, and with the queues in that same Redis nothing could
  * be written for another leader anyway.
  */
-export class LockElector {
+export class LockElector implements Elector {
+  readonly kind = 'lock';
   private readonly groups = new Map<string, GroupState>();
   private readonly leadership: Leadership;
   private readonly backoff = new Backoff(250, 5000);
@@ -142,6 +133,15 @@ export class LockElector {
     const out = new Map<string, string>();
     for (const [group, g] of this.groups) if (g.leading !== undefined) out.set(group, g.leading);
     return out;
+  }
+
+  isLeading(): Promise<boolean> {
+    return Promise.resolve(this.leaders().size > 0);
+  }
+
+  /** Leadership here follows the locks: it cannot be set from outside. */
+  set(): Promise<void> {
+    return Promise.reject(new PromfleetError('ELECTION_NOT_REST', 'this process elects by advisory lock; start it with --leader-election.rest'));
   }
 
   start(): Promise<void> {
