@@ -1,5 +1,6 @@
 import { ERRORS, type ErrorCode } from '../errors.js';
-import { FLAGS, envName, type FlagName, type FlagSpec } from './flags.js';
+import { FLAGS, envName, type FlagName } from './flags.js';
+import type { FlagSpec } from './flag-spec.js';
 import { adapterFlagReference } from './adapter-flags.js';
 
 /** The configuration reference in docs/configuration.md, generated from the flag table (a test keeps it current). */
