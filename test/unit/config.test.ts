@@ -15,6 +15,23 @@ describe('config', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('gives each component its slice, frozen all the way down', () => {
+    const c = parseConfig(['--ha.max-clock-skew=30s', '--web.max-decompressed-bytes=128MiB', '--ha.group=g', '--ha.replica=r', '--web.tls-cert=/c.pem', '--web.tls-key=/k.pem'], {});
+    expect(Object.keys(c).sort()).toEqual(['auth', 'election', 'http', 'ingress', 'log', 'queue', 'read', 'shutdown', 'storage', 'worker']);
+    // A flag several parts read reaches each of their slices.
+    expect([c.worker.maxClockSkewMs, c.election.maxClockSkewMs]).toEqual([30_000, 30_000]);
+    expect([c.ingress.limits.maxDecompressedBytes, c.read.maxDecompressedBytes, c.worker.maxDecompressedBytes]).toEqual(Array(3).fill(128 * 2 ** 20));
+    expect(c.election.identity).toEqual({ group: 'g', replica: 'r' });
+    expect([c.ingress.ha.defaultGroup, c.ingress.ha.defaultReplica]).toEqual(['g', 'r']);
+    expect(c.http.tls).toEqual({ certFile: '/c.pem', keyFile: '/k.pem' });
+    expect(c.read.ignoreLabels).toEqual(['__replica__']);
+    expect(c.storage.migration).toEqual({ schema: 'prom', timescaledb: true, partitionIntervalMs: 86_400_000, compressAfterMs: 86_400_000, retentionMs: 0 });
+    for (const inner of [c.http.limits, c.ingress.limits.decode, c.ingress.coalesce, c.storage.migration, c.election.identity, c.read.ignoreLabels]) {
+      expect(Object.isFrozen(inner)).toBe(true);
+    }
+    expect(parseConfig([], {}).election.identity).toBeUndefined();
+  });
+
   it('reads PROMFLEET_* variables and lets flags win over them', () => {
     const env = { PROMFLEET_PG_SCHEMA: 'fromenv', PROMFLEET_QUEUE_PREFIX: 'envq' };
     const c = parseConfig(['--pg.schema=fromflag'], env);
