@@ -9,11 +9,9 @@ import { Metrics } from './observability/metrics.js';
 import { createPool, SampleReader } from './storage/index.js';
 import { PromfleetError } from './errors.js';
 import { createWorker, type WorkerRole } from './worker/index.js';
-import { createListener } from './wiring/http.js';
-import { schemaGate } from './wiring/schema.js';
-import { createElection, type Election } from './wiring/election.js';
+import { createElection, createListener, schemaGate, type Election } from './wiring/index.js';
 
-export { migrateOptions } from './wiring/schema.js';
+export { migrateOptions } from './wiring/index.js';
 
 export type ServiceRole = Exclude<Role, 'migrate' | 'dead-letters'>;
 
