@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { Leadership, createPool, toPromfleetError } from '../storage/index.js';
+import { Leadership, createPool, inTransaction, toPromfleetError } from '../storage/index.js';
 import type { Elector, ElectorBaseOptions } from './elector.js';
 
 export interface RestElectorOptions extends ElectorBaseOptions {
@@ -109,7 +109,7 @@ export class RestElector implements Elector {
    */
   private async lead(c: pg.PoolClient, group: string, replica: string): Promise<void> {
     await this.leadership.groupId(c, group);
-    const already = await this.inTransaction(c, () => this.recordedOwn(c, group, true));
+    const already = await inTransaction(c, () => this.recordedOwn(c, group, true));
     if (already !== undefined) {
       this.given.set(group, already);
       this.opts.metrics.haLeader.set({ group, replica: already }, 1);
@@ -131,17 +131,5 @@ export class RestElector implements Elector {
     this.opts.metrics.haLeader.set({ group, replica }, 0);
     if (resigned) this.opts.log.warn({ group, replica }, 'Instance is no longer a leader');
     else this.opts.log.info({ group, replica }, 'leadership already moved elsewhere; nothing to resign');
-  }
-
-  private async inTransaction<T>(c: pg.PoolClient, body: () => Promise<T>): Promise<T> {
-    await c.query('BEGIN');
-    try {
-      const out = await body();
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
   }
 }

@@ -14,6 +14,7 @@ export {
   Leadership, lockNamespace, NO_DATA_CUT_MS, type CutSource, type GroupOwnershipState, type LeaderRecord, type LeaderVia, type OwnershipRow, type Takeover,
 } from './leadership.js';
 export { pruneLedger } from './ledger.js';
+export { inTransaction } from './transaction.js';
 export {
   compileRegex, labelValue, matches, matchesAll, matchesValue, type CompiledRegex, type LabelMatcher, type MatchType,
 } from './matchers.js';

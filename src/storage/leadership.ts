@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { assertSchemaName, quoteIdent } from './ident.js';
+import { inTransaction } from './transaction.js';
 import { HandoffSql, NO_DATA_CUT_MS, type CutSource, type LeaderVia, type Takeover } from './handoff.js';
 
 export { NO_DATA_CUT_MS, type CutSource, type LeaderVia, type Takeover } from './handoff.js';
@@ -105,18 +106,6 @@ export class Leadership {
         AND k.classid = ${this.namespace}::oid AND k.objid = ${l}.group_id::oid AND k.objsubid = 2))`;
   }
 
-  private async inTransaction<T>(c: Queryable, body: () => Promise<T>): Promise<T> {
-    await c.query('BEGIN');
-    try {
-      const out = await body();
-      await c.query('COMMIT');
-      return out;
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-  }
-
   /**
    * Records `replica` as leader of `group`. The same replica owning the open interval (its lock
    * re-taken, a repeated REST call) only records the new holder: no handoff, no new epoch.
@@ -125,7 +114,7 @@ export class Leadership {
    * previous owner or it is the same replica.
    */
   async takeOver(c: Queryable, group: string, replica: string, via: LeaderVia, source: CutSource): Promise<Takeover> {
-    return this.inTransaction(c, async () => {
+    return inTransaction(c, async () => {
       const row = await this.sql.lockRow(c, group);
       if (!row) throw new Error(`group ${group} has no leadership row`);
       const pid = via === 'lock' ? 'pg_backend_pid()' : 'NULL';
@@ -162,7 +151,7 @@ export class Leadership {
    * `replica` is not the recorded leader, or `via` is given and differs.
    */
   async resign(c: Queryable, group: string, replica: string, source: CutSource, via?: LeaderVia): Promise<boolean> {
-    return this.inTransaction(c, async () => {
+    return inTransaction(c, async () => {
       const row = await this.sql.lockRow(c, group);
       if (!row || row.leader !== replica || (via !== undefined && row.via !== via)) return false;
       await this.closeOpen(c, group, source);
@@ -175,7 +164,7 @@ export class Leadership {
    * that its backlog is written even when no replica takes over. False when the leader is alive.
    */
   async closeDead(c: Queryable, group: string, source: CutSource): Promise<boolean> {
-    return this.inTransaction(c, async () => {
+    return inTransaction(c, async () => {
       const r = await c.query<{ dead: boolean }>(
         `SELECT (l.leader IS NOT NULL AND NOT ${this.heldBy('l')}) AS dead FROM ${this.s}.ha_leaders l WHERE l.group_name = $1 FOR UPDATE OF l`, [group]);
       if (!r.rows[0]?.dead) return false;
@@ -202,7 +191,7 @@ export class Leadership {
    * the new owner may write after them. Idempotent; returns the marks recorded (0 when it was ready).
    */
   async markReady(c: Queryable, group: string, epoch: number, lookbackMs: number): Promise<number> {
-    return this.inTransaction(c, async () => {
+    return inTransaction(c, async () => {
       await this.sql.lockRow(c, group);
       const r = await c.query<{ from_ms: string | null; ready: boolean }>(
         `SELECT from_ms, ready FROM ${this.s}.ha_ownership WHERE group_name = $1 AND epoch = $2`, [group, epoch]);

@@ -6,16 +6,13 @@
  * committed; a dead leader's interval is closed by anyone.
  */
 import pg from 'pg';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Leadership, migrate, type CutSource } from '../../src/storage/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
+import { Leadership, type CutSource } from '../../src/storage/index.js';
+import { useTestDatabase } from '../helpers/database.js';
 
-const log = pino({ level: 'silent' });
 const SKEW = 5_000;
-let db: TestDatabase;
-let c: pg.Client;
-let passed = false;
+const db = useTestDatabase('ha_ownership_log', { checkReleased: false, migrate: { schema: 'prom', timescaledb: false, partitionIntervalMs: 86_400_000 } });
+let c: pg.PoolClient;
 const leadership = new Leadership('prom');
 const accepted = new Map<string, number>();
 const cuts: CutSource = { acceptedMs: async (replica) => accepted.get(replica), maxSkewMs: SKEW };
@@ -31,20 +28,11 @@ async function watermark(group: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase('ha_ownership_log');
-  const pool = new pg.Pool({ connectionString: db.url, max: 1 });
-  try {
-    await migrate(pool, { schema: 'prom', timescaledb: false, partitionIntervalMs: 86_400_000, log });
-  } finally {
-    await pool.end();
-  }
-  c = new pg.Client({ connectionString: db.url });
-  await c.connect();
+  c = await db.pool.connect();
 });
 
-afterAll(async () => {
-  await c?.end();
-  if (passed) await db.drop();
+afterAll(() => {
+  c?.release();
 });
 
 describe('the ownership log', () => {
@@ -55,11 +43,9 @@ describe('the ownership log', () => {
     expect(first).toMatchObject({ changed: true, waits: false, handoffMs: null });
     expect(again).toMatchObject({ epoch: first.epoch, changed: false });
     expect(await intervals('same')).toEqual([{ epoch: first.epoch, replica: 'a', from: null, to: null, ready: true }]);
-    passed = true;
   });
 
   it('closes the old owner\'s interval at its accepted watermark, and the new one waits for its marks', async () => {
-    passed = false;
     await leadership.groupId(c, 'g');
     await leadership.takeOver(c, 'g', 'a', 'lock', cuts);
     const now = Date.now();
@@ -71,11 +57,9 @@ describe('the ownership log', () => {
     expect(log1.map((i) => [i.replica, i.from, i.to, i.ready])).toEqual([['a', null, now - 2_000, true], ['b', now - 2_000, null, false]]);
     expect(await leadership.markReady(c, 'g', t.epoch, 3_600_000)).toBe(0);
     expect((await intervals('g'))[1].ready).toBe(true);
-    passed = true;
   });
 
   it('never lets one future-stamped sample move the watermark or a cut past the clock plus the skew', async () => {
-    passed = false;
     await leadership.groupId(c, 'future');
     await leadership.takeOver(c, 'future', 'a', 'lock', cuts);
     const now = Date.now();
@@ -87,11 +71,9 @@ describe('the ownership log', () => {
     const t = await leadership.takeOver(c, 'future', 'b', 'lock', cuts);
     expect(t.handoffMs ?? Infinity, 'the cut is bounded by the clock').toBeLessThanOrEqual(Date.now() + SKEW);
     expect(t.handoffMs ?? -Infinity, 'and not before what is committed').toBeGreaterThanOrEqual(wm);
-    passed = true;
   });
 
   it('closes a dead lock leader\'s interval from any session, and leaves a live one alone', async () => {
-    passed = false;
     await leadership.groupId(c, 'dead');
     // A lock leader whose session held the lock and is gone.
     const other = new pg.Client({ connectionString: db.url });
@@ -107,6 +89,5 @@ describe('the ownership log', () => {
     const row = await c.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', ['dead']);
     expect(row.rows[0].leader).toBeNull();
     expect((await intervals('dead')).map((i) => [i.replica, i.to])).toEqual([['a', 1_000]]);
-    passed = true;
   });
 });

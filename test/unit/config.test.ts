@@ -113,4 +113,11 @@ describe('config', () => {
     expect(parseListenAddress('[::1]:9201')).toEqual({ host: '::1', port: 9201 });
     expect(() => parseListenAddress('9201')).toThrow();
   });
+
+  it('keeps the HA clock skew below the follower margin, and times out a quiet replica after 30 s by default', () => {
+    expect(() => parseConfig(['--ha.max-clock-skew=2m'], {})).toThrow(/--ha.max-clock-skew .* must be less than --ha.follower-margin/);
+    const skewed = parseConfig(['--ha.max-clock-skew=30s'], {});
+    expect([skewed.worker.maxClockSkewMs, skewed.election.maxClockSkewMs]).toEqual([30_000, 30_000]);
+    expect(parseConfig([], {}).election.timeoutMs).toBe(30_000);
+  });
 });
