@@ -1,5 +1,5 @@
 /** `promfleet loadgen` flags: the same machinery as promfleet's own, without environment variables. */
-import { flag, type FlagValuesOf } from './flag-spec.js';
+import { flag } from './flag-spec.js';
 import { parseBoolean, parseDuration, parseInteger } from './values.js';
 
 /** A number above 0; "k" and "M" suffixes multiply by 1e3 and 1e6. */
@@ -29,5 +29,3 @@ export const LOADGEN_FLAGS = {
   timeout: flag<number>('duration', '30s', parseDuration, 'A request unanswered for this long counts as a timeout.'),
   json: flag<boolean>('bool', 'false', parseBoolean, 'Print the report as one JSON object instead of text.'),
 } as const;
-
-export type LoadgenFlagValues = FlagValuesOf<typeof LOADGEN_FLAGS>;

@@ -11,7 +11,16 @@ export type FlagProblem =
 export class FlagError extends Error {
   override name = 'FlagError';
   constructor(readonly problem: FlagProblem) {
-    super(problem.kind === 'invalid' ? `invalid value ${JSON.stringify(problem.text)} for ${problem.source}: ${problem.reason}` : problem.kind);
+    super(describe(problem));
+  }
+}
+
+function describe(p: FlagProblem): string {
+  switch (p.kind) {
+    case 'unexpected': return `unexpected argument "${p.arg}"`;
+    case 'unknown': return `unknown flag --${p.name}`;
+    case 'missing-value': return `flag --${p.name} needs a value`;
+    case 'invalid': return `invalid value ${JSON.stringify(p.text)} for ${p.source}: ${p.reason}`;
   }
 }
 

@@ -16,14 +16,17 @@ function argsError(err: FlagError): LoadgenArgsError {
   }
 }
 
-/** --name=value or --name value; --json alone means true. */
-export function parseLoadgenArgs(argv: readonly string[]): LoadgenOptions & { json: boolean } {
-  let v;
+function readValues(argv: readonly string[]): ReturnType<typeof readFlagValues<typeof LOADGEN_FLAGS>> {
   try {
-    v = readFlagValues(LOADGEN_FLAGS, argv);
+    return readFlagValues(LOADGEN_FLAGS, argv);
   } catch (err) {
     throw err instanceof FlagError ? argsError(err) : err;
   }
+}
+
+/** --name=value or --name value; --json alone means true. */
+export function parseLoadgenArgs(argv: readonly string[]): LoadgenOptions & { json: boolean } {
+  const v = readValues(argv);
   const o = {
     url: v.url, series: v.series, replicas: v.replicas, rate: v.rate, durationMs: v.duration, seriesPerRequest: v['series-per-request'],
     connections: v.connections, cluster: v.cluster, clusterLabel: v['cluster-label'], replicaLabel: v['replica-label'], timeoutMs: v.timeout, json: v.json,
