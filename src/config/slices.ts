@@ -51,6 +51,8 @@ export interface AuthConfig {
 export interface IngressConfig {
   /** Serve remote_read only: no queue, no election, no migration; writes are refused. */
   readonly readOnly: boolean;
+  /** A replica that sent nothing for this long was quiet (its Prometheus timeout, ms). */
+  readonly quietAfterMs: number;
   readonly maxBacklogSamples: number;
   readonly coalesce: { readonly maxParts: number; readonly maxSamples: number; readonly maxBytes: number; readonly waitMs: number };
   readonly groupRate: RateConfig;
@@ -169,6 +171,7 @@ export function sliceConfig(f: FlagValues, connectionString: string): Config {
     },
     ingress: {
       readOnly: f['read-only'],
+      quietAfterMs: f['leader-election.pg-advisory-lock.prometheus-timeout'],
       maxBacklogSamples: f['queue.max-backlog-samples'],
       coalesce: {
         maxParts: f['queue.job-max-batches'],

@@ -6,6 +6,8 @@ export interface ReplicaState {
   localSeenMs: number;
   /** Out of the election (quiet for longer than the timeout) until it writes again. */
   paused: boolean;
+  /** Out of the election until then (ms): it fell quiet in its own interval, the others go first. */
+  heldOutUntilMs?: number;
 }
 
 /**
@@ -19,7 +21,7 @@ export function pickCandidate(replicas: ReadonlyMap<string, ReplicaState>, now: 
   let bestLocal = false;
   let bestSeen = -Infinity;
   for (const [replica, r] of replicas) {
-    if (r.paused) continue;
+    if (r.paused || (r.heldOutUntilMs ?? -Infinity) > now) continue;
     const local = now - r.localSeenMs <= timeoutMs;
     if (candidate === undefined || (local && !bestLocal) || (local === bestLocal && r.lastSeenMs > bestSeen)) {
       candidate = replica;

@@ -139,7 +139,6 @@ export class LockElector implements Elector {
     return Promise.resolve(this.leaders().size > 0);
   }
 
-  /** Leadership here follows the locks: it cannot be set from outside. */
   set(): Promise<void> {
     return Promise.reject(new PromfleetError('ELECTION_NOT_REST', 'this process elects by advisory lock; start it with --leader-election.rest'));
   }
@@ -208,6 +207,16 @@ export class LockElector implements Elector {
     try {
       const t = await this.q(client, 'takeover', () => this.leadership.takeOver(client, group, candidate, 'lock', this.opts.cuts(group)),
         this.t.takeoverDeadlineMs);
+      if (t.resigned) {
+        // It fell quiet in its own interval while the database was away: its interval ends
+        // there, and the replicas that kept writing get one timeout to take over first.
+        await this.q(client, 'unlock', () => this.leadership.unlock(client, id));
+        const r = g.replicas.get(candidate);
+        if (r) r.heldOutUntilMs = this.now() + this.opts.timeoutMs;
+        this.opts.log.warn({ group, replica: candidate, handoffMs: t.handoffMs }, 'replica fell quiet while the database was away: its interval is closed where it fell quiet; others may take over');
+        this.opts.metrics.haLeadershipChanges.inc({ group });
+        return;
+      }
       g.leading = candidate;
       this.opts.log.info({ group, replica: candidate, groupId: g.id }, `Lock obtained for group id ${g.id}`);
       this.opts.log.info({ group, replica: candidate, epoch: t.epoch, handoffMs: t.handoffMs, previous: t.previous, handoff: t.changed, waitsForPrevious: t.waits }, 'Instance became a leader');

@@ -27,6 +27,8 @@ export interface IngressOptions {
   readonly groupRate?: { readonly perSecond: number; readonly status: 429 | 503 };
   /** Told about every (group, replica) that sent a batch (the elector's sign of life). */
   readonly observe?: (identity: QueueIdentity) => void;
+  /** A replica that sent nothing for this long was quiet (its Prometheus timeout, ms; see Producer). */
+  readonly quietAfterMs?: number;
 }
 
 export interface Ingress {
@@ -40,7 +42,7 @@ export interface Ingress {
 export function createIngress(opts: IngressOptions): Ingress {
   const producer = new Producer({
     redisUrl: opts.redisUrl, prefix: opts.queuePrefix, log: opts.log.child({ component: 'producer' }),
-    maxBacklogSamples: opts.maxBacklogSamples, now: opts.now, coalesce: opts.coalesce,
+    maxBacklogSamples: opts.maxBacklogSamples, now: opts.now, coalesce: opts.coalesce, quietAfterMs: opts.quietAfterMs,
     onJob: (queue, parts) => {
       opts.metrics.enqueuedJobs.inc({ queue });
       opts.metrics.jobBatches.observe(parts);

@@ -4,7 +4,7 @@ export { QueueRegistry } from './registry.js';
 export { queueName, parseQueueName, DEFAULT_QUEUE, type QueueIdentity } from './names.js';
 export { batchFormat, batchId, isQueuedJob, type BatchJob, type BatchSummary, type QueuedBatch, type WireFormat } from './batch.js';
 export { DEFAULT_COALESCE, type CoalesceBounds } from './coalesce.js';
-export { QueueTimeIndex, SWEEP_PAGE } from './time-index.js';
+export { QueueTimeIndex, SWEEP_PAGE, type QueueCuts } from './time-index.js';
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export { Backlog, BacklogGate } from './backlog.js';
 export { producerConnection, workerConnection } from './redis.js';

@@ -24,6 +24,11 @@ export interface ProducerOptions {
    * these bounds (see coalesce.ts). Default DEFAULT_COALESCE; maxParts 1: one job per batch.
    */
   readonly coalesce?: CoalesceBounds;
+  /**
+   * A replica whose queue accepted nothing for this long was quiet (its Prometheus timeout,
+   * ms): the accepted watermark from before the silence is kept for the handoff. Default 30 s.
+   */
+  readonly quietAfterMs?: number;
   /** Told about every job Redis acknowledged: its queue and how many batches it held (for metrics). */
   readonly onJob?: (queue: string, parts: number) => void;
   readonly now?: () => number;
@@ -171,7 +176,7 @@ export class Producer {
     const ha = identity.group !== undefined && identity.replica !== undefined && data.n > 0;
     if (ha) await this.index.index(name, jobId, data.t0, data.t1);
     await this.queue(name).add('batch', data, { ...JOB_OPTIONS, jobId });
-    await Promise.all([ha ? this.index.raiseAccepted(name, data.t1) : undefined, this.backlog.add(name, data.n)]);
+    await Promise.all([ha ? this.index.raiseAccepted(name, data.t1, this.opts.quietAfterMs ?? 30_000) : undefined, this.backlog.add(name, data.n)]);
     this.opts.onJob?.(name, parts.length);
   }
 

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { queueName } from './names.js';
 
 /**
  * The data times of an HA queue's jobs, beside the queue in Redis (same hash slot):
@@ -12,9 +13,23 @@ import type { Redis } from 'ioredis';
  * which the look-ups below notice and remove; workers unindex what they finished.
  */
 
-/** Raises `accepted` to ARGV[1] unless it is already higher. */
+/**
+ * Raises `accepted` (KEYS[1]) to ARGV[1] unless it is already higher. When the queue had
+ * accepted nothing for longer than ARGV[2] ms (the replica was quiet: on Redis's clock, so
+ * whichever ingress took its writes), the watermark from before the silence is recorded in
+ * `quiet` (KEYS[3]): a handoff cuts the replica's ownership there, not after the silence.
+ * KEYS[2] holds when the queue last accepted something.
+ */
 const RAISE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local v = redis.call('GET', KEYS[1])
+local last = redis.call('GET', KEYS[2])
+if v and last and now - tonumber(last) > tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[3], v, v)
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -101)
+end
+redis.call('SET', KEYS[2], now)
 if (not v) or tonumber(v) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return 1`;
 
@@ -87,6 +102,13 @@ return moved`;
 /** How many jobs one script call looks at: large enough to keep up at 10k jobs/s with a scan a second, small enough to keep Redis responsive. */
 export const SWEEP_PAGE = 2000;
 
+/** Where a handoff cuts a group's ownership, read from its replicas' queues (the storage's CutSource). */
+export interface QueueCuts {
+  acceptedMs(replica: string): Promise<number | undefined>;
+  quietMs(replica: string, afterMs: number | null): Promise<number | undefined>;
+  readonly maxSkewMs: number;
+}
+
 export class QueueTimeIndex {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
@@ -110,13 +132,33 @@ export class QueueTimeIndex {
     await this.redis.zadd(this.key(queue, 't0'), 'XX', 'GT', writtenThroughMs + 1, jobId);
   }
 
-  async raiseAccepted(queue: string, newestMs: number): Promise<void> {
-    await this.redis.eval(RAISE, 1, this.key(queue, 'accepted'), newestMs);
+  /** After a job is added: `quietAfterMs` is how long without a write makes the replica quiet (its Prometheus timeout). */
+  async raiseAccepted(queue: string, newestMs: number, quietAfterMs: number): Promise<void> {
+    await this.redis.eval(RAISE, 3, this.key(queue, 'accepted'), this.key(queue, 'accepted-at'), this.key(queue, 'quiet'), newestMs, quietAfterMs);
   }
 
   async accepted(queue: string): Promise<number | undefined> {
     const v = await this.redis.get(this.key(queue, 'accepted'));
     return v === null ? undefined : Number(v);
+  }
+
+  /**
+   * What the replica had accepted when it first fell quiet after `afterMs` (and wrote again
+   * since); undefined when it did not. Its first silence after an interval's start ends what it
+   * can own of that interval.
+   */
+  async quietAfter(queue: string, afterMs: number | null): Promise<number | undefined> {
+    const quiet = await this.redis.zrangebyscore(this.key(queue, 'quiet'), afterMs === null ? '-inf' : `(${afterMs}`, '+inf', 'LIMIT', 0, 1);
+    return quiet.length > 0 ? Number(quiet[0]) : undefined;
+  }
+
+  /** The cut source of one HA group, from its replicas' queues. */
+  cuts(group: string, maxSkewMs: number): QueueCuts {
+    return {
+      acceptedMs: (replica) => this.accepted(queueName({ group, replica })),
+      quietMs: (replica, afterMs) => this.quietAfter(queueName({ group, replica }), afterMs),
+      maxSkewMs,
+    };
   }
 
   /** Ids of live jobs with an unwritten part at or before `cutMs` (at most `limit`). */

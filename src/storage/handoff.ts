@@ -15,6 +15,11 @@ export interface CutSource {
    * leader has committed.
    */
   acceptedMs(replica: string): Promise<number | undefined>;
+  /**
+   * What the replica had accepted when it first fell quiet (longer than its Prometheus
+   * timeout) after `afterMs` and wrote again since; undefined when it did not.
+   */
+  quietMs(replica: string, afterMs: number | null): Promise<number | undefined>;
   /** A cut never passes the database's clock plus this (ms): one sample from a fast clock cannot move it into the future. */
   readonly maxSkewMs: number;
 }
@@ -28,6 +33,11 @@ export interface Takeover {
   readonly changed: boolean;
   /** The new interval waits for the previous owner's queue before it is written (false when there is nothing to wait for). */
   readonly waits: boolean;
+  /**
+   * The replica owned the open interval but fell quiet in it while nobody could take over (the
+   * database was away): its interval was closed where it fell quiet, and it does not lead.
+   */
+  readonly resigned: boolean;
 }
 
 interface OpenInterval {
@@ -64,19 +74,25 @@ export class HandoffSql {
   }
 
   /**
-   * The cut of an open interval: its owner's accepted watermark, bounded by the database clock
-   * plus the skew, and never before what the group has committed (nothing the owner wrote may
-   * fall after its own cut) nor before the interval's start.
+   * The cut of an open interval: its owner's accepted watermark (or what it had accepted when it
+   * first fell quiet in the interval), bounded by the database clock plus the skew, and never
+   * before what the group has committed (nothing the owner wrote may fall after its own cut)
+   * nor before the interval's start.
    */
+  async committed(c: Queryable, group: string): Promise<number | undefined> {
+    const r = await c.query<{ max_ms: string }>(`SELECT max_ms FROM ${this.s}.ha_watermarks WHERE group_name = $1`, [group]);
+    return r.rowCount ? Number(r.rows[0].max_ms) : undefined;
+  }
+
   async cut(c: Queryable, group: string, open: OpenInterval, source: CutSource): Promise<number> {
     const r = await c.query<{ committed: string | null; now_ms: string }>(
       `SELECT (SELECT max_ms FROM ${this.s}.ha_watermarks WHERE group_name = $1) AS committed,
               (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms`, [group]);
-    const accepted = await source.acceptedMs(open.replica);
+    const [accepted, quiet] = await Promise.all([source.acceptedMs(open.replica), source.quietMs(open.replica, open.fromMs)]);
     let cut = open.fromMs ?? NO_DATA_CUT_MS;
     if (r.rows[0].committed !== null) cut = Math.max(cut, Number(r.rows[0].committed));
-    if (accepted !== undefined) cut = Math.max(cut, Math.min(accepted, Number(r.rows[0].now_ms) + source.maxSkewMs));
-    return cut;
+    const newest = Math.min(accepted ?? -Infinity, quiet ?? Infinity, Number(r.rows[0].now_ms) + source.maxSkewMs);
+    return Math.max(cut, newest);
   }
 
   async close(c: Queryable, group: string, epoch: number, cutMs: number): Promise<void> {

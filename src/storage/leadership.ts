@@ -120,8 +120,15 @@ export class Leadership {
       const pid = via === 'lock' ? 'pg_backend_pid()' : 'NULL';
       const open = await this.sql.openInterval(c, group);
       if (open?.replica === replica) {
+        // Quiet in its own interval while nobody could take over (the database was away), and
+        // back before anyone could: what it did not send is the other replicas' to give.
+        const quiet = await source.quietMs(replica, open.fromMs);
+        if (quiet !== undefined && quiet >= ((await this.sql.committed(c, group)) ?? -Infinity)) {
+          const cut = await this.closeOpen(c, group, source);
+          return { epoch: open.epoch, handoffMs: cut, previous: row.leader, changed: true, waits: false, resigned: true };
+        }
         await c.query(`UPDATE ${this.s}.ha_leaders SET leader = $2, pid = ${pid}, via = $3, since = now() WHERE group_name = $1`, [group, replica, via]);
-        return { epoch: open.epoch, handoffMs: open.fromMs, previous: row.leader, changed: false, waits: false };
+        return { epoch: open.epoch, handoffMs: open.fromMs, previous: row.leader, changed: false, waits: false, resigned: false };
       }
       let cut: number | null;
       let previous: string | undefined;
@@ -140,7 +147,7 @@ export class Leadership {
       await c.query(
         `UPDATE ${this.s}.ha_leaders SET leader = $2, epoch = $3, pid = ${pid}, via = $4, since = now(), handoff_ms = $5, version = version + 1
          WHERE group_name = $1`, [group, replica, epoch, via, cut]);
-      return { epoch, handoffMs: cut, previous: row.leader, changed: true, waits };
+      return { epoch, handoffMs: cut, previous: row.leader, changed: true, waits, resigned: false };
     });
   }
 
@@ -173,7 +180,7 @@ export class Leadership {
     });
   }
 
-  private async closeOpen(c: Queryable, group: string, source: CutSource): Promise<void> {
+  private async closeOpen(c: Queryable, group: string, source: CutSource): Promise<number | null> {
     const open = await this.sql.openInterval(c, group);
     let cut: number | null = null;
     if (open) {
@@ -183,6 +190,7 @@ export class Leadership {
     await c.query(
       `UPDATE ${this.s}.ha_leaders SET leader = NULL, pid = NULL, handoff_ms = coalesce($2, handoff_ms), version = version + 1 WHERE group_name = $1`,
       [group, cut]);
+    return cut;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { Config } from '../config/index.js';
 import { LockElector, RestElector, type Elector } from '../election/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { QueueTimeIndex, SharedLiveness, producerConnection, queueName, type QueueIdentity } from '../queue/index.js';
+import { QueueTimeIndex, SharedLiveness, producerConnection, type QueueIdentity } from '../queue/index.js';
 import type { CutSource } from '../storage/index.js';
 
 /** The elector of a writing ingress, with what it reads beside the queues. */
@@ -26,10 +26,7 @@ export function createElection(config: Config, applicationName: string, log: Log
   redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis elector connection error'));
   const index = new QueueTimeIndex(redis, queue.queuePrefix);
   const common = {
-    cuts: (group: string): CutSource => ({
-      acceptedMs: (replica: string) => index.accepted(queueName({ group, replica })),
-      maxSkewMs: election.maxClockSkewMs,
-    }),
+    cuts: (group: string): CutSource => index.cuts(group, election.maxClockSkewMs),
     ready,
     connectionString: config.storage.connectionString,
     schema: config.storage.schema,

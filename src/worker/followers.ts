@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
-  Backlog, PermanentError, TransientError, isQueuedJob, parseQueueName, queueName, queuedWork, type BatchHandler, type QueueIdentity, type QueueTimeIndex,
+  Backlog, PermanentError, TransientError, isQueuedJob, parseQueueName, queuedWork, type BatchHandler, type QueueIdentity, type QueueTimeIndex,
 } from '../queue/index.js';
 import type { CutSource, Leadership } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
@@ -50,10 +50,7 @@ export class FollowerWork {
 
   constructor(private readonly opts: FollowerWorkOptions) {
     this.backlog = new Backlog(opts.redis, opts.prefix);
-    this.cuts = (group) => ({
-      acceptedMs: (replica) => opts.index.accepted(queueName({ group, replica })),
-      maxSkewMs: opts.maxSkewMs,
-    });
+    this.cuts = (group) => opts.index.cuts(group, opts.maxSkewMs);
   }
 
   /** Before a scan: the view, dead leaders, ready intervals. */

@@ -102,6 +102,8 @@ export class ReplicaWriter {
   private readonly killSignal = new AbortController();
   private loop: Promise<void> | undefined;
   private tick = 0;
+  /** Ticks due before this time are not scraped (see down()). */
+  private downUntilMs = -Infinity;
   /** Aligned start of tick 0 (ms, a multiple of the interval). */
   private epochMs = 0;
   private readonly offsets: number[];
@@ -183,7 +185,8 @@ export class ReplicaWriter {
       if (stop.aborted) break;
       // Scrapes happen on schedule even when remote write lags: queue every tick that is due.
       for (let guard = 0; guard < 1000 && this.dueAt(this.tick) <= Date.now(); guard++) {
-        pending.push({ tick: this.tick, ...this.build(this.tick) });
+        // A Prometheus that is down scrapes nothing: no sample for those ticks, ever.
+        if (this.dueAt(this.tick) >= this.downUntilMs) pending.push({ tick: this.tick, ...this.build(this.tick) });
         this.tick++;
       }
       while (pending.length > 0 && !stop.aborted) {
@@ -223,6 +226,11 @@ export class ReplicaWriter {
       if (this.stopSignal.signal.aborted) return;
       backoff = Math.min(backoff * 2, 1_000);
     }
+  }
+
+  /** The Prometheus is down for `ms` from now: it scrapes and sends nothing, then goes on. */
+  down(ms: number): void {
+    this.downUntilMs = Date.now() + ms;
   }
 
   /** Stops after the attempt in flight (its answer is recorded); no more ticks, no more retries. */

@@ -15,7 +15,7 @@ const db = useTestDatabase('ha_ownership_log', { checkReleased: false, migrate: 
 let c: pg.PoolClient;
 const leadership = new Leadership('prom');
 const accepted = new Map<string, number>();
-const cuts: CutSource = { acceptedMs: async (replica) => accepted.get(replica), maxSkewMs: SKEW };
+const cuts: CutSource = { acceptedMs: async (replica) => accepted.get(replica), quietMs: async () => undefined, maxSkewMs: SKEW };
 
 async function intervals(group: string): Promise<{ epoch: number; replica: string; from: number | null; to: number | null; ready: boolean }[]> {
   const r = await c.query<{ epoch: string; replica: string; from_ms: string | null; to_ms: string | null; ready: boolean }>(

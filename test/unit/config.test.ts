@@ -21,6 +21,7 @@ describe('config', () => {
     // A flag several parts read reaches each of their slices.
     expect([c.worker.maxClockSkewMs, c.election.maxClockSkewMs]).toEqual([30_000, 30_000]);
     expect([c.ingress.limits.maxDecompressedBytes, c.read.maxDecompressedBytes, c.worker.maxDecompressedBytes]).toEqual(Array(3).fill(128 * 2 ** 20));
+    expect([c.ingress.quietAfterMs, c.election.timeoutMs]).toEqual([30_000, 30_000]);
     expect(c.election.identity).toEqual({ group: 'g', replica: 'r' });
     expect([c.ingress.ha.defaultGroup, c.ingress.ha.defaultReplica]).toEqual(['g', 'r']);
     expect(c.http.tls).toEqual({ certFile: '/c.pem', keyFile: '/k.pem' });
