@@ -9,7 +9,7 @@ import { authorizeGroup, principalOf } from '../auth/index.js';
 import type { RateLimiter } from '../http/rate-limit.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { readBody } from './body.js';
+import { readBody } from '../http/body.js';
 import { checkWriteEncoding, writeFormat } from './content-type.js';
 import { tagRequest, type HaLabels } from './tag.js';
 import type { FastAccept } from './fast-accept.js';

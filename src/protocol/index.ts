@@ -1,38 +1,36 @@
-/** Remote-write 1.0 and 2.0 wire formats: snappy block codec, request decode/encode, validation; remote read. */
-export { snappyCompress, snappyDecompress } from './snappy.js';
-export { decodeWriteRequest } from './remote-write-decode.js';
-export { NO_DECODE_LIMITS, checkDecodedLimits, type DecodeLimits } from './decode-limits.js';
-export { decodeColumnar, type ColumnarWriteRequest } from './columnar-decode.js';
-export { labelBodySize, varintSize, writeLabelField, writeVarint } from './pb-write.js';
-export { checkLabelRun, sameSpan, type HaLabelNames, type HaLabelSpans } from './label-bytes.js';
-export { DigestCache, DigestTable } from './digest-table.js';
-export { encodeWriteRequest } from './remote-write-encode.js';
-export { decodeWriteRequestV2 } from './remote-write-v2-decode.js';
-export { encodeWriteRequestV2 } from './remote-write-v2-encode.js';
-export { splitValidSeries, validateWriteRequest } from './validate.js';
-export type { SplitRequest } from './validate.js';
-export { CUSTOM_BUCKETS_SCHEMA, histogramProblem, isFloatHistogram } from './validate-histogram.js';
-export { withLabelIfAbsent, withoutLabel, withSeriesLabel } from './labels.js';
-export type { ValidateOptions } from './validate.js';
-export { METRIC_TYPES } from './types.js';
-export type {
-  BucketSpan, Exemplar, Histogram, Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest,
-} from './types.js';
-export { decodeReadRequest, decodeReadResponse, type ReadDecodeLimits } from './remote-read-decode.js';
-export { encodeReadRequest, encodeReadResponse } from './remote-read-encode.js';
+/**
+ * Prometheus wire formats: remote-write 1.0 and 2.0 (write/), remote-read requests and
+ * responses (read/), and the encodings under both (wire/: varints, protobuf, snappy, CRC, label
+ * bytes). Exports only what other folders use.
+ */
+export { DigestCache } from './write/digest-table.js';
+export { decodeColumnar } from './write/columnar-decode.js';
+export { checkDecodedLimits, type DecodeLimits } from './write/decode-limits.js';
+export { decodeWriteRequest } from './write/remote-write-decode.js';
+export { encodeWriteRequest, writeTimeSeries } from './write/remote-write-encode.js';
+export { decodeWriteRequestV2 } from './write/remote-write-v2-decode.js';
+export { encodeWriteRequestV2 } from './write/remote-write-v2-encode.js';
+export { splitValidSeries, validateWriteRequest, type ValidateOptions } from './write/validate.js';
+export { histogramProblem } from './write/validate-histogram.js';
+export { withLabelIfAbsent, withoutLabel, withSeriesLabel } from './write/labels.js';
+export { METRIC_TYPES } from './write/types.js';
+export type { Exemplar, Histogram, Label, MetricMetadata, Sample, TimeSeries, WriteRequest } from './write/types.js';
+
+export { decodeReadRequest, decodeReadResponse, type ReadDecodeLimits } from './read/remote-read-decode.js';
+export { encodeReadRequest, encodeReadResponse } from './read/remote-read-encode.js';
 export {
-  compressSeries, compressedReadResponse, encodeReadResponseFromSeries, encodeSeriesColumns, encodeSeriesObject, type CompressedSeries,
-} from './samples-encode.js';
-export { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from './xor-chunk.js';
-export { decodeXorChunk } from './xor-chunk-decode.js';
-export { crc32c } from './crc32c.js';
-export {
-  decodeChunkedReadResponse, encodeChunkedFrame, encodeChunkedReadResponse, frame, readChunkedFrames, xorChunkedSeries,
-} from './read-frames.js';
-export { DEFAULT_MAX_BYTES_IN_FRAME, seriesFrames } from './series-frames.js';
-export { CHUNK_ENCODINGS, MATCHER_TYPES, RESPONSE_TYPES } from './remote-read-types.js';
+  decodeChunkedReadResponse, encodeChunkedFrame, encodeChunkedReadResponse, readChunkedFrames, xorChunkedSeries,
+} from './read/read-frames.js';
+export { encodeXorChunk } from './read/xor-chunk.js';
+export { decodeXorChunk } from './read/xor-chunk-decode.js';
+export { CHUNK_ENCODINGS } from './read/remote-read-types.js';
 export type {
-  Chunk, ChunkEncoding, ChunkedReadResponse, ChunkedSeries, LabelMatcher, MatcherType, Query, QueryResult, ReadHints,
-  ReadRequest, ResponseType,
-} from './remote-read-types.js';
-export { DEFAULT_CHUNK_RANGE_MS, headChunkStarts, prometheusXorChunks, rangeStart } from './head-chunk-cuts.js';
+  Chunk, ChunkedReadResponse, ChunkedSeries, LabelMatcher, MatcherType, Query, QueryResult, ReadRequest, ResponseType,
+} from './read/remote-read-types.js';
+
+export { snappyBlock, snappyCompress, snappyDecompress, snappyFragment, snappyLiteral } from './wire/snappy.js';
+export {
+  bytesFieldSize, high32, labelBodySize, varint64Size, varintSize, writeLabelField, writeVarint, writeVarint64,
+} from './wire/pb-write.js';
+export { crc32c } from './wire/crc32c.js';
+export { checkLabelRun, sameSpan, type HaLabelSpans } from './wire/label-bytes.js';

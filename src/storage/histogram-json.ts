@@ -1,4 +1,4 @@
-import type { Histogram } from '../protocol/types.js';
+import type { Histogram } from '../protocol/index.js';
 
 /**
  * The JSON form of a native histogram in `histograms.histogram`: the decoded message as it

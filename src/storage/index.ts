@@ -16,10 +16,7 @@ export {
 export { pruneLedger } from './ledger.js';
 export { inTransaction } from './transaction.js';
 export {
-  compileRegex, labelValue, matches, matchesAll, matchesValue, type CompiledRegex, type LabelMatcher, type MatchType,
-} from './matchers.js';
-export {
-  SampleReader, compareLabelSets, selectSeries, type ReadQuery, type ReadSeries, type SampleReaderOptions, type SeriesSelection, type StreamedSeries,
+  SampleReader, compareLabelSets, selectSeries, type ReadQuery, type ReadSeries, type Matching, type SampleReaderOptions, type SeriesSelection, type StreamedSeries,
 } from './read-samples.js';
 export { RawSeriesCache, RawSeriesCaches } from './raw-series-cache.js';
 export type { Flattened } from './sample-rows.js';

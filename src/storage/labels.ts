@@ -1,6 +1,6 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { PromfleetError } from '../errors.js';
-import type { Label } from '../protocol/types.js';
+import type { Label } from '../protocol/index.js';
 
 /** What the series table stores for one label set. */
 export interface SeriesKey {

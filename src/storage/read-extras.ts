@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Exemplar, Histogram, Label } from '../protocol/types.js';
+import type { Exemplar, Histogram, Label } from '../protocol/index.js';
 import { histogramFromJson } from './histogram-json.js';
 
 /**

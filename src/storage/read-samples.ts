@@ -1,15 +1,28 @@
 import type pg from 'pg';
 import { PromfleetError } from '../errors.js';
-import type { Exemplar, Histogram, Label, Sample, TimeSeries } from '../protocol/types.js';
+import type { Exemplar, Histogram, Label, LabelMatcher, Sample, TimeSeries } from '../protocol/index.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
 import type { SampleColumns } from './packed-samples.js';
-import { compileRegex, matchesAll, matchesValue, type LabelMatcher } from './matchers.js';
 import { readExtras, type SeriesExtras } from './read-extras.js';
 import { streamSamples, type StreamedColumns } from './read-stream.js';
+
+/**
+ * Prometheus's matcher semantics as the series selection needs them (src/read holds them):
+ * what PostgreSQL can evaluate exactly, and the reference evaluation for the rest.
+ */
+export interface Matching {
+  /** A RE2 pattern as a fully anchored PostgreSQL ARE, null when only JS is exact; throws BAD_REQUEST when invalid. */
+  sqlRegex(pattern: string): string | null;
+  /** One matcher against one value ("" for an absent label). */
+  matchesValue(value: string, m: LabelMatcher): boolean;
+  /** Every matcher matches the label set. */
+  matchesAll(labels: readonly Label[], ms: readonly LabelMatcher[]): boolean;
+}
 
 export interface SampleReaderOptions {
   readonly pool: pg.Pool;
   readonly schema: string;
+  readonly matching: Matching;
 }
 
 export interface ReadQuery {
@@ -31,7 +44,7 @@ export interface ReadQuery {
 export interface SeriesSelection {
   readonly where: string;
   readonly params: string[];
-  /** Matchers SQL could not evaluate exactly: apply to the selected rows with `matches`. */
+  /** Matchers SQL could not evaluate exactly: apply to the selected rows with `matchesAll`. */
   readonly jsFilter: LabelMatcher[];
   /** Some matcher can match no series at all: nothing to ask the database. */
   readonly none: boolean;
@@ -42,7 +55,7 @@ export interface SeriesSelection {
  * (PostgreSQL text and jsonb refuse them), so matchers naming or comparing such strings are
  * decided here as constants instead of being sent.
  */
-export function selectSeries(matchers: readonly LabelMatcher[]): SeriesSelection {
+export function selectSeries(matchers: readonly LabelMatcher[], matching: Matching): SeriesSelection {
   const params: string[] = [];
   const conds: string[] = [];
   const jsFilter: LabelMatcher[] = [];
@@ -53,7 +66,7 @@ export function selectSeries(matchers: readonly LabelMatcher[]): SeriesSelection
   for (const m of matchers) {
     if (m.name.includes('\0')) {
       // No stored label has this name: its value is "" for every series.
-      if (!matchesValue('', m)) conds.push('FALSE');
+      if (!matching.matchesValue('', m)) conds.push('FALSE');
       continue;
     }
     const isName = m.name === '__name__';
@@ -70,8 +83,8 @@ export function selectSeries(matchers: readonly LabelMatcher[]): SeriesSelection
         break;
       case 'RE':
       case 'NRE': {
-        const re = compileRegex(m.value); // throws on what cannot be evaluated at all
-        if (re.sql === null) {
+        const sql = matching.sqlRegex(m.value); // throws on what cannot be evaluated at all
+        if (sql === null) {
           jsFilter.push(m);
           break;
         }
@@ -80,7 +93,7 @@ export function selectSeries(matchers: readonly LabelMatcher[]): SeriesSelection
           if (m.type === 'NRE') conds.push('FALSE');
           break;
         }
-        conds.push(`${col()} ${m.type === 'RE' ? '~' : '!~'} ${param(re.sql)}`);
+        conds.push(`${col()} ${m.type === 'RE' ? '~' : '!~'} ${param(sql)}`);
         break;
       }
       default:
@@ -135,10 +148,12 @@ export class SampleReader {
   private readonly seriesTable: string;
   private readonly samplesTable: string;
   private readonly schema: string;
+  private readonly matching: Matching;
 
   constructor(opts: SampleReaderOptions) {
     assertSchemaName(opts.schema);
     this.pool = opts.pool;
+    this.matching = opts.matching;
     this.seriesTable = `${quoteIdent(opts.schema)}.series`;
     this.samplesTable = `${quoteIdent(opts.schema)}.samples`;
     this.schema = quoteIdent(opts.schema);
@@ -152,7 +167,7 @@ export class SampleReader {
     if (q.startMs > q.endMs) return undefined;
     const ignore = new Set(q.ignoreLabels ?? []);
     const matchers = q.matchers.filter((m) => !ignore.has(m.name));
-    const sel = selectSeries(matchers);
+    const sel = selectSeries(matchers, this.matching);
     if (sel.none) return undefined;
 
     // One row past each limit tells "over" from "exactly at" without counting everything.
@@ -168,7 +183,7 @@ export class SampleReader {
       const labels: Label[] = [{ name: '__name__', value: row.metric }];
       for (const [name, value] of Object.entries(row.labels)) labels.push({ name, value });
       labels.sort(byName);
-      if (sel.jsFilter.length > 0 && !matchesAll(labels, sel.jsFilter)) continue;
+      if (sel.jsFilter.length > 0 && !this.matching.matchesAll(labels, sel.jsFilter)) continue;
       byId.set(Number(row.id), labels);
     }
     return byId.size === 0 ? undefined : byId;

@@ -1,4 +1,4 @@
-import type { Label, TimeSeries } from '../protocol/types.js';
+import type { Label, TimeSeries } from '../protocol/index.js';
 
 /**
  * The column form of a batch on its way to COPY: series flattened into rows, rows narrowed to

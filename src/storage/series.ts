@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { DigestCache } from '../protocol/digest-table.js';
-import type { Label } from '../protocol/types.js';
+import { DigestCache, type Label } from '../protocol/index.js';
 import { byteaArrayOfLatin1, jsonbArray, textArray } from './binary-array.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
 import { seriesCacheKey, seriesRow } from './labels.js';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../observability/log.js';
-import type { Label, MetricMetadata, TimeSeries } from '../protocol/types.js';
+import type { Label, MetricMetadata, TimeSeries } from '../protocol/index.js';
 import { copySamples } from './copy-samples.js';
 import { assertSchemaName } from './ident.js';
 import { recordBatches } from './ledger.js';

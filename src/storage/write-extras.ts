@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Exemplar, Histogram, MetricMetadata } from '../protocol/types.js';
+import type { Exemplar, Histogram, MetricMetadata } from '../protocol/index.js';
 import { quoteIdent } from './ident.js';
 import { labelsToJson } from './labels.js';
 import { histogramToJson } from './histogram-json.js';

@@ -19,8 +19,10 @@ export interface HaPlan {
   /** For each written batch, the index of the batch it came from. */
   readonly origin: readonly number[];
   readonly hooks: WriteHooks;
-  /** The replica's samples after this time were not written: their owner is not decided yet. */
+  /** The replica's samples after this time may not be written yet: their owner is not decided. */
   readonly undecidedFromMs: number;
+  /** Per batch: some of its samples' owner is not decided yet (the job stays queued for them). */
+  readonly retained: readonly boolean[];
   /** Samples the ownership filter left out so far (another replica owns their time). */
   filtered(): number;
 }
@@ -77,5 +79,6 @@ export function planHaWrite(view: GroupView, group: string, replica: string, ite
       if (summary.samples > 0) await opts.leadership.advanceWatermark(client, group, summary.maxTimeMs, opts.maxSkewMs);
     },
   };
-  return { batches, origin, hooks, undecidedFromMs, filtered: () => filtered };
+  const retained = items.map((it) => !(it.t0 === 0 && it.t1 === 0) && !own.decided(replica, it.t0, it.t1));
+  return { batches, origin, hooks, undecidedFromMs, retained, filtered: () => filtered };
 }

@@ -50,6 +50,8 @@ interface Destination {
 /** A batch's outcome, and from which sample time on its replica's samples were left for later (undecided owner). */
 interface Written extends BatchOutcome {
   readonly undecidedFromMs: number;
+  /** Some of its samples' owner is not decided yet: its job stays queued. */
+  readonly retained: boolean;
 }
 
 const NOTHING: BatchOutcome = { duplicate: false, samples: 0, metadata: 0, exemplars: 0, histograms: 0 };
@@ -135,6 +137,7 @@ export class WriteBatchHandler implements BatchHandler {
     const to: Destination = { queue: job.queue, group: first?.group, replica: first?.replica };
     const started = this.now();
     let undecidedFromMs = Infinity;
+    let retained = false;
     const settled = await Promise.allSettled(items.length > 0 ? this.groupOf(to).addAll(items) : []);
     settled.forEach((s, i) => {
       if (s.status === 'rejected') {
@@ -145,6 +148,7 @@ export class WriteBatchHandler implements BatchHandler {
       }
       const outcome = s.value;
       undecidedFromMs = Math.min(undecidedFromMs, outcome.undecidedFromMs);
+      retained ||= outcome.retained;
       m.batchWriteSeconds.observe((this.now() - started) / 1000);
       m.writtenBatches.inc({ queue: job.queue, outcome: outcome.duplicate ? 'duplicate' : 'written' });
       if (!outcome.duplicate) {
@@ -153,7 +157,7 @@ export class WriteBatchHandler implements BatchHandler {
         if (outcome.exemplars > 0) m.writtenExemplars.inc({ queue: job.queue }, outcome.exemplars);
       }
     });
-    if (failures.length === 0) return job.n > 0 && job.t1 > undecidedFromMs ? { retainedAfterMs: undecidedFromMs } : {};
+    if (failures.length === 0) return retained ? { retainedAfterMs: undecidedFromMs } : {};
     const err = jobError(job, failures.sort((a, b) => a.index - b.index), job.batches.length - failures.length);
     // Counted once the job's fate is known: a job that comes back dead-letters nothing yet.
     if (err instanceof PermanentError) m.deadLetters.inc({ queue: job.queue }, failures.length);
@@ -187,9 +191,10 @@ export class WriteBatchHandler implements BatchHandler {
       if (h && to.group !== undefined && to.replica !== undefined) {
         const view = h.view.of(to.group);
         // A group nobody ever led: nothing of it is decided yet.
-        if (!view) return items.map(() => ({ ...NOTHING, undecidedFromMs: -Infinity }));
+        if (!view) return items.map((it) => ({ ...NOTHING, undecidedFromMs: -Infinity, retained: !(it.t0 === 0 && it.t1 === 0) }));
         ha = planHaWrite(view, to.group, to.replica, items, { leadership: h.leadership, maxSkewMs: h.maxSkewMs, pause: h.pauseBeforeFence });
-        if (ha.batches.length === 0) return items.map(() => ({ ...NOTHING, undecidedFromMs: ha?.undecidedFromMs ?? -Infinity }));
+        const empty = ha;
+        if (empty.batches.length === 0) return items.map((_, i) => ({ ...NOTHING, undecidedFromMs: empty.undecidedFromMs, retained: empty.retained[i] }));
       }
       const result: WriteManyResult = await this.opts.writer.writeMany(ha?.batches ?? batches, withSeams(ha?.hooks, this.opts.seams, to.queue));
       await this.opts.seams?.afterCommit?.(to.queue);
@@ -202,12 +207,12 @@ export class WriteBatchHandler implements BatchHandler {
       if (this.backoff.failing) this.opts.log.info('database answers again; writing');
       this.backoff.reset();
       this.waitingReason = undefined;
-      if (!ha) return result.batches.map((b) => ({ ...b, undecidedFromMs: Infinity }));
+      if (!ha) return result.batches.map((b) => ({ ...b, undecidedFromMs: Infinity, retained: false }));
       const plan = ha;
       const parts: BatchOutcome[][] = items.map(() => []);
       result.batches.forEach((b, k) => parts[plan.origin[k]].push(b));
       const undecidedFromMs = plan.undecidedFromMs;
-      return parts.map((p) => ({ ...merge(p), undecidedFromMs }));
+      return parts.map((p, i) => ({ ...merge(p), undecidedFromMs, retained: plan.retained[i] }));
     } catch (err) {
       m.workerTransactions.inc({ queue: to.queue, outcome: 'failed' });
       const out = this.asQueueError(err, to, batches);

@@ -35,7 +35,7 @@ export type SampleOwner = number | null | typeof UNDECIDED;
 export type MarksOf = (epoch: number) => ReadonlyMap<number, number> | undefined;
 
 export class Ownership {
-  private readonly undecided = new Map<string, number>();
+  private readonly regions = new Map<string, { lo: number; hi: number }[]>();
 
   /**
    * intervals: ascending by epoch, contiguous. marks: the marks of ready epochs (required for
@@ -56,24 +56,49 @@ export class Ownership {
     return (last.toMs ?? last.fromMs) ?? NO_DATA_CUT_MS;
   }
 
-  /** Replica r's samples after this time are undecided (+Infinity: none is; -Infinity: all are). */
-  undecidedFrom(replica: string): number {
-    let v = this.undecided.get(replica);
-    if (v === undefined) this.undecided.set(replica, (v = this.computeUndecidedFrom(replica)));
+  /**
+   * Where replica r's samples are undecided, as (lo, hi] ranges: past the last cut (or the open
+   * interval of another replica: r may fill in after it later); and, for each interval of r
+   * whose marks are not known yet, its own range and the fill-in region before it. An epoch's
+   * part of a batch is written only when none of it is undecided.
+   */
+  undecidedRegions(replica: string): readonly { readonly lo: number; readonly hi: number }[] {
+    let v = this.regions.get(replica);
+    if (v === undefined) this.regions.set(replica, (v = this.computeRegions(replica)));
     return v;
   }
 
-  private computeUndecidedFrom(replica: string): number {
+  /** Replica r's samples after this time may be undecided (+Infinity: none is; -Infinity: all may be). */
+  undecidedFrom(replica: string): number {
+    return Math.min(Infinity, ...this.undecidedRegions(replica).map((r) => r.lo));
+  }
+
+  /** No sample of replica r in [t0, t1] is undecided. */
+  decided(replica: string, t0: number, t1: number): boolean {
+    return !this.undecidedRegions(replica).some((r) => r.lo < t1 && t0 <= r.hi);
+  }
+
+  private computeRegions(replica: string): { lo: number; hi: number }[] {
     const n = this.intervals.length;
-    if (n === 0) return -Infinity;
+    if (n === 0) return [{ lo: -Infinity, hi: Infinity }];
+    const out: { lo: number; hi: number }[] = [];
     const last = this.intervals[n - 1];
-    const from = last.fromMs ?? -Infinity;
-    if (last.toMs !== null) return last.toMs;
-    if (last.replica !== replica) return from;
-    if (last.ready) return Infinity;
-    // A new leader waiting for its marks: what it holds near the cut may become fill-in.
-    const pred = this.intervals[n - 2];
-    return Math.max(pred?.fromMs ?? -Infinity, from - this.lookbackMs);
+    if (last.toMs !== null) out.push({ lo: last.toMs, hi: Infinity });
+    else if (last.replica !== replica) out.push({ lo: last.fromMs ?? -Infinity, hi: Infinity });
+    this.intervals.forEach((iv, k) => {
+      if (iv.replica !== replica || this.writable(k)) return;
+      const pred = this.intervals[k - 1];
+      // A new owner waiting for its marks: what it holds near the cut may become fill-in.
+      out.push({ lo: Math.max(pred.fromMs ?? -Infinity, (iv.fromMs ?? -Infinity) - this.lookbackMs), hi: iv.toMs ?? Infinity });
+    });
+    return out;
+  }
+
+  /** Interval k's parts may be written: its marks are known, or it has nothing to fill in. */
+  private writable(k: number): boolean {
+    const iv = this.intervals[k];
+    const pred = this.intervals[k - 1];
+    return iv.ready || pred === undefined || pred.replica === iv.replica;
   }
 
   /** Index of the interval holding time t, -1 before the first. */
@@ -93,7 +118,7 @@ export class Ownership {
   }
 
   owner(replica: string, seriesId: number, t: number): SampleOwner {
-    if (t > this.undecidedFrom(replica)) return UNDECIDED;
+    if (this.undecidedRegions(replica).some((r) => r.lo < t && t <= r.hi)) return UNDECIDED;
     const k = this.indexOf(t);
     if (k < 0) return null;
     const cur = this.intervals[k];
@@ -109,13 +134,12 @@ export class Ownership {
     return null;
   }
 
-  /** Epochs under which replica r may own samples in [t0, t1] (its batch gets one ledger entry each). */
+  /** Epochs under which replica r may own samples in [t0, t1] and write them now (its batch gets one ledger entry each). */
   epochsFor(replica: string, t0: number, t1: number): number[] {
-    const end = Math.min(t1, this.undecidedFrom(replica));
-    if (t0 > end) return [];
+    const end = t1;
     const out: number[] = [];
     this.intervals.forEach((iv, k) => {
-      if (iv.replica !== replica) return;
+      if (iv.replica !== replica || !this.writable(k)) return;
       const pred = this.intervals[k - 1];
       let start = iv.fromMs ?? -Infinity;
       // Fill-in reaches back into the predecessor's interval, down to cut - lookback.

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeReadResponse, encodeReadRequest, encodeWriteRequest, snappyCompress, snappyDecompress, type Label, type LabelMatcher,
 } from '../../src/protocol/index.js';
-import { compileRegex, matchesAll } from '../../src/storage/index.js';
+import { matchesAll } from '../../src/read/matchers.js';
+import { compileRegex } from '../../src/read/regex.js';
 import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 import { waitFor } from '../helpers/ports.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Label, TimeSeries } from '../../src/protocol/types.js';
+import type { Label, TimeSeries } from '../../src/protocol/write/types.js';
 import { BatchWriter, Partitions, SeriesResolver, migrate } from '../../src/storage/index.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { fromBits } from '../helpers/float-bits.js';

@@ -10,7 +10,7 @@ import {
   decodeReadRequest, decodeReadResponse, decodeWriteRequest, decodeXorChunk, encodeReadRequest, readChunkedFrames,
   snappyCompress, snappyDecompress, type Label, type Query,
 } from '../../src/protocol/index.js';
-import { matchesAll } from '../../src/storage/index.js';
+import { matchesAll } from '../../src/read/matchers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
 import { capturedRequests } from '../helpers/fixtures.js';

@@ -8,7 +8,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { BatchWriter, Partitions, SampleReader, SeriesResolver, compareLabelSets, migrate } from '../../src/storage/index.js';
-import type { Label, TimeSeries } from '../../src/protocol/types.js';
+import { PROMETHEUS_MATCHING } from '../../src/read/index.js';
+import type { Label, TimeSeries } from '../../src/protocol/write/types.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { fromBits, toBits } from '../helpers/float-bits.js';
 
@@ -45,7 +46,7 @@ beforeAll(async () => {
     exemplars: [], histograms: [],
   }));
   await writer.write({ id: 'stream-corpus', queue: 'q:g:r1', timeseries, metadata: [] });
-  reader = new SampleReader({ pool: db.pool, schema: SCHEMA });
+  reader = new SampleReader({ pool: db.pool, schema: SCHEMA, matching: PROMETHEUS_MATCHING });
 }, 120_000);
 
 const query = { startMs: T0, endMs: T0 + HOUR, matchers: [{ type: 'EQ' as const, name: '__name__', value: 'stream_test' }] };

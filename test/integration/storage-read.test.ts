@@ -1,9 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
-  BatchWriter, Partitions, SampleReader, SeriesResolver, compareLabelSets, compileRegex, matchesAll, selectSeries, migrate, type LabelMatcher, type MatchType,
+  BatchWriter, Partitions, SampleReader, SeriesResolver, compareLabelSets, selectSeries, migrate,
 } from '../../src/storage/index.js';
-import type { Label, TimeSeries } from '../../src/protocol/types.js';
+import type { Label, LabelMatcher, MatcherType, TimeSeries } from '../../src/protocol/index.js';
+import { PROMETHEUS_MATCHING, matchesAll } from '../../src/read/matchers.js';
+import { compileRegex } from '../../src/read/regex.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { fromBits, toBits } from '../helpers/float-bits.js';
 
@@ -32,7 +34,7 @@ const CORPUS: Label[][] = [
 /** Written with samples only far outside every query range. */
 const EMPTY_IN_RANGE = ls({ __name__: 'up', job: 'old' });
 
-const m = (type: MatchType, name: string, value: string): LabelMatcher => ({ type, name, value });
+const m = (type: MatcherType, name: string, value: string): LabelMatcher => ({ type, name, value });
 
 const MATCHERS: LabelMatcher[][] = [
   [],
@@ -134,7 +136,7 @@ beforeAll(async () => {
   // The stale marker on the first series, at T0 + 2.
   timeseries[0].samples[2] = { timestamp: T0 + 2, value: fromBits('7ff0000000000002') };
   await writer.write({ id: 'read-corpus', queue: 'q:g:r1', timeseries, metadata: [] });
-  reader = new SampleReader({ pool: db.pool, schema: SCHEMA });
+  reader = new SampleReader({ pool: db.pool, schema: SCHEMA, matching: PROMETHEUS_MATCHING });
 });
 
 describe('SampleReader', () => {
@@ -164,10 +166,10 @@ describe('SampleReader', () => {
 
   it('sends regexes PostgreSQL reads differently to the JS filter, never to SQL', () => {
     for (const re of ['\\bapi\\b', '(?i)abc', 'h\\pLllo', 'h[à-ï]llo', 'a{2,300}', 'a\\x00b|db']) {
-      const sel = selectSeries([m('RE', 'job', re)]);
+      const sel = selectSeries([m('RE', 'job', re)], PROMETHEUS_MATCHING);
       expect(sel).toEqual({ where: 'TRUE', params: [], jsFilter: [m('RE', 'job', re)], none: false });
     }
-    const sel = selectSeries([m('EQ', 'job', "x'"), m('RE', '__name__', 'a|b'), m('EQ', 'env', ''), m('NEQ', 'q', '$$')]);
+    const sel = selectSeries([m('EQ', 'job', "x'"), m('RE', '__name__', 'a|b'), m('EQ', 'env', ''), m('NEQ', 'q', '$$')], PROMETHEUS_MATCHING);
     expect(sel.where).toBe("labels @> jsonb_build_object($1::text, $2::text) AND metric ~ $3 AND coalesce(labels->>$4, '') = '' AND coalesce(labels->>$5, '') <> $6");
     expect(sel.params).toEqual(['job', "x'", '^(?:a|b)$', 'env', 'q', '$$']);
   });

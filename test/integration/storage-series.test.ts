@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type pg from 'pg';
 import { pino } from 'pino';
 import { createPool, SeriesResolver, seriesKey } from '../../src/storage/index.js';
-import type { Label } from '../../src/protocol/types.js';
+import type { Label } from '../../src/protocol/write/types.js';
 import { useTestDatabase } from '../helpers/database.js';
 
 const log = pino({ level: 'silent' });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { BatchWriter, Partitions, SeriesResolver, migrate, type BatchWriteSummary, type WriteBatch } from '../../src/storage/index.js';
-import type { TimeSeries } from '../../src/protocol/types.js';
+import type { TimeSeries } from '../../src/protocol/write/types.js';
 import { useTestDatabase } from '../helpers/database.js';
 
 const log = pino({ level: 'silent' });

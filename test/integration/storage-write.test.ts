@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { pino } from 'pino';
 import { BatchWriter, Partitions, SeriesResolver, createPool, migrate, type WriteBatch } from '../../src/storage/index.js';
-import type { Histogram, Label, TimeSeries } from '../../src/protocol/types.js';
+import type { Histogram, Label, TimeSeries } from '../../src/protocol/write/types.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { fromBits, toBits } from '../helpers/float-bits.js';
 

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { BatchWriter, Partitions, SeriesResolver, createPool, migrate, MIGRATIONS, type MigrateOptions, type WriteBatch } from '../../src/storage/index.js';
 import { decodeWriteRequest, snappyDecompress } from '../../src/protocol/index.js';
-import type { Label, TimeSeries } from '../../src/protocol/types.js';
+import type { Label, TimeSeries } from '../../src/protocol/write/types.js';
 import { deleteRedisPrefix, startApp } from '../helpers/app.js';
 import { capturedRequests } from '../helpers/fixtures.js';
 import { waitFor } from '../helpers/ports.js';

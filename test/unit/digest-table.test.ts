@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DigestCache, DigestTable } from '../../src/protocol/digest-table.js';
+import { DigestCache, DigestTable } from '../../src/protocol/write/digest-table.js';
 import { RawSeriesCache } from '../../src/storage/raw-series-cache.js';
 
 /** A digest as the caches get it: SHA-256 as a 32-character latin1 string. */

@@ -82,4 +82,27 @@ describe('ownership by data time', () => {
     expect(o.owner('b', 1, 150_000)).toBe(2);
     expect(o.owner('b', 1, 250_000)).toBe(UNDECIDED);
   });
+
+  it('keeps a replica\'s fill-in undecided while its first interval waits for its marks, even after it leads again', () => {
+    // b took over at 100 s, fell quiet before its marks were known, and leads again from the same cut.
+    const waiting = own([
+      { epoch: 1, replica: 'a', fromMs: null, toMs: 100_000, ready: true },
+      { epoch: 2, replica: 'b', fromMs: 100_000, toMs: 100_000, ready: false },
+      { epoch: 3, replica: 'b', fromMs: 100_000, toMs: null, ready: true },
+    ]);
+    expect(waiting.owner('b', 1, 99_500)).toBe(UNDECIDED);
+    expect(waiting.owner('b', 1, 100_500)).toBe(3);
+    expect(waiting.decided('b', 99_500, 100_500)).toBe(false);
+    expect(waiting.decided('b', 100_200, 100_500)).toBe(true);
+    expect(waiting.epochsFor('b', 99_000, 101_000)).toEqual([3]);
+    expect(waiting.owner('a', 1, 99_500)).toBe(1);
+    const ready = own([
+      { epoch: 1, replica: 'a', fromMs: null, toMs: 100_000, ready: true },
+      { epoch: 2, replica: 'b', fromMs: 100_000, toMs: 100_000, ready: true },
+      { epoch: 3, replica: 'b', fromMs: 100_000, toMs: null, ready: true },
+    ], { 2: { 1: 99_000 } });
+    expect(ready.owner('b', 1, 99_500)).toBe(2);
+    expect(ready.owner('a', 1, 99_500)).toBeNull();
+    expect(ready.epochsFor('b', 99_000, 101_000)).toEqual([2, 3]);
+  });
 });

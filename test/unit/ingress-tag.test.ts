@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { tagRequest, type HaLabels } from '../../src/ingress/tag.js';
-import type { TimeSeries } from '../../src/protocol/types.js';
+import type { TimeSeries } from '../../src/protocol/write/types.js';
 import { withoutLabel } from '../../src/protocol/index.js';
 
 const ha: HaLabels = { clusterLabel: 'cluster', replicaLabel: '__replica__', defaultGroup: undefined, defaultReplica: undefined };

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { compileRegex, matches, matchesAll, type LabelMatcher, type MatchType } from '../../src/storage/matchers.js';
-import type { Label } from '../../src/protocol/types.js';
+import { matches, matchesAll } from '../../src/read/matchers.js';
+import { compileRegex } from '../../src/read/regex.js';
+import type { LabelMatcher, MatcherType } from '../../src/protocol/index.js';
+import type { Label } from '../../src/protocol/write/types.js';
 
 function ls(o: Record<string, string>): Label[] {
   return Object.entries(o).map(([name, value]) => ({ name, value })).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -16,7 +18,7 @@ const CORPUS: Record<string, Label[]> = {
   f: ls({ __name__: 'abc', job: 'ABC', uni: 'héllo' }),
 };
 
-const m = (type: MatchType, name: string, value: string): LabelMatcher => ({ type, name, value });
+const m = (type: MatcherType, name: string, value: string): LabelMatcher => ({ type, name, value });
 
 /** [matcher, keys of the series it matches]. */
 const TABLE: [LabelMatcher, string[]][] = [

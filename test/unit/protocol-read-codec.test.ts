@@ -7,8 +7,9 @@ import protobuf from 'protobufjs/minimal.js';
 import fc from 'fast-check';
 import {
   crc32c, decodeChunkedReadResponse, decodeReadRequest, decodeReadResponse, decodeXorChunk, encodeChunkedFrame,
-  encodeChunkedReadResponse, encodeReadRequest, encodeReadResponse, readChunkedFrames, seriesFrames, xorChunkedSeries,
+  encodeChunkedReadResponse, encodeReadRequest, encodeReadResponse, readChunkedFrames, xorChunkedSeries,
 } from '../../src/protocol/index.js';
+import { seriesFrames } from '../../src/read/series-frames.js';
 import type { Chunk, ChunkedReadResponse, ReadRequest } from '../../src/protocol/index.js';
 import { PromfleetError } from '../../src/errors.js';
 

@@ -8,10 +8,10 @@ import { describe, it, expect } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FIXTURES } from '../helpers/fixtures.js';
-import { snappyDecompress } from '../../src/protocol/snappy.js';
-import { decodeReadRequest, decodeReadResponse } from '../../src/protocol/remote-read-decode.js';
-import { encodeReadRequest, encodeReadResponse } from '../../src/protocol/remote-read-encode.js';
-import type { LabelMatcher, MatcherType, ReadHints } from '../../src/protocol/remote-read-types.js';
+import { snappyDecompress } from '../../src/protocol/wire/snappy.js';
+import { decodeReadRequest, decodeReadResponse } from '../../src/protocol/read/remote-read-decode.js';
+import { encodeReadRequest, encodeReadResponse } from '../../src/protocol/read/remote-read-encode.js';
+import type { LabelMatcher, MatcherType, ReadHints } from '../../src/protocol/read/remote-read-types.js';
 
 const MAX = 32 * 1024 * 1024;
 const OPS: Record<string, MatcherType> = { '=': 'EQ', '!=': 'NEQ', '=~': 'RE', '!~': 'NRE' };

@@ -3,9 +3,9 @@
  * a hand-checked byte layout, and CRC-32C known vectors.
  */
 import { describe, it, expect } from 'vitest';
-import { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from '../../src/protocol/xor-chunk.js';
-import { decodeXorChunk } from '../../src/protocol/xor-chunk-decode.js';
-import { crc32c } from '../../src/protocol/crc32c.js';
+import { encodeXorChunk, cutXorChunks, MAX_SAMPLES_PER_CHUNK } from '../../src/protocol/read/xor-chunk.js';
+import { decodeXorChunk } from '../../src/protocol/read/xor-chunk-decode.js';
+import { crc32c } from '../../src/protocol/wire/crc32c.js';
 import { encodeXorChunk as referenceXorChunk } from '../helpers/xor-chunk-reference.js';
 
 const STALE_NAN = 0x7ff0000000000002n;

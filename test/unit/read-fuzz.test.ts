@@ -8,7 +8,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PromfleetError } from '../../src/errors.js';
 import { decodeReadRequest, encodeReadRequest, snappyCompress, snappyDecompress, type Query } from '../../src/protocol/index.js';
-import { selectSeries, type LabelMatcher } from '../../src/storage/index.js';
+import type { LabelMatcher } from '../../src/protocol/index.js';
+import { PROMETHEUS_MATCHING } from '../../src/read/index.js';
+import { selectSeries } from '../../src/storage/index.js';
 import { mutate, mutationArb } from '../helpers/hostile-bodies.js';
 
 const SEED = Number(process.env.PROMFLEET_FUZZ_SEED ?? 20261125);
@@ -42,7 +44,7 @@ describe('read path fuzz (in-process, seeded)', () => {
       fc.uint8Array({ maxLength: 200 }),
     );
     fc.assert(fc.property(body, (b) => refusedWith4xx(() => {
-      for (const q of decodeReadRequest(snappyDecompress(b, 1 << 20)).queries) selectSeries(q.matchers);
+      for (const q of decodeReadRequest(snappyDecompress(b, 1 << 20)).queries) selectSeries(q.matchers, PROMETHEUS_MATCHING);
     })), { seed: SEED, numRuns: 20_000 });
   });
 
@@ -50,7 +52,7 @@ describe('read path fuzz (in-process, seeded)', () => {
     fc.assert(fc.property(fc.array(matcherArb, { minLength: 1, maxLength: 4 }), (ms) => {
       let sel: ReturnType<typeof selectSeries>;
       try {
-        sel = selectSeries(ms);
+        sel = selectSeries(ms, PROMETHEUS_MATCHING);
       } catch (err) {
         if (err instanceof PromfleetError && err.code === 'BAD_REQUEST') return;
         throw err;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seriesCacheKey, seriesKey, seriesRow } from '../../src/storage/labels.js';
-import type { Label } from '../../src/protocol/types.js';
+import type { Label } from '../../src/protocol/write/types.js';
 
 const l = (...pairs: [string, string][]): Label[] => pairs.map(([name, value]) => ({ name, value }));
 

@@ -17,14 +17,15 @@
  * duplicates are left for validation. Per-series metadata becomes per-family metadata, keyed by
  * the series' metric name (the last one of a family wins). Unknown fields are skipped.
  */
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 import { METRIC_TYPES } from './types.js';
 import type { Exemplar, Histogram, Label, MetricMetadata, Sample, TimeSeries, WriteRequest } from './types.js';
 import { readHistogram } from './decode-histogram.js';
+import { DecodeContext, NO_DECODE_LIMITS } from './decode-limits.js';
 import {
-  type ByteReader, createReader, decodeUtf8, enter, leave, readLength, resetWhere, showInvalid, skipUnexpected, toDecodeError, where,
-} from './pb-reader.js';
-import { readInt64 } from './varint.js';
+  type ByteReader, createReader, decodeUtf8, enter, leave, readLength, showInvalid, skipUnexpected, toDecodeError,
+} from '../wire/pb-reader.js';
+import { readInt64 } from '../wire/varint.js';
 
 const REQUEST_FIELDS: readonly string[] = ['', '', '', '', 'symbols', 'timeseries'];
 const TIMESERIES_FIELDS: readonly string[] = ['', 'labels_refs', 'samples', 'histograms', 'exemplars', 'metadata', 'created_timestamp'];
@@ -116,7 +117,7 @@ function readMetadata(r: ByteReader): V2Metadata {
   return m;
 }
 
-function readTimeSeries(r: ByteReader, symbols: readonly string[], families: Map<string, MetricMetadata>): TimeSeries {
+function readTimeSeries(r: ByteReader, ctx: DecodeContext, symbols: readonly string[], families: Map<string, MetricMetadata>): TimeSeries {
   const refs: number[] = [];
   const samples: Sample[] = [];
   const exemplars: Exemplar[] = [];
@@ -131,44 +132,44 @@ function readTimeSeries(r: ByteReader, symbols: readonly string[], families: Map
     switch (tag) {
       case 0x0a:
       case 0x08:
-        where.field = 'labels_refs';
-        where.index = refs.length;
+        ctx.field = 'labels_refs';
+        ctx.index = refs.length;
         readRefs(r, tag, refs);
         break;
       case 0x12:
-        where.field = 'samples';
-        where.index = samples.length;
+        ctx.field = 'samples';
+        ctx.index = samples.length;
         samples.push(readSample(r, onStart));
         break;
       case 0x1a:
-        where.field = 'histograms';
-        where.index = histograms.length;
-        histograms.push(readHistogram(r, onStart));
+        ctx.field = 'histograms';
+        ctx.index = histograms.length;
+        histograms.push(readHistogram(r, ctx, onStart));
         break;
       case 0x22:
-        where.field = 'exemplars';
-        where.index = exemplars.length;
+        ctx.field = 'exemplars';
+        ctx.index = exemplars.length;
         exemplars.push(readExemplar(r, symbols));
         break;
       case 0x2a:
-        where.field = 'metadata';
-        where.index = 0;
+        ctx.field = 'metadata';
+        ctx.index = 0;
         metadata = readMetadata(r);
         break;
       case 0x30:
-        where.field = 'created_timestamp';
-        where.index = 0;
+        ctx.field = 'created_timestamp';
+        ctx.index = 0;
         created = readInt64(r);
         break;
       default:
-        where.field = '';
+        ctx.field = '';
         skipUnexpected(r, tag, 'TimeSeries', TIMESERIES_FIELDS);
     }
   }
-  where.field = 'labels_refs';
-  where.index = 0;
+  ctx.field = 'labels_refs';
+  ctx.index = 0;
   const labels = toLabels(symbols, refs, 'labels_refs');
-  where.field = '';
+  ctx.field = '';
   const ts: TimeSeries = { labels, samples, exemplars, histograms };
   if (created !== 0) ts.createdTimestamp = created;
   if (metadata !== undefined && (metadata.type !== 0 || metadata.helpRef !== 0 || metadata.unitRef !== 0)) {
@@ -220,7 +221,8 @@ function scan(r: ByteReader): { symbols: string[]; series: number[] } {
  */
 export function decodeWriteRequestV2(buf: Uint8Array): WriteRequest {
   const r = createReader(buf);
-  resetWhere();
+  // No limits while decoding: the caller holds the decoded request to them (checkDecodedLimits).
+  const ctx = new DecodeContext(NO_DECODE_LIMITS);
   try {
     const { symbols, series } = scan(r);
     if (symbols.length > 0 && symbols[0] !== '') {
@@ -229,14 +231,14 @@ export function decodeWriteRequestV2(buf: Uint8Array): WriteRequest {
     const timeseries: TimeSeries[] = [];
     const families = new Map<string, MetricMetadata>();
     for (let i = 0; i < series.length; i += 2) {
-      where.series = timeseries.length;
+      ctx.series = timeseries.length;
       r.pos = series[i];
       r.len = series[i + 1];
-      timeseries.push(readTimeSeries(r, symbols, families));
+      timeseries.push(readTimeSeries(r, ctx, symbols, families));
     }
-    where.series = -1;
+    ctx.series = -1;
     return { timeseries, metadata: [...families.values()] };
   } catch (err) {
-    throw toDecodeError(err);
+    throw toDecodeError(err, ctx);
   }
 }

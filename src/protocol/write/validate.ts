@@ -11,7 +11,7 @@
  * metric name, which Prometheus 3 allows outside the legacy charset) and may be empty except
  * for `__name__`; NaN and ±Inf sample values are valid (the stale marker is a NaN).
  */
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 import type { Histogram, Label, MetricMetadata, TimeSeries, WriteRequest } from './types.js';
 import { histogramProblem } from './validate-histogram.js';
 

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { PromfleetError } from '../errors.js';
-import { chargeBody } from '../http/body-budget.js';
+import { chargeBody } from './body-budget.js';
 
 /**
  * Reads a request body up to maxBytes. A Content-Length over the limit is refused before any

@@ -8,13 +8,13 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { Writer } from 'protobufjs/minimal.js';
-import { PromfleetError } from '../errors.js';
-import { crc32c } from './crc32c.js';
+import { PromfleetError } from '../../errors.js';
+import { crc32c } from '../wire/crc32c.js';
 import { CHUNK_ENCODINGS } from './remote-read-types.js';
 import type { Chunk, ChunkedReadResponse, ChunkedSeries } from './remote-read-types.js';
-import type { Label } from './types.js';
-import { type ByteReader, createReader, enter, leave, readLength, readStringOrNull, skipUnexpected } from './pb-reader.js';
-import { readInt64, readUint64 } from './varint.js';
+import type { Label } from '../write/types.js';
+import { type ByteReader, createReader, enter, leave, readLength, readStringOrNull, skipUnexpected } from '../wire/pb-reader.js';
+import { readInt64, readUint64 } from '../wire/varint.js';
 import { cutXorChunks } from './xor-chunk.js';
 
 const RESPONSE_FIELDS: readonly string[] = ['', 'chunked_series', 'query_index'];

@@ -8,7 +8,7 @@ import protobuf from 'protobufjs/minimal.js';
 import type { Writer } from 'protobufjs/minimal.js';
 import { MATCHER_TYPES, RESPONSE_TYPES } from './remote-read-types.js';
 import type { LabelMatcher, Query, QueryResult, ReadHints, ReadRequest } from './remote-read-types.js';
-import { writeTimeSeries } from './remote-write-encode.js';
+import { writeTimeSeries } from '../write/remote-write-encode.js';
 
 function checkInt(v: number, what: string): number {
   if (!Number.isSafeInteger(v)) throw new RangeError(`${what} must be a safe integer, got ${v}`);

@@ -2,9 +2,8 @@
 import { describe, it, expect } from 'vitest';
 import {
   DEFAULT_CHUNK_RANGE_MS, headChunkStarts, prometheusXorChunks, rangeStart,
-} from '../../src/protocol/head-chunk-cuts.js';
-import { decodeXorChunk } from '../../src/protocol/xor-chunk-decode.js';
-import { encodeXorChunk } from '../../src/protocol/xor-chunk.js';
+} from '../../src/read/head-chunk-cuts.js';
+import { decodeXorChunk, encodeXorChunk } from '../../src/protocol/index.js';
 
 const H2 = DEFAULT_CHUNK_RANGE_MS;
 const BASE = 1_795_608_000_000; // a multiple of 2 h

@@ -1,14 +1,15 @@
 import type http from 'node:http';
 import { PromfleetError } from '../errors.js';
 import {
-  compressedReadResponse, decodeReadRequest, snappyDecompress, type CompressedSeries, type Query, type ReadDecodeLimits, type ReadRequest,
+  decodeReadRequest, snappyDecompress, type Query, type ReadDecodeLimits, type ReadRequest,
 } from '../protocol/index.js';
 import type { HttpServer } from '../http/server.js';
 import type { SampleReader } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
 import { principalOf, type Principal } from '../auth/index.js';
-import { readBody } from './body.js';
-import { chunkFrames, samplesResult, type QueryLimits } from './read-answers.js';
+import { readBody } from '../http/body.js';
+import { chunkFrames, samplesResult, type QueryLimits } from './answers.js';
+import { compressedReadResponse, type CompressedSeries } from './samples-answer.js';
 
 export interface ReadOptions {
   readonly server: HttpServer;

@@ -1,5 +1,5 @@
 /** Decoded remote-read data (prometheus/prompb remote.proto, types.proto): requests and responses. */
-import type { Label, TimeSeries } from './types.js';
+import type { Label, TimeSeries } from '../write/types.js';
 
 /** ReadRequest.ResponseType, by its protobuf number: 0 SAMPLES, 1 STREAMED_XOR_CHUNKS. */
 export const RESPONSE_TYPES = ['SAMPLES', 'STREAMED_XOR_CHUNKS'] as const;

@@ -4,10 +4,11 @@
  * two-byte empty labels would otherwise become tens of millions of objects before any check
  * after decoding could run.
  *
- * The decoder is synchronous, so one module-level budget serves every call (as `where` does in
- * pb-reader.ts).
+ * Each decode carries its own DecodeContext (limits, what is left of the budget, where it is),
+ * so no state outlives a call or passes from one request to the next.
  */
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
+import { DecodePosition } from '../wire/pb-reader.js';
 import type { WriteRequest } from './types.js';
 
 export interface DecodeLimits {
@@ -35,46 +36,45 @@ export const NO_DECODE_LIMITS: DecodeLimits = Object.freeze({
   maxLabelValueBytes: Infinity,
 });
 
-/** The limits of the decode in progress and what is left of the request-wide point budget. */
-export const budget = {
-  limits: NO_DECODE_LIMITS,
+/** One decode's limits, what is left of its request-wide point budget, and where it is. */
+export class DecodeContext extends DecodePosition {
   /** Points (samples, histograms, exemplars, buckets) the request may still hold. */
-  points: Infinity,
-};
+  points: number;
 
-export function beginBudget(limits: DecodeLimits): void {
-  budget.limits = limits;
-  budget.points = limits.maxSamplesPerRequest;
+  constructor(readonly limits: DecodeLimits) {
+    super();
+    this.points = limits.maxSamplesPerRequest;
+  }
 }
 
-/** Called when budget.points went below zero. */
-export function tooManyPoints(): never {
+/** Called when ctx.points went below zero. */
+export function tooManyPoints(ctx: DecodeContext): never {
   throw new PromfleetError('LIMIT_SAMPLES_PER_REQUEST',
-    `the request holds more than ${budget.limits.maxSamplesPerRequest} samples, exemplars, histograms and buckets (--web.max-samples-per-request)`);
+    `the request holds more than ${ctx.limits.maxSamplesPerRequest} samples, exemplars, histograms and buckets (--web.max-samples-per-request)`);
 }
 
-export function tooManySeries(what: 'series' | 'metadata entries'): never {
+export function tooManySeries(ctx: DecodeContext, what: 'series' | 'metadata entries'): never {
   throw new PromfleetError('LIMIT_SERIES_PER_REQUEST',
-    `the request holds more than ${budget.limits.maxSeriesPerRequest} ${what} (--web.max-series-per-request)`);
+    `the request holds more than ${ctx.limits.maxSeriesPerRequest} ${what} (--web.max-series-per-request)`);
 }
 
-export function tooManySamplesInSeries(series: number): never {
+export function tooManySamplesInSeries(ctx: DecodeContext, series: number): never {
   throw new PromfleetError('LIMIT_SAMPLES_PER_SERIES',
-    `series ${series} holds more than ${budget.limits.maxSamplesPerSeries} samples and histograms (--web.max-samples-per-series)`);
+    `series ${series} holds more than ${ctx.limits.maxSamplesPerSeries} samples and histograms (--web.max-samples-per-series)`);
 }
 
-export function tooManyLabels(where: string): never {
+export function tooManyLabels(ctx: DecodeContext, where: string): never {
   throw new PromfleetError('LIMIT_LABELS_PER_SERIES',
-    `${where} has more than ${budget.limits.maxLabelsPerSeries} labels (--web.max-labels-per-series)`);
+    `${where} has more than ${ctx.limits.maxLabelsPerSeries} labels (--web.max-labels-per-series)`);
 }
 
-export function labelTooLong(where: string, isName: boolean, bytes: number): never {
+export function labelTooLong(ctx: DecodeContext, where: string, isName: boolean, bytes: number): never {
   if (isName) {
     throw new PromfleetError('LIMIT_LABEL_NAME_LENGTH',
-      `${where}: a label name of ${bytes} bytes exceeds ${budget.limits.maxLabelNameBytes} (--web.max-label-name-length)`);
+      `${where}: a label name of ${bytes} bytes exceeds ${ctx.limits.maxLabelNameBytes} (--web.max-label-name-length)`);
   }
   throw new PromfleetError('LIMIT_LABEL_VALUE_LENGTH',
-    `${where}: a label value of ${bytes} bytes exceeds ${budget.limits.maxLabelValueBytes} (--web.max-label-value-length)`);
+    `${where}: a label value of ${bytes} bytes exceeds ${ctx.limits.maxLabelValueBytes} (--web.max-label-value-length)`);
 }
 
 /**
@@ -82,23 +82,23 @@ export function labelTooLong(where: string, isName: boolean, bytes: number): nev
  * builds series from a symbols table (its body size is held by the decompressed-size limit).
  */
 export function checkDecodedLimits(req: WriteRequest, limits: DecodeLimits): void {
-  beginBudget(limits);
-  if (req.timeseries.length > limits.maxSeriesPerRequest) tooManySeries('series');
-  if (req.metadata.length > limits.maxSeriesPerRequest) tooManySeries('metadata entries');
+  const ctx = new DecodeContext(limits);
+  if (req.timeseries.length > limits.maxSeriesPerRequest) tooManySeries(ctx, 'series');
+  if (req.metadata.length > limits.maxSeriesPerRequest) tooManySeries(ctx, 'metadata entries');
   let points = 0;
   for (let i = 0; i < req.timeseries.length; i++) {
     const ts = req.timeseries[i];
-    if (ts.labels.length > limits.maxLabelsPerSeries) tooManyLabels(`series ${i}`);
+    if (ts.labels.length > limits.maxLabelsPerSeries) tooManyLabels(ctx, `series ${i}`);
     for (const l of ts.labels) {
       const nameBytes = Buffer.byteLength(l.name);
-      if (nameBytes > limits.maxLabelNameBytes) labelTooLong(`series ${i}`, true, nameBytes);
+      if (nameBytes > limits.maxLabelNameBytes) labelTooLong(ctx, `series ${i}`, true, nameBytes);
       const valueBytes = Buffer.byteLength(l.value);
-      if (valueBytes > limits.maxLabelValueBytes) labelTooLong(`series ${i}`, false, valueBytes);
+      if (valueBytes > limits.maxLabelValueBytes) labelTooLong(ctx, `series ${i}`, false, valueBytes);
     }
-    if (ts.samples.length + ts.histograms.length > limits.maxSamplesPerSeries) tooManySamplesInSeries(i);
-    for (const e of ts.exemplars) if (e.labels.length > limits.maxLabelsPerSeries) tooManyLabels(`series ${i}: an exemplar`);
+    if (ts.samples.length + ts.histograms.length > limits.maxSamplesPerSeries) tooManySamplesInSeries(ctx, i);
+    for (const e of ts.exemplars) if (e.labels.length > limits.maxLabelsPerSeries) tooManyLabels(ctx, `series ${i}: an exemplar`);
     points += ts.samples.length + ts.histograms.length + ts.exemplars.length;
     for (const h of ts.histograms) points += h.positiveSpans.length + h.negativeSpans.length + h.positiveDeltas.length + h.negativeDeltas.length + h.positiveCounts.length + h.negativeCounts.length;
-    if (points > limits.maxSamplesPerRequest) tooManyPoints();
+    if (points > limits.maxSamplesPerRequest) tooManyPoints(ctx);
   }
 }

@@ -8,18 +8,17 @@
  * wire type, a truncation, or a length running past its message is BAD_PROTOBUF; a label that
  * is not valid UTF-8 is INVALID_LABELS.
  */
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 import { METRIC_TYPES } from './types.js';
 import type { Exemplar, Histogram, Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest } from './types.js';
 import { readHistogram } from './decode-histogram.js';
 import { LabelCache } from './label-cache.js';
 import {
-  type ByteReader, createReader, decodeUtf8, describeWhere, enter, leave, readLength, readStringOrNull,
-  resetWhere, showInvalid, skipUnexpected, toDecodeError, where,
-} from './pb-reader.js';
-import { readInt64 } from './varint.js';
+  type ByteReader, createReader, decodeUtf8, enter, leave, readLength, readStringOrNull, showInvalid, skipUnexpected, toDecodeError,
+} from '../wire/pb-reader.js';
+import { readInt64 } from '../wire/varint.js';
 import {
-  NO_DECODE_LIMITS, beginBudget, budget, labelTooLong, tooManyLabels, tooManyPoints, tooManySamplesInSeries, tooManySeries,
+  DecodeContext, NO_DECODE_LIMITS, labelTooLong, tooManyLabels, tooManyPoints, tooManySamplesInSeries, tooManySeries,
   type DecodeLimits,
 } from './decode-limits.js';
 
@@ -33,26 +32,26 @@ const METADATA_FIELDS: readonly string[] = ['', 'type', 'metric_family_name', ''
 // decodeWriteRequest is synchronous, so one cache serves every call without interleaving.
 const labelCache = new LabelCache();
 
-function invalidLabelString(r: ByteReader, start: number, end: number, what: string): PromfleetError {
-  return new PromfleetError('INVALID_LABELS', `${describeWhere()}: ${what} is not valid UTF-8: ${showInvalid(r.buf, start, end)}`);
+function invalidLabelString(r: ByteReader, ctx: DecodeContext, start: number, end: number, what: string): PromfleetError {
+  return new PromfleetError('INVALID_LABELS', `${ctx.describe()}: ${what} is not valid UTF-8: ${showInvalid(r.buf, start, end)}`);
 }
 
 /** Reads one string field of a Label; INVALID_LABELS when it is not UTF-8. */
-function readLabelString(r: ByteReader, isName: boolean, name: string): string {
+function readLabelString(r: ByteReader, ctx: DecodeContext, isName: boolean, name: string): string {
   const len = readLength(r, isName ? 'label name' : 'label value');
-  if (len > (isName ? budget.limits.maxLabelNameBytes : budget.limits.maxLabelValueBytes)) labelTooLong(describeWhere(), isName, len);
+  if (len > (isName ? ctx.limits.maxLabelNameBytes : ctx.limits.maxLabelValueBytes)) labelTooLong(ctx, ctx.describe(), isName, len);
   const start = r.pos;
   const end = start + len;
   r.pos = end;
   const s = decodeUtf8(r.buf, start, end);
   if (s === null) {
-    throw invalidLabelString(r, start, end, isName ? 'label name' : name === '' ? 'label value' : `value of label ${JSON.stringify(name)}`);
+    throw invalidLabelString(r, ctx, start, end, isName ? 'label name' : name === '' ? 'label value' : `value of label ${JSON.stringify(name)}`);
   }
   return s;
 }
 
 /** Reads one length-delimited Label, reusing the strings of an identical Label seen earlier. */
-function readLabel(r: ByteReader): Label {
+function readLabel(r: ByteReader, ctx: DecodeContext): Label {
   const len = readLength(r, 'Label');
   const start = r.pos;
   const end = start + len;
@@ -67,8 +66,8 @@ function readLabel(r: ByteReader): Label {
   let value = '';
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === 0x0a) name = readLabelString(r, true, '');
-    else if (tag === 0x12) value = readLabelString(r, false, name);
+    if (tag === 0x0a) name = readLabelString(r, ctx, true, '');
+    else if (tag === 0x12) value = readLabelString(r, ctx, false, name);
     else skipUnexpected(r, tag, 'Label', LABEL_FIELDS);
   }
   r.len = outer;
@@ -90,7 +89,7 @@ function readSample(r: ByteReader): Sample {
   return { value, timestamp };
 }
 
-function readExemplar(r: ByteReader): Exemplar {
+function readExemplar(r: ByteReader, ctx: DecodeContext): Exemplar {
   const outer = enter(r, 'Exemplar');
   const labels: Label[] = [];
   let value = 0;
@@ -98,7 +97,7 @@ function readExemplar(r: ByteReader): Exemplar {
   while (r.pos < r.len) {
     const tag = r.uint32();
     if (tag === 0x0a) {
-      if (labels.push(readLabel(r)) > budget.limits.maxLabelsPerSeries) tooManyLabels(describeWhere());
+      if (labels.push(readLabel(r, ctx)) > ctx.limits.maxLabelsPerSeries) tooManyLabels(ctx, ctx.describe());
     } else if (tag === 0x11) value = r.double();
     else if (tag === 0x18) timestamp = readInt64(r);
     else skipUnexpected(r, tag, 'Exemplar', EXEMPLAR_FIELDS);
@@ -107,7 +106,7 @@ function readExemplar(r: ByteReader): Exemplar {
   return { labels, value, timestamp };
 }
 
-function readTimeSeries(r: ByteReader): TimeSeries {
+function readTimeSeries(r: ByteReader, ctx: DecodeContext): TimeSeries {
   const outer = enter(r, 'TimeSeries');
   const labels: Label[] = [];
   const samples: Sample[] = [];
@@ -117,45 +116,45 @@ function readTimeSeries(r: ByteReader): TimeSeries {
     const tag = r.uint32();
     switch (tag) {
       case 0x0a:
-        where.field = 'labels';
-        where.index = labels.length;
-        if (labels.push(readLabel(r)) > budget.limits.maxLabelsPerSeries) tooManyLabels(`series ${where.series}`);
+        ctx.field = 'labels';
+        ctx.index = labels.length;
+        if (labels.push(readLabel(r, ctx)) > ctx.limits.maxLabelsPerSeries) tooManyLabels(ctx, `series ${ctx.series}`);
         break;
       case 0x12:
-        where.field = 'samples';
-        where.index = samples.length;
-        if (samples.push(readSample(r)) + histograms.length > budget.limits.maxSamplesPerSeries) tooManySamplesInSeries(where.series);
-        if (--budget.points < 0) tooManyPoints();
+        ctx.field = 'samples';
+        ctx.index = samples.length;
+        if (samples.push(readSample(r)) + histograms.length > ctx.limits.maxSamplesPerSeries) tooManySamplesInSeries(ctx, ctx.series);
+        if (--ctx.points < 0) tooManyPoints(ctx);
         break;
       case 0x1a:
-        where.field = 'exemplars';
-        where.index = exemplars.length;
-        exemplars.push(readExemplar(r));
-        if (--budget.points < 0) tooManyPoints();
+        ctx.field = 'exemplars';
+        ctx.index = exemplars.length;
+        exemplars.push(readExemplar(r, ctx));
+        if (--ctx.points < 0) tooManyPoints(ctx);
         break;
       case 0x22:
-        where.field = 'histograms';
-        where.index = histograms.length;
-        if (histograms.push(readHistogram(r)) + samples.length > budget.limits.maxSamplesPerSeries) tooManySamplesInSeries(where.series);
-        if (--budget.points < 0) tooManyPoints();
+        ctx.field = 'histograms';
+        ctx.index = histograms.length;
+        if (histograms.push(readHistogram(r, ctx)) + samples.length > ctx.limits.maxSamplesPerSeries) tooManySamplesInSeries(ctx, ctx.series);
+        if (--ctx.points < 0) tooManyPoints(ctx);
         break;
       default:
-        where.field = '';
+        ctx.field = '';
         skipUnexpected(r, tag, 'TimeSeries', TIMESERIES_FIELDS);
     }
   }
   leave(r, outer);
-  where.field = '';
+  ctx.field = '';
   return { labels, samples, exemplars, histograms };
 }
 
-function readMetadataString(r: ByteReader, field: string): string {
+function readMetadataString(r: ByteReader, ctx: DecodeContext, field: string): string {
   const s = readStringOrNull(r, field);
-  if (s === null) throw new PromfleetError('BAD_PROTOBUF', `${describeWhere()}: ${field} is not valid UTF-8`);
+  if (s === null) throw new PromfleetError('BAD_PROTOBUF', `${ctx.describe()}: ${field} is not valid UTF-8`);
   return s;
 }
 
-function readMetadata(r: ByteReader): MetricMetadata {
+function readMetadata(r: ByteReader, ctx: DecodeContext): MetricMetadata {
   const outer = enter(r, 'MetricMetadata');
   let type: MetricType = 'unknown';
   let metricFamilyName = '';
@@ -170,9 +169,9 @@ function readMetadata(r: ByteReader): MetricMetadata {
         type = t >= 0 && t < METRIC_TYPES.length ? METRIC_TYPES[t] : 'unknown';
         break;
       }
-      case 0x12: metricFamilyName = readMetadataString(r, 'metric_family_name'); break;
-      case 0x22: help = readMetadataString(r, 'help'); break;
-      case 0x2a: unit = readMetadataString(r, 'unit'); break;
+      case 0x12: metricFamilyName = readMetadataString(r, ctx, 'metric_family_name'); break;
+      case 0x22: help = readMetadataString(r, ctx, 'help'); break;
+      case 0x2a: unit = readMetadataString(r, ctx, 'unit'); break;
       default: skipUnexpected(r, tag, 'MetricMetadata', METADATA_FIELDS);
     }
   }
@@ -189,19 +188,19 @@ export function decodeLabelRun(buf: Uint8Array, start: number, end: number): Lab
   const r = createReader(buf);
   r.pos = start;
   r.len = end;
-  resetWhere();
-  where.field = 'labels';
+  const ctx = new DecodeContext(NO_DECODE_LIMITS);
+  ctx.field = 'labels';
   const labels: Label[] = [];
   labelCache.begin(r.buf);
   try {
     while (r.pos < r.len) {
       const tag = r.uint32();
       if (tag !== 0x0a) throw new RangeError(`TimeSeries field ${tag >>> 3} where labels were expected`);
-      where.index = labels.length;
-      labels.push(readLabel(r));
+      ctx.index = labels.length;
+      labels.push(readLabel(r, ctx));
     }
   } catch (err) {
-    throw toDecodeError(err);
+    throw toDecodeError(err, ctx);
   } finally {
     labelCache.end();
   }
@@ -221,31 +220,29 @@ export function decodeWriteRequest(buf: Uint8Array, limits: DecodeLimits = NO_DE
   const timeseries: TimeSeries[] = [];
   const metadata: MetricMetadata[] = [];
   const r = createReader(buf);
-  resetWhere();
-  beginBudget(limits);
+  const ctx = new DecodeContext(limits);
   labelCache.begin(r.buf);
   try {
     while (r.pos < r.len) {
       const tag = r.uint32();
       if (tag === 0x0a) {
-        if (timeseries.length >= limits.maxSeriesPerRequest) tooManySeries('series');
-        where.series = timeseries.length;
-        timeseries.push(readTimeSeries(r));
-        where.series = -1;
+        if (timeseries.length >= limits.maxSeriesPerRequest) tooManySeries(ctx, 'series');
+        ctx.series = timeseries.length;
+        timeseries.push(readTimeSeries(r, ctx));
+        ctx.series = -1;
       } else if (tag === 0x1a) {
-        if (metadata.length >= limits.maxSeriesPerRequest) tooManySeries('metadata entries');
-        where.metadata = metadata.length;
-        metadata.push(readMetadata(r));
-        where.metadata = -1;
+        if (metadata.length >= limits.maxSeriesPerRequest) tooManySeries(ctx, 'metadata entries');
+        ctx.metadata = metadata.length;
+        metadata.push(readMetadata(r, ctx));
+        ctx.metadata = -1;
       } else {
         skipUnexpected(r, tag, 'WriteRequest', WRITE_REQUEST_FIELDS);
       }
     }
   } catch (err) {
-    throw toDecodeError(err);
+    throw toDecodeError(err, ctx);
   } finally {
     labelCache.end();
-    beginBudget(NO_DECODE_LIMITS);
   }
   return { timeseries, metadata };
 }

@@ -14,8 +14,7 @@
  * start. A query returns the chunks that overlap [mint, maxt]; one reaching outside is
  * re-encoded with only the samples inside.
  */
-import type { Chunk } from './remote-read-types.js';
-import { encodeXorChunk } from './xor-chunk.js';
+import { type Chunk, encodeXorChunk } from '../protocol/index.js';
 
 /** Prometheus's default `--storage.tsdb.min-block-duration`, the head's chunk range. */
 export const DEFAULT_CHUNK_RANGE_MS = 2 * 60 * 60 * 1000;

@@ -4,11 +4,11 @@
  * label set): STREAMED_XOR_CHUNKS frames, or a SAMPLES QueryResult's series fields, each
  * already snappy-compressed on its own (the HTTP body is one Snappy block of them).
  */
-import {
-  compressSeries, encodeSeriesColumns, encodeSeriesObject, prometheusXorChunks, rangeStart, seriesFrames, type CompressedSeries,
-  type Label, type Query, type Sample,
-} from '../protocol/index.js';
+import type { Label, Query, Sample } from '../protocol/index.js';
 import { compareLabelSets, type ReadQuery, type SampleReader, type StreamedSeries } from '../storage/index.js';
+import { prometheusXorChunks, rangeStart } from './head-chunk-cuts.js';
+import { compressSeries, encodeSeriesColumns, encodeSeriesObject, type CompressedSeries } from './samples-answer.js';
+import { seriesFrames } from './series-frames.js';
 
 /** What every query of a request shares: limits, and labels whose matchers are ignored. */
 export type QueryLimits = Pick<ReadQuery, 'ignoreLabels' | 'maxSeries' | 'maxSamples'>;

@@ -8,18 +8,9 @@
  * excludes `\n` unless the pattern starts with `(?s)`).
  */
 import { PromfleetError } from '../errors.js';
-import type { Label } from '../protocol/types.js';
+import type { Label, LabelMatcher } from '../protocol/index.js';
+import type { Matching } from '../storage/index.js';
 import { compileRegex } from './regex.js';
-
-export { compileRegex, type CompiledRegex } from './regex.js';
-
-export type MatchType = 'EQ' | 'NEQ' | 'RE' | 'NRE';
-
-export interface LabelMatcher {
-  type: MatchType;
-  name: string;
-  value: string;
-}
 
 /** The value of `name` in a label set, "" when absent. */
 export function labelValue(labels: readonly Label[], name: string): string {
@@ -47,3 +38,10 @@ export function matches(labels: readonly Label[], m: LabelMatcher): boolean {
 export function matchesAll(labels: readonly Label[], ms: readonly LabelMatcher[]): boolean {
   return ms.every((m) => matches(labels, m));
 }
+
+/** These semantics as the series selection takes them: SQL where PostgreSQL agrees, JS for the rest. */
+export const PROMETHEUS_MATCHING: Matching = Object.freeze({
+  sqlRegex: (pattern: string) => compileRegex(pattern).sql,
+  matchesValue,
+  matchesAll,
+});

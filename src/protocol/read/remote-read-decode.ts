@@ -6,12 +6,12 @@
  * reason naming the query. Unknown accepted_response_types numbers are dropped (a newer client
  * may offer more types; the server answers with one it knows).
  */
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 import { MATCHER_TYPES, RESPONSE_TYPES } from './remote-read-types.js';
 import type { LabelMatcher, Query, QueryResult, ReadHints, ReadRequest, ResponseType } from './remote-read-types.js';
-import { type ByteReader, createReader, enter, leave, readStringOrNull, skipUnexpected } from './pb-reader.js';
-import { decodeWriteRequest } from './remote-write-decode.js';
-import { readInt64 } from './varint.js';
+import { type ByteReader, createReader, enter, leave, readStringOrNull, skipUnexpected } from '../wire/pb-reader.js';
+import { decodeWriteRequest } from '../write/remote-write-decode.js';
+import { readInt64 } from '../wire/varint.js';
 
 const READ_REQUEST_FIELDS: readonly string[] = ['', 'queries', 'accepted_response_types'];
 const QUERY_FIELDS: readonly string[] = ['', 'start_timestamp_ms', 'end_timestamp_ms', 'matchers', 'hints'];

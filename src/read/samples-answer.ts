@@ -7,10 +7,10 @@
  * from its 64 bits as two integers, so NaN payloads (the stale marker) survive.
  */
 import protobuf from 'protobufjs/minimal.js';
-import { writeTimeSeries } from './remote-write-encode.js';
-import { high32, labelBodySize, varint64Size, varintSize, writeLabelField, writeVarint, writeVarint64 } from './pb-write.js';
-import { snappyBlock, snappyFragment, snappyLiteral } from './snappy.js';
-import type { Label, TimeSeries } from './types.js';
+import {
+  high32, labelBodySize, snappyBlock, snappyFragment, snappyLiteral, varint64Size, varintSize, writeLabelField, writeTimeSeries, writeVarint,
+  writeVarint64, type Label, type TimeSeries,
+} from '../protocol/index.js';
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;

@@ -7,10 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  compressSeries, compressedReadResponse, decodeReadResponse, encodeReadResponse, encodeReadResponseFromSeries, encodeSeriesColumns,
-  encodeSeriesObject, snappyDecompress, type Label, type QueryResult, type TimeSeries,
+  decodeReadResponse, encodeReadResponse, snappyDecompress, snappyLiteral, type Label, type QueryResult, type TimeSeries,
 } from '../../src/protocol/index.js';
-import { snappyLiteral } from '../../src/protocol/snappy.js';
+import {
+  compressSeries, compressedReadResponse, encodeReadResponseFromSeries, encodeSeriesColumns, encodeSeriesObject,
+} from '../../src/read/samples-answer.js';
 
 /** Columns holding exactly these value bits (set as integers, never through a double). */
 function columns(samples: readonly [ms: number, bits: bigint][]): { times: Float64Array; values: Float64Array } {

@@ -4,10 +4,9 @@
  * `encodeChunkedFrame({ series: [{ labels, chunks }], queryIndex })` writes for each frame's
  * chunks (gogo-protobuf's field order, zero values omitted).
  */
-import { crc32c } from './crc32c.js';
-import { bytesFieldSize, labelBodySize, varintSize, writeLabelField, writeVarint } from './pb-write.js';
-import { CHUNK_ENCODINGS, type Chunk, type ChunkedSeries } from './remote-read-types.js';
-import type { Label } from './types.js';
+import {
+  CHUNK_ENCODINGS, bytesFieldSize, crc32c, labelBodySize, varintSize, writeLabelField, writeVarint, type Chunk, type ChunkedSeries, type Label,
+} from '../protocol/index.js';
 
 /** Prometheus's default --storage.remote.read-max-bytes-in-frame. */
 export const DEFAULT_MAX_BYTES_IN_FRAME = 1024 * 1024;

@@ -6,7 +6,7 @@
  */
 import protobuf from 'protobufjs/minimal.js';
 import type { Reader } from 'protobufjs/minimal.js';
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 
 /** A protobufjs Reader whose bytes are known to be a Buffer (see createReader). */
 export type ByteReader = Reader & { buf: Buffer };
@@ -21,39 +21,32 @@ export function createReader(buf: Uint8Array): ByteReader {
 }
 
 /**
- * Where the decoder is; updated with plain stores as it descends so that an error raised by
- * any read can be prefixed without the hot path building strings.
+ * Where one decode is; updated with plain stores as it descends so that an error raised by any
+ * read can be prefixed without the hot path building strings. One per decode call.
  */
-export const where = {
+export class DecodePosition {
   /** Index of the current TimeSeries, or -1 outside timeseries. */
-  series: -1,
+  series = -1;
   /** Index of the current MetricMetadata, or -1 outside metadata. */
-  metadata: -1,
+  metadata = -1;
   /** The TimeSeries field being read (labels, samples, exemplars, histograms), or ''. */
-  field: '',
+  field = '';
   /** Index of the element of `field` being read. */
-  index: -1,
-};
+  index = -1;
 
-export function resetWhere(): void {
-  where.series = -1;
-  where.metadata = -1;
-  where.field = '';
-  where.index = -1;
-}
-
-/** "series 3 samples[0]", "metadata 2" or "WriteRequest". */
-export function describeWhere(): string {
-  if (where.metadata >= 0) return `metadata ${where.metadata}`;
-  if (where.series < 0) return 'WriteRequest';
-  return where.field === '' ? `series ${where.series}` : `series ${where.series} ${where.field}[${where.index}]`;
+  /** "series 3 samples[0]", "metadata 2" or "WriteRequest". */
+  describe(): string {
+    if (this.metadata >= 0) return `metadata ${this.metadata}`;
+    if (this.series < 0) return 'WriteRequest';
+    return this.field === '' ? `series ${this.series}` : `series ${this.series} ${this.field}[${this.index}]`;
+  }
 }
 
 /** Converts anything thrown while decoding into BAD_PROTOBUF with its location; keeps PromfleetErrors. */
-export function toDecodeError(err: unknown): PromfleetError {
+export function toDecodeError(err: unknown, at: DecodePosition): PromfleetError {
   if (err instanceof PromfleetError) return err;
   const reason = err instanceof Error ? err.message : String(err);
-  return new PromfleetError('BAD_PROTOBUF', `${describeWhere()}: ${reason.split('\n')[0]}`, { cause: err });
+  return new PromfleetError('BAD_PROTOBUF', `${at.describe()}: ${reason.split('\n')[0]}`, { cause: err });
 }
 
 /**

@@ -4,13 +4,13 @@
  */
 import type { Reader } from 'protobufjs/minimal.js';
 import type { BucketSpan, Histogram } from './types.js';
-import { enter, leave, skipUnexpected } from './pb-reader.js';
-import { readInt64, readSint64, readUint64 } from './varint.js';
-import { budget, tooManyPoints } from './decode-limits.js';
+import { enter, leave, skipUnexpected } from '../wire/pb-reader.js';
+import { readInt64, readSint64, readUint64 } from '../wire/varint.js';
+import { tooManyPoints, type DecodeContext } from './decode-limits.js';
 
 /** Every span and bucket counts against the request's point budget (--web.max-samples-per-request). */
-function spend(): void {
-  if (--budget.points < 0) tooManyPoints();
+function spend(ctx: DecodeContext): void {
+  if (--ctx.points < 0) tooManyPoints(ctx);
 }
 
 const HISTOGRAM_FIELDS: readonly string[] = [
@@ -20,8 +20,8 @@ const HISTOGRAM_FIELDS: readonly string[] = [
 ];
 const SPAN_FIELDS: readonly string[] = ['', 'offset', 'length'];
 
-function readSpan(r: Reader): BucketSpan {
-  spend();
+function readSpan(r: Reader, ctx: DecodeContext): BucketSpan {
+  spend(ctx);
   const outer = enter(r, 'BucketSpan');
   let offset = 0;
   let length = 0;
@@ -35,20 +35,20 @@ function readSpan(r: Reader): BucketSpan {
   return { offset, length };
 }
 
-function readPackedSint64(r: Reader, into: number[]): void {
+function readPackedSint64(r: Reader, ctx: DecodeContext, into: number[]): void {
   const outer = enter(r, 'packed sint64');
   while (r.pos < r.len) {
-    spend();
+    spend(ctx);
     into.push(readSint64(r));
   }
   leave(r, outer);
 }
 
-function readPackedDouble(r: Reader, into: number[]): void {
+function readPackedDouble(r: Reader, ctx: DecodeContext, into: number[]): void {
   const outer = enter(r, 'packed double');
   if ((r.len - r.pos) % 8 !== 0) throw new RangeError(`packed double of ${r.len - r.pos} bytes is not a multiple of 8`);
   while (r.pos < r.len) {
-    spend();
+    spend(ctx);
     into.push(r.double());
   }
   leave(r, outer);
@@ -58,7 +58,7 @@ function readPackedDouble(r: Reader, into: number[]): void {
  * Reads one length-delimited Histogram at r.pos. Field 17 (remote-write 2.0's start_timestamp)
  * is handed to `onStart` when non-zero; other unknown fields are skipped.
  */
-export function readHistogram(r: Reader, onStart?: (ms: number) => void): Histogram {
+export function readHistogram(r: Reader, ctx: DecodeContext, onStart?: (ms: number) => void): Histogram {
   const outer = enter(r, 'Histogram');
   const h: Histogram = {
     countInt: undefined,
@@ -88,19 +88,19 @@ export function readHistogram(r: Reader, onStart?: (ms: number) => void): Histog
       case 0x29: h.zeroThreshold = r.double(); break;
       case 0x30: h.zeroCountInt = readUint64(r); h.zeroCountFloat = undefined; break;
       case 0x39: h.zeroCountFloat = r.double(); h.zeroCountInt = undefined; break;
-      case 0x42: h.negativeSpans.push(readSpan(r)); break;
-      case 0x4a: readPackedSint64(r, h.negativeDeltas); break;
-      case 0x48: spend(); h.negativeDeltas.push(readSint64(r)); break;
-      case 0x52: readPackedDouble(r, h.negativeCounts); break;
-      case 0x51: spend(); h.negativeCounts.push(r.double()); break;
-      case 0x5a: h.positiveSpans.push(readSpan(r)); break;
-      case 0x62: readPackedSint64(r, h.positiveDeltas); break;
-      case 0x60: spend(); h.positiveDeltas.push(readSint64(r)); break;
-      case 0x6a: readPackedDouble(r, h.positiveCounts); break;
-      case 0x69: spend(); h.positiveCounts.push(r.double()); break;
+      case 0x42: h.negativeSpans.push(readSpan(r, ctx)); break;
+      case 0x4a: readPackedSint64(r, ctx, h.negativeDeltas); break;
+      case 0x48: spend(ctx); h.negativeDeltas.push(readSint64(r)); break;
+      case 0x52: readPackedDouble(r, ctx, h.negativeCounts); break;
+      case 0x51: spend(ctx); h.negativeCounts.push(r.double()); break;
+      case 0x5a: h.positiveSpans.push(readSpan(r, ctx)); break;
+      case 0x62: readPackedSint64(r, ctx, h.positiveDeltas); break;
+      case 0x60: spend(ctx); h.positiveDeltas.push(readSint64(r)); break;
+      case 0x6a: readPackedDouble(r, ctx, h.positiveCounts); break;
+      case 0x69: spend(ctx); h.positiveCounts.push(r.double()); break;
       case 0x70: h.resetHint = r.int32(); break;
       case 0x78: h.timestamp = readInt64(r); break;
-      case 0x82: readPackedDouble(r, (h.customValues ??= [])); break; // field 16, packed
+      case 0x82: readPackedDouble(r, ctx, (h.customValues ??= [])); break; // field 16, packed
       case 0x81: (h.customValues ??= []).push(r.double()); break; // field 16, unpacked
       case 0x88: { // field 17
         const start = readInt64(r);

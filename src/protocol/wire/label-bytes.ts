@@ -10,7 +10,13 @@
  * precisely what is wrong.
  */
 import { isUtf8 } from 'node:buffer';
-import type { DecodeLimits } from './decode-limits.js';
+
+/** The decode limits a label run is held to (a DecodeLimits has them). */
+export interface LabelLimits {
+  readonly maxLabelsPerSeries: number;
+  readonly maxLabelNameBytes: number;
+  readonly maxLabelValueBytes: number;
+}
 
 /** Where the HA labels' values lie in the body (-1: the label set has no such label). */
 export interface HaLabelSpans {
@@ -57,7 +63,7 @@ function compareNames(buf: Uint8Array, a: number, aLen: number, b: number, bLen:
  * then says where the HA labels' values are. Lengths are one varint byte (labels under 128
  * bytes); a longer one returns false, for the full decode to judge.
  */
-export function checkLabelRun(buf: Uint8Array, from: number, to: number, limits: DecodeLimits, names: HaLabelNames, spans: HaLabelSpans): boolean {
+export function checkLabelRun(buf: Uint8Array, from: number, to: number, limits: LabelLimits, names: HaLabelNames, spans: HaLabelSpans): boolean {
   spans.clusterFrom = spans.clusterTo = spans.replicaFrom = spans.replicaTo = -1;
   let pos = from;
   let labels = 0;

@@ -8,7 +8,7 @@
  * is produced) so a malformed or hostile body is refused before any large allocation.
  */
 import snappy from 'snappyjs';
-import { PromfleetError } from '../errors.js';
+import { PromfleetError } from '../../errors.js';
 
 /** The stream identifier chunk that starts every *framed* Snappy stream. */
 const FRAMED_STREAM_IDENTIFIER = [0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59] as const;
