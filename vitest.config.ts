@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // Integration files fail when they leave sockets, servers, child processes or timers open.
+    setupFiles: ['test/leak-check.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Integration files each own a database and a queue prefix; two cores, so two at once.

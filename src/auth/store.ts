@@ -54,7 +54,7 @@ export class CredentialStore {
       this.report('reloaded');
       return true;
     } catch (err) {
-      this.opts.log.error({ file: this.opts.path, reason: (err as Error).message }, 'auth file not reloaded; the previous credentials stay in force');
+      this.opts.log.error({ file: this.opts.path, err }, 'auth file not reloaded; the previous credentials stay in force');
       return false;
     }
   }

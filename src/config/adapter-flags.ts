@@ -14,9 +14,10 @@ export interface AdapterFlag {
 }
 
 /**
- * Every flag of the adapter (its main.go and pgprometheus client). docs/migration.md's
- * table is generated from this list; whether promfleet accepts the old name is not written
- * here but asked of promfleet's own argument parser, so the table follows the aliases.
+ * Every flag of the adapter (its main.go and pgprometheus client). The table in
+ * docs/migrating-from-prometheus-postgresql-adapter.md is generated from this list; whether
+ * promfleet accepts the old name is not written here but asked of promfleet's own argument
+ * parser, so the table follows the aliases.
  */
 export const ADAPTER_FLAGS: readonly AdapterFlag[] = [
   { name: 'web.listen-address', default: ':9201', promfleet: 'web.listen-address', note: 'Same port; every role listens.' },
@@ -62,7 +63,7 @@ export function adapterFlagStatus(f: AdapterFlag): 'same name' | 'alias' | 'rena
   return accepted === f.name ? 'same name' : 'alias';
 }
 
-/** The migration table in docs/migration.md (generated; a test keeps it current). */
+/** The migration table in docs/migrating-from-prometheus-postgresql-adapter.md (generated; a test keeps it current). */
 export function adapterFlagReference(): string {
   const rows = ['| adapter flag (default) | promfleet | how | note |', '| --- | --- | --- | --- |'];
   for (const f of ADAPTER_FLAGS) {

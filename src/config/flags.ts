@@ -1,7 +1,7 @@
 import {
   parseBoolean, parseBytes, parseDuration, parseIdentifier, parseInteger, parseListenAddress, parseUrl,
   type ListenAddress,
-} from './values.js';
+} from './value-parsers.js';
 import { flag, type FlagValuesOf } from './flag-spec.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;

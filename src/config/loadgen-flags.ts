@@ -1,6 +1,6 @@
 /** `promfleet loadgen` flags: the same machinery as promfleet's own, without environment variables. */
 import { flag } from './flag-spec.js';
-import { parseBoolean, parseDuration, parseInteger } from './values.js';
+import { parseBoolean, parseDuration, parseInteger } from './value-parsers.js';
 
 /** A number above 0; "k" and "M" suffixes multiply by 1e3 and 1e6. */
 function positive(raw: string): number {

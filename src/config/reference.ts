@@ -41,7 +41,7 @@ export const GENERATED_DOCS: Readonly<Record<keyof typeof SECTIONS, string>> = {
   flags: 'docs/configuration.md',
   'loadgen-flags': 'docs/configuration.md',
   errors: 'docs/errors.md',
-  'adapter-flags': 'docs/migration.md',
+  'adapter-flags': 'docs/migrating-from-prometheus-postgresql-adapter.md',
 };
 
 /** Replaces the text between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` markers. */

@@ -113,7 +113,7 @@ export class LockElector implements Elector {
         this.shared = 'ok';
       } catch (err) {
         if (this.shared !== 'down') {
-          this.opts.log.warn({ err: (err as Error).message },
+          this.opts.log.warn({ err },
             'replica liveness store does not answer: no replica leaves the election until it does');
         }
         this.shared = 'down';
@@ -149,7 +149,7 @@ export class LockElector implements Elector {
       try {
         await this.opts.ready?.();
       } catch (err) {
-        if (!signal.aborted) this.opts.log.error({ err: (err as Error).message }, 'election not started: schema not ready');
+        if (!signal.aborted) this.opts.log.error({ err }, 'election not started: schema not ready');
         return;
       }
       while (!signal.aborted) {
@@ -252,7 +252,7 @@ export class LockElector implements Elector {
       }
     } catch (err) {
       this.nextConnectMs = this.now() + this.backoff.next();
-      this.opts.log.warn({ err: (err as Error).message }, 'election session cannot connect; retrying');
+      this.opts.log.warn({ err }, 'election session cannot connect; retrying');
       destroySession(client);
       return undefined;
     }
@@ -269,7 +269,7 @@ export class LockElector implements Elector {
     // A leader whose session died must not win the lock straight back on reconnect: every live
     // replica elsewhere tries once per interval, so staying out for two intervals lets them go first.
     this.rejoinAtMs = this.now() + 2 * this.opts.intervalMs;
-    this.opts.log.error({ err: (err as Error).message }, 'election session lost');
+    this.opts.log.error({ err }, 'election session lost');
     for (const [group, g] of this.groups) this.stepDown(group, g, 'election session lost');
     if (dead) destroySession(dead);
   }

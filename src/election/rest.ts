@@ -63,7 +63,7 @@ export class RestElector implements Elector {
 
   /** Brings the schema up to date in the background, so the process is ready before any PUT. */
   start(): Promise<void> {
-    void this.opts.ready?.().catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'schema not ready yet'));
+    void this.opts.ready?.().catch((err: unknown) => this.opts.log.warn({ err }, 'schema not ready yet'));
     return Promise.resolve();
   }
 

@@ -140,7 +140,7 @@ export class HttpServer {
       this.opts.log.info({ cert: this.opts.tls.certFile }, 'TLS certificate reloaded');
       return true;
     } catch (err) {
-      this.opts.log.error({ cert: this.opts.tls.certFile, reason: (err as Error).message }, 'TLS certificate not reloaded; the previous one stays in use');
+      this.opts.log.error({ cert: this.opts.tls.certFile, err }, 'TLS certificate not reloaded; the previous one stays in use');
       return false;
     }
   }

@@ -178,8 +178,8 @@ export function writeHandler(deps: WriteDeps) {
       if (isPromfleetError(err)) {
         deps.metrics.rejectedRequests.inc({ reason: err.code });
         if (samples > 0) deps.metrics.rejectedSamples.inc({ reason: err.code }, samples);
-        if (err.status < 500) deps.log.debug({ code: err.code, reason: err.message }, 'write refused');
-        else deps.log.warn({ code: err.code, reason: err.message }, 'write not accepted now');
+        if (err.status < 500) deps.log.debug({ err }, 'write refused');
+        else deps.log.warn({ err }, 'write not accepted now');
         if (err.code === 'FORBIDDEN') deps.metrics.authFailures.inc({ reason: 'group' });
       }
       throw err;

@@ -98,7 +98,7 @@ export class Consumer {
 
   constructor(private readonly opts: ConsumerOptions) {
     this.redis = workerConnection(opts.redisUrl);
-    this.redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis consumer connection error'));
+    this.redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis consumer connection error'));
     this.registry = new QueueRegistry(this.redis, opts.prefix);
     this.backlog = new Backlog(this.redis, opts.prefix);
     this.index = new QueueTimeIndex(this.redis, opts.prefix);
@@ -130,8 +130,8 @@ export class Consumer {
         failingSince = undefined;
       } catch (err) {
         // Once when it starts failing, then at debug: a database outage must not flood the log.
-        if (failingSince === undefined) this.opts.log.warn({ err: (err as Error).message }, 'queue scan failed; retrying');
-        else this.opts.log.debug({ err: (err as Error).message }, 'queue scan still failing');
+        if (failingSince === undefined) this.opts.log.warn({ err }, 'queue scan failed; retrying');
+        else this.opts.log.debug({ err }, 'queue scan still failing');
         failingSince ??= Date.now();
       }
       await sleep(this.opts.pollIntervalMs, signal);
@@ -217,7 +217,7 @@ export class Consumer {
           throw Worker.RateLimitError();
         }
         if (err instanceof PermanentError) {
-          log.error({ batch: job.id, err: err.message }, 'batch can never be written; its job moved to the dead-letter set');
+          log.error({ batch: job.id, err }, 'batch can never be written; its job moved to the dead-letter set');
           this.backlog.removeLater(name, job.data.n);
           await this.index.unindex(name, [job.id]).catch(() => undefined);
           await this.keepRefused(job, err.refused, log);
@@ -236,9 +236,9 @@ export class Consumer {
       lockDuration: this.opts.lockDurationMs ?? 30_000,
       maxStalledCount: 1000,
     });
-    worker.on('error', (err: Error) => log.warn({ err: err.message }, 'worker error'));
+    worker.on('error', (err: Error) => log.warn({ err }, 'worker error'));
     worker.on('failed', (job: Job | undefined, err: Error) => {
-      if (err.name !== 'RateLimitError') log.warn({ batch: job?.id, err: err.message, attempts: job?.attemptsMade }, 'batch failed');
+      if (err.name !== 'RateLimitError') log.warn({ batch: job?.id, err, attempts: job?.attemptsMade }, 'batch failed');
     });
     worker.on('closed', () => connection.disconnect());
     this.workers.set(name, worker);
@@ -256,7 +256,7 @@ export class Consumer {
     try {
       await job.updateData(narrowed);
     } catch (err) {
-      log.warn({ batch: job.id, err: (err as Error).message }, 'dead letter not narrowed to its refused batches; a retry relies on the ledger for the others');
+      log.warn({ batch: job.id, err }, 'dead letter not narrowed to its refused batches; a retry relies on the ledger for the others');
     }
   }
 

@@ -79,7 +79,7 @@ export class SharedLiveness implements LivenessReader {
    */
   static open(opts: { redisUrl: string; prefix: string; timeoutMs: number; log: Logger; now?: () => number }): SharedLiveness {
     const redis = producerConnection(opts.redisUrl);
-    redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis liveness connection error'));
+    redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis liveness connection error'));
     const l = new SharedLiveness({
       redis, prefix: opts.prefix, ttlMs: 3 * opts.timeoutMs, writeEveryMs: Math.min(1000, Math.floor(opts.timeoutMs / 4)), log: opts.log, now: opts.now,
     });
@@ -91,7 +91,7 @@ export class SharedLiveness implements LivenessReader {
   start(): Promise<void> {
     const redis = this.owned;
     this.started ??= redis === undefined ? Promise.resolve() : redis.connect().catch((err: unknown) => {
-      this.opts.log.warn({ err: (err as Error).message }, 'redis liveness connection not up yet; retrying');
+      this.opts.log.warn({ err }, 'redis liveness connection not up yet; retrying');
     });
     return this.started;
   }
@@ -116,7 +116,7 @@ export class SharedLiveness implements LivenessReader {
     this.opts.redis.eval(RECORD, 1, livenessKey(this.opts.prefix, group), replica, String(this.opts.ttlMs)).catch((err: unknown) => {
       // Try again on the next write rather than a second later.
       if (this.written.get(id) === now) this.written.delete(id);
-      this.opts.log.debug({ err: (err as Error).message, group, replica }, 'replica liveness not recorded');
+      this.opts.log.debug({ err, group, replica }, 'replica liveness not recorded');
     });
   }
 

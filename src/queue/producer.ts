@@ -90,7 +90,7 @@ export class Producer {
   constructor(private readonly opts: ProducerOptions) {
     this.redis = producerConnection(opts.redisUrl);
     // ioredis reports every failed reconnect here; the request path turns them into 503s.
-    this.redis.on('error', (err: Error) => opts.log.debug({ err: err.message }, 'redis producer connection error'));
+    this.redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis producer connection error'));
     this.registry = new QueueRegistry(this.redis, opts.prefix);
     this.timeoutMs = opts.enqueueTimeoutMs ?? 5000;
     this.bounds = opts.coalesce ?? DEFAULT_COALESCE;
@@ -102,7 +102,7 @@ export class Producer {
   start(): Promise<void> {
     this.started ??= this.redis.connect().then(() => this.checkEviction()).catch((err: unknown) => {
       // Not fatal: ingress answers 503 until Redis is back and ioredis reconnects by itself.
-      this.opts.log.warn({ err: (err as Error).message }, 'redis not reachable at start; writes answer 503 until it is');
+      this.opts.log.warn({ err }, 'redis not reachable at start; writes answer 503 until it is');
     });
     return this.started;
   }
@@ -117,7 +117,7 @@ export class Producer {
       }
     } catch (err) {
       // Managed Redis services often forbid CONFIG; nothing to check then.
-      this.opts.log.debug({ err: (err as Error).message }, 'cannot read Redis maxmemory-policy');
+      this.opts.log.debug({ err }, 'cannot read Redis maxmemory-policy');
     }
   }
 

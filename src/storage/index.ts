@@ -9,7 +9,7 @@ export {
   BatchWriter, type BatchWriterOptions, type WriteBatch, type WriteBatchResult, type WriteManyResult, type BatchOutcome, type WriteHooks,
   type BatchWriteSummary,
 } from './write-batch.js';
-export { classifyPgError, pgErrorClassLabel, toPromfleetError, type PgErrorClass } from './errors.js';
+export { classifyPgError, pgErrorClassLabel, toPromfleetError, type PgErrorClass } from './pg-error-class.js';
 export {
   Leadership, lockNamespace, NO_DATA_CUT_MS, type CutSource, type GroupOwnershipState, type LeaderRecord, type LeaderVia, type OwnershipRow, type Takeover,
 } from './leadership.js';

@@ -224,8 +224,7 @@ async function setPolicy(
     }
   } catch (err) {
     await client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
-    const e = err as { code?: unknown; message?: unknown };
-    opts.log.error({ schema: opts.schema, policy: policy.label, afterMs: ageMs, code: e.code, err: e.message },
+    opts.log.error({ schema: opts.schema, policy: policy.label, afterMs: ageMs, err },
       `timescaledb ${policy.label} policy could not be set; continuing without it`);
   }
 }

@@ -3,7 +3,7 @@ import { PromfleetError } from '../errors.js';
 import type { Exemplar, Histogram, Label, LabelMatcher, Sample, TimeSeries } from '../protocol/index.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
 import type { SampleColumns } from './packed-samples.js';
-import { readExtras, type SeriesExtras } from './read-extras.js';
+import { readExtras, type SeriesExtras } from './read-histograms-exemplars.js';
 import { streamSamples, type StreamedColumns } from './read-stream.js';
 
 /**

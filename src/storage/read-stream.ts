@@ -11,7 +11,7 @@
  */
 import { to as copyTo } from 'pg-copy-streams';
 import type pg from 'pg';
-import { CopyTupleReader } from './copy-tuples.js';
+import { CopyTupleReader } from './binary-copy-reader.js';
 import { ColumnScratch, unpackSampleArrays, type SampleColumns } from './packed-samples.js';
 
 export interface StreamedColumns extends SampleColumns {

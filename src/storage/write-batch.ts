@@ -9,7 +9,7 @@ import { allRows, concatRows, flatten, selectRows, type Flattened, type Rows } f
 import type { SeriesResolver } from './series.js';
 import {
   insertCreated, insertExemplars, insertHistograms, upsertMetadata, type SeriesCreated, type SeriesExemplar, type SeriesHistogram,
-} from './write-extras.js';
+} from './write-histograms-exemplars-metadata.js';
 
 export interface BatchWriterOptions {
   readonly pool: pg.Pool;

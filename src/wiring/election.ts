@@ -48,7 +48,7 @@ export function createElection(config: Config, applicationName: string, log: Log
       liveness?.record(id.group, id.replica);
     },
     async start() {
-      await redis.connect().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'redis not reachable at start; handoffs wait for it'));
+      await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; handoffs wait for it'));
       await liveness?.start();
       await elector.start();
     },

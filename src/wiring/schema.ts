@@ -18,7 +18,7 @@ async function migrateUntilDone(pool: pg.Pool, storage: StorageConfig, log: Logg
       return;
     } catch (err) {
       const wait = backoff.next();
-      log.warn({ err: (err as Error).message, retryInMs: wait }, 'migrations failed; retrying');
+      log.warn({ err, retryInMs: wait }, 'migrations failed; retrying');
       await sleep(wait, signal);
     }
   }

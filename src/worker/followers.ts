@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
-  Backlog, PermanentError, TransientError, isQueuedJob, parseQueueName, queuedWork, type BatchHandler, type QueueIdentity, type QueueTimeIndex,
+  Backlog, TransientError, isQueuedJob, parseQueueName, queuedWork, type BatchHandler, type QueueIdentity, type QueueTimeIndex,
 } from '../queue/index.js';
 import type { CutSource, Leadership } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
@@ -149,10 +149,9 @@ export class FollowerWork {
           }
         } catch (err) {
           if (err instanceof TransientError) return;
-          const why = err instanceof PermanentError ? err.message : (err as Error).message;
           // Not dead-lettered from here (that needs the job taken): it stays in its queue for its
           // replica's own worker, and stops holding the handoff back.
-          this.opts.log.error({ queue: name, batch: id, err: why }, 'a follower batch whose owner is decided cannot be written; it stays queued');
+          this.opts.log.error({ queue: name, batch: id, err }, 'a follower batch whose owner is decided cannot be written; it stays queued');
           await this.opts.index.writtenThrough(name, id, data.t1);
         }
       }));

@@ -2,7 +2,7 @@ import { PermanentError, TransientError, type BatchHandler, type HandleResult, t
 import { classifyPgError, type BatchOutcome, type BatchWriter, type Leadership, type RawSeriesCaches, type WriteManyResult } from '../storage/index.js';
 import { decodeBatch } from './decode-batch.js';
 import type { OwnershipView } from './leaders.js';
-import { withSeams, type WriteSeams } from './seams.js';
+import { withSeams, type WriteSeams } from './write-test-seams.js';
 import { FencedError, planHaWrite, type HaPlan, type SpannedBatch } from './fence.js';
 import { GroupCommit } from './group-commit.js';
 import type { Logger } from '../observability/log.js';
@@ -35,7 +35,7 @@ export interface WriteHandlerOptions {
     /** Test seam: awaited inside the transaction just before the fence. */
     readonly pauseBeforeFence?: (batch: { group: string; replica: string }) => Promise<void>;
   };
-  /** Test seams after COPY and after COMMIT (see seams.ts). */
+  /** Test seams after COPY and after COMMIT (see write-test-seams.ts). */
   readonly seams?: WriteSeams;
   readonly now?: () => number;
 }
@@ -217,7 +217,7 @@ export class WriteBatchHandler implements BatchHandler {
       m.workerTransactions.inc({ queue: to.queue, outcome: 'failed' });
       const out = this.asQueueError(err, to, batches);
       if (batches.length > 1 && mayBeOneBatch(out)) {
-        this.opts.log.warn({ queue: to.queue, batches: batches.length, err: (err as Error).message },
+        this.opts.log.warn({ queue: to.queue, batches: batches.length, err },
           'a transaction of several batches failed; writing them one per transaction so only the faulty one fails');
       }
       throw out;
@@ -228,7 +228,7 @@ export class WriteBatchHandler implements BatchHandler {
   private asQueueError(err: unknown, to: Destination, batches: readonly { readonly id: string }[]): unknown {
     const ids = batches.length === 1 ? { batch: batches[0].id } : { batches: batches.length };
     if (err instanceof FencedError) {
-      this.opts.log.info({ ...ids, queue: to.queue, why: err.message }, 'fenced; the batches stay in their queue');
+      this.opts.log.info({ ...ids, queue: to.queue, err }, 'fenced; the batches stay in their queue');
       return new TransientError(err.message, 1000, { cause: err });
     }
     const kind = classifyPgError(err);
@@ -237,7 +237,7 @@ export class WriteBatchHandler implements BatchHandler {
     if (kind === 'retryable') {
       const wait = this.backoff.next();
       this.waitingReason = `database unavailable (${(err as Error).message}); retrying in ${wait} ms`;
-      this.opts.log.warn({ ...ids, queue: to.queue, err: (err as Error).message, retryInMs: wait }, 'database unavailable; the batches return to their queue');
+      this.opts.log.warn({ ...ids, queue: to.queue, err, retryInMs: wait }, 'database unavailable; the batches return to their queue');
       return new TransientError(this.waitingReason, wait, { cause: err });
     }
     if (kind === 'data') return new PermanentError(`database rejected the batch: ${(err as Error).message}`);

@@ -6,7 +6,7 @@ import { Consumer } from '../queue/index.js';
 import { BatchWriter, Leadership, Partitions, RawSeriesCaches, SeriesResolver, pruneLedger } from '../storage/index.js';
 import { OwnershipView } from './leaders.js';
 import { FollowerWork } from './followers.js';
-import type { WriteSeams } from './seams.js';
+import type { WriteSeams } from './write-test-seams.js';
 import { sleep } from '../lib/sleep.js';
 import { WriteBatchHandler } from './handler.js';
 
@@ -120,7 +120,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
         const pruned = await pruneLedger(opts.pool, opts.schema, opts.ledgerRetentionMs, now());
         if (pruned > 0) log.debug({ pruned }, 'ledger pruned');
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'maintenance failed; retrying');
+        log.warn({ err }, 'maintenance failed; retrying');
       }
       await sleep(every, signal);
     }

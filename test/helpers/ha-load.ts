@@ -515,6 +515,11 @@ export function useHaPair(opts: HaPairOptions): HaPair {
   let client: pg.Client | undefined;
   let pool: pg.Pool | undefined;
   let failed = false;
+  /**
+   * Worker processes named so far. startWorker takes its name before the process starts, so
+   * workers started together get a name (and a place in procs, stopped after the file) each.
+   */
+  let workersNamed = opts.workers ?? 1;
 
   beforeAll(async () => {
     try {
@@ -584,7 +589,7 @@ export function useHaPair(opts: HaPairOptions): HaPair {
     get server() { return ready(server, 'throwaway server'); },
     async startWorker(extra = []) {
       const args = haArgs({ pgUrl: ready(url, 'database'), redisUrl: redisUrl(), prefix: ready(prefix, 'queue prefix'), extra: [...(opts.extra ?? []), ...extra] });
-      const name = `worker ${Object.keys(procs).filter((k) => k.startsWith('worker')).length + 1}`;
+      const name = `worker ${++workersNamed}`;
       const p = await startPromfleet('worker', args);
       procs[name] = p;
       await waitFor(`${p.url}/readyz`, async () => (await fetch(`${p.url}/readyz`)).ok, 60_000, 100);

@@ -1,5 +1,5 @@
 /**
- * The SQL examples of docs/sql.md ("Examples") and the README's first query, run as written
+ * The SQL examples of docs/storage-and-sql.md ("Examples") and the README's first query, run as written
  * against data of known answer: latest value per series (lookback and stale markers), the rate
  * of a counter (resets and stale markers), series by label.
  */
@@ -16,7 +16,7 @@ import { fromBits } from '../helpers/float-bits.js';
 const log = pino({ level: 'silent' });
 const HOUR = 3_600_000;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SQL_DOC = path.join(ROOT, 'docs/sql.md');
+const SQL_DOC = path.join(ROOT, 'docs/storage-and-sql.md');
 const README = path.join(ROOT, 'README.md');
 const STALE = fromBits('7ff0000000000002');
 
@@ -32,9 +32,9 @@ function sqlBlock(file: string, heading?: string): string {
   return block;
 }
 
-/** The SQL examples of docs/sql.md, each keyed by its leading `-- ` comment line. */
+/** The SQL examples of docs/storage-and-sql.md, each keyed by its leading `-- ` comment line. */
 function exampleQueries(): Map<string, string> {
-  const block = sqlBlock(SQL_DOC, '## Examples');
+  const block = sqlBlock(SQL_DOC, '### Examples');
   const out = new Map<string, string>();
   for (const query of block.split(/\n\s*\n/)) {
     const title = /^-- (.*)$/m.exec(query)?.[1];
@@ -46,7 +46,7 @@ function exampleQueries(): Map<string, string> {
 function query(titleStart: string): string {
   const all = exampleQueries();
   const found = [...all.entries()].find(([title]) => title.startsWith(titleStart));
-  if (found === undefined) throw new Error(`docs/sql.md: no SQL example titled "${titleStart}…" (have: ${[...all.keys()].join(' | ')})`);
+  if (found === undefined) throw new Error(`docs/storage-and-sql.md: no SQL example titled "${titleStart}…" (have: ${[...all.keys()].join(' | ')})`);
   return found[1];
 }
 
@@ -82,7 +82,7 @@ beforeAll(async () => {
   });
 });
 
-describe('SQL examples of docs/sql.md and the README', () => {
+describe('SQL examples of docs/storage-and-sql.md and the README', () => {
   it('latest value per series: within the lookback, stale series left out', async () => {
     const res = await db.pool.query<{ labels: Record<string, string>; value: number }>(query('latest value per series'));
     expect(res.rows.map((r) => [r.labels.instance, r.value])).toEqual([['a', 2.5]]);

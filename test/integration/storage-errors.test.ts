@@ -4,7 +4,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { PromfleetError } from '../../src/errors.js';
 import { classifyPgError, createPool, toPromfleetError } from '../../src/storage/index.js';
-import { pgErrorClassLabel } from '../../src/storage/errors.js';
+import { pgErrorClassLabel } from '../../src/storage/pg-error-class.js';
 import { useTestDatabase } from '../helpers/database.js';
 import { freePort, waitFor } from '../helpers/ports.js';
 

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { ADAPTER_FLAGS, adapterFlagReference, adapterFlagStatus } from '../../src/config/adapter-flags.js';
 import { FLAGS, type FlagName } from '../../src/config/index.js';
 
-const migration = readFileSync(new URL('../../docs/migration.md', import.meta.url), 'utf8');
+const migration = readFileSync(new URL('../../docs/migrating-from-prometheus-postgresql-adapter.md', import.meta.url), 'utf8');
 
 describe('adapter flag mapping', () => {
-  it('is in docs/migration.md as generated (run `npm run docs` after changing flags or aliases)', () => {
+  it('is in docs/migrating-from-prometheus-postgresql-adapter.md as generated (run `npm run docs` after changing flags or aliases)', () => {
     const section = /<!-- generated:adapter-flags -->\n([\s\S]*?)\n<!-- \/generated:adapter-flags -->/.exec(migration);
     expect(section?.[1]).toBe(adapterFlagReference());
   });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { parseConfig, envName, maskUrl, FLAGS } from '../../src/config/index.js';
-import { parseBytes, parseDuration, parseListenAddress } from '../../src/config/values.js';
+import { parseBytes, parseDuration, parseListenAddress } from '../../src/config/value-parsers.js';
 
 describe('config', () => {
   it('applies defaults', () => {

@@ -1,7 +1,7 @@
 /** The Dockerfile, read as text: stages, user, entrypoint and port agree with the package and the flag table. */
 import { describe, expect, it } from 'vitest';
 import { FLAGS } from '../../src/config/index.js';
-import { parseListenAddress } from '../../src/config/values.js';
+import { parseListenAddress } from '../../src/config/value-parsers.js';
 import { readRepoFile, repoFileExists } from '../helpers/deploy.js';
 import { dockerfileUser } from '../helpers/dockerfile.js';
 

@@ -9,7 +9,7 @@ import { FLAGS } from '../../src/config/index.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (file: string): string => readFileSync(path.join(ROOT, file), 'utf8');
 const readme = read('README.md');
-const DOCS = ['README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const DOCS = ['README.md', 'CONTRIBUTING.md', 'bench/README.md', ...readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 
 describe('README and docs', () => {
   it.each(Object.entries(GENERATED_DOCS))('%s: current generated section in %s (run `npm run docs` after changing flags or errors)', (name, file) => {

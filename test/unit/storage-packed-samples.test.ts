@@ -3,7 +3,7 @@
  * and `array_agg(time)` / `array_agg(value)` in binary form unpacked into columns.
  */
 import { describe, expect, it } from 'vitest';
-import { CopyTupleReader } from '../../src/storage/copy-tuples.js';
+import { CopyTupleReader } from '../../src/storage/binary-copy-reader.js';
 import { ColumnScratch, unpackSampleArrays } from '../../src/storage/packed-samples.js';
 
 const PG_EPOCH_MS = 946_684_800_000;
