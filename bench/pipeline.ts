@@ -173,9 +173,9 @@ export async function measureWorkerWrite(opts: WorkerWriteOptions): Promise<Work
     // Migrate first, so the clock sees only writing.
     const migrateStart = process.hrtime.bigint();
     const config = parseConfig(appArgs(opts), {});
-    const pool = createPool({ connectionString: config.pgConnectionString, max: 1, applicationName: 'promfleet bench migrate' }, log);
+    const pool = createPool({ connectionString: config.storage.connectionString, max: 1, applicationName: 'promfleet bench migrate' }, log);
     try {
-      await migrate(pool, migrateOptions(config, log));
+      await migrate(pool, migrateOptions(config.storage, log));
     } finally {
       await pool.end();
     }

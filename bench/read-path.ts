@@ -97,10 +97,10 @@ async function load(url: string, data: ReadData): Promise<number> {
   const pool = createPool({ connectionString: url, max: 2, applicationName: 'promfleet bench load' }, log);
   try {
     const config = parseConfig(['--pg.schema=prom'], {});
-    await migrate(pool, migrateOptions(config, log));
+    await migrate(pool, migrateOptions(config.storage, log));
     const writer = new BatchWriter({
       pool, schema: 'prom', log,
-      partitions: new Partitions({ pool, schema: 'prom', intervalMs: config['storage.partition-interval'], log }),
+      partitions: new Partitions({ pool, schema: 'prom', intervalMs: config.storage.migration.partitionIntervalMs, log }),
       series: new SeriesResolver({ schema: 'prom' }),
     });
     for (let i = 0; i < data.timeseries.length; i += 100) {

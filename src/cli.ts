@@ -33,12 +33,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   if (role === 'dead-letters') return runDeadLetters(positional, config);
-  if (config['read-only'] && role !== 'ingress') {
+  if (config.ingress.readOnly && role !== 'ingress') {
     process.stderr.write(`promfleet: --read-only serves reads only and goes with "ingress", not "${role}"\n`);
     return 2;
   }
-  const log = createLogger(config['log.level']).child({ role });
-  log.info({ pg: maskUrl(config.pgConnectionString), redis: maskUrl(config['redis.url']), schema: config['pg.schema'], prefix: config['queue.prefix'] }, 'starting');
+  const log = createLogger(config.log.level).child({ role });
+  log.info({ pg: maskUrl(config.storage.connectionString), redis: maskUrl(config.queue.redisUrl), schema: config.storage.schema, prefix: config.queue.queuePrefix }, 'starting');
   if (role === 'migrate') return runMigrate(config, log);
 
   return runService(role as ServiceRole, config, log);
@@ -75,9 +75,9 @@ async function runLoadgenCommand(args: readonly string[]): Promise<number> {
 }
 
 async function runMigrate(config: Config, log: Logger): Promise<number> {
-  const pool = createPool({ connectionString: config.pgConnectionString, max: 1, applicationName: 'promfleet migrate' }, log);
+  const pool = createPool({ connectionString: config.storage.connectionString, max: 1, applicationName: 'promfleet migrate' }, log);
   try {
-    const result = await migrate(pool, migrateOptions(config, log));
+    const result = await migrate(pool, migrateOptions(config.storage, log));
     log.info({ applied: result.applied, timescaledb: result.timescaledb }, 'migrations applied');
     return 0;
   } finally {
@@ -95,9 +95,9 @@ async function runDeadLetters(args: string[], config: Config): Promise<number> {
     process.stderr.write('promfleet: dead-letters drop needs batch ids (or PROMFLEET_DROP_ALL=1 to drop every dead letter)\n');
     return 2;
   }
-  const redis = new Redis(config['redis.url'], { maxRetriesPerRequest: 1 });
+  const redis = new Redis(config.queue.redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    const dl = new DeadLetters(redis, config['queue.prefix']);
+    const dl = new DeadLetters(redis, config.queue.queuePrefix);
     if (action === 'list') {
       for (const d of await dl.list()) process.stdout.write(`${JSON.stringify(d)}\n`);
     } else {
@@ -132,7 +132,7 @@ async function runService(role: ServiceRole, config: Config, log: Logger): Promi
         log.warn({ signal: sig }, 'second signal; exiting now');
         process.exit(130);
       }
-      log.info({ signal: sig, timeoutMs: config['shutdown.timeout'] }, 'shutting down');
+      log.info({ signal: sig, timeoutMs: config.shutdown.timeoutMs }, 'shutting down');
       app.stop().then(() => resolve(0), (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         resolve(1);

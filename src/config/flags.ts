@@ -2,22 +2,7 @@ import {
   parseBoolean, parseBytes, parseDuration, parseIdentifier, parseInteger, parseListenAddress, parseUrl,
   type ListenAddress,
 } from './value-parsers.js';
-
-/** One command-line flag: its default (as text, the way a user would type it), its parser and its help. */
-export interface FlagSpec<T> {
-  readonly help: string;
-  /** Default as typed on the command line; undefined means "unset". */
-  readonly default: string | undefined;
-  readonly parse: (raw: string) => T;
-  /** Names accepted as well (the original prometheus-postgresql-adapter's flags). */
-  readonly aliases?: readonly string[];
-  /** What kind of value it takes, for --help and docs/configuration.md. */
-  readonly kind: 'string' | 'int' | 'bytes' | 'duration' | 'bool' | 'address' | 'url' | 'enum' | 'identifier';
-}
-
-function flag<T>(kind: FlagSpec<T>['kind'], def: string | undefined, parse: (raw: string) => T, help: string, aliases?: string[]): FlagSpec<T> {
-  return { kind, default: def, parse, help, aliases };
-}
+import { flag, type FlagValuesOf } from './flag-spec.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -212,8 +197,7 @@ export const FLAGS = {
 } as const;
 
 export type FlagName = keyof typeof FLAGS;
-type ValueOf<F> = F extends FlagSpec<infer T> ? T : never;
-export type FlagValues = { readonly [K in FlagName]: ValueOf<(typeof FLAGS)[K]> };
+export type FlagValues = FlagValuesOf<typeof FLAGS>;
 
 export function envName(flagName: string): string {
   return `PROMFLEET_${flagName.replace(/[.-]/g, '_').toUpperCase()}`;

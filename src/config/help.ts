@@ -1,4 +1,5 @@
-import { FLAGS, envName, type FlagName, type FlagSpec } from './flags.js';
+import { FLAGS, envName, type FlagName } from './flags.js';
+import type { FlagSpec } from './flag-spec.js';
 
 /** --help text: every flag with its default and environment variable. */
 export function helpText(): string {

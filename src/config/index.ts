@@ -1,4 +1,6 @@
-export { parseConfig, maskUrl, ROLES, type Config, type Role } from './parse.js';
+export { parseConfig, maskUrl, ROLES, type Role } from './parse.js';
+export type { Config, StorageConfig } from './slices.js';
 export { FLAGS, envName, type FlagName, type LogLevel } from './flags.js';
 export { helpText } from './help.js';
-export type { ListenAddress } from './value-parsers.js';
+export { LOADGEN_FLAGS } from './loadgen-flags.js';
+export { FlagError, readFlagValues } from './read-flags.js';

@@ -1,38 +1,31 @@
 import { PromfleetError } from '../errors.js';
-import { FLAGS, envName, type FlagName, type FlagSpec, type FlagValues } from './flags.js';
+import { FLAGS, envName, type FlagName, type FlagValues } from './flags.js';
+import { FlagError, readArgs as readTableArgs, readFlagValues, type FlagProblem } from './read-flags.js';
+import { sliceConfig, type Config } from './slices.js';
 
 export const ROLES = ['ingress', 'worker', 'all', 'migrate', 'dead-letters'] as const;
 export type Role = (typeof ROLES)[number];
 
-export interface Config extends FlagValues {
-  /** PostgreSQL connection string assembled from --pg.url or the --pg.* parts. */
-  readonly pgConnectionString: string;
-}
-
-const byName = new Map<string, FlagName>();
-for (const name of Object.keys(FLAGS) as FlagName[]) {
-  byName.set(name, name);
-  for (const alias of (FLAGS[name] as FlagSpec<unknown>).aliases ?? []) byName.set(alias, name);
-}
-
-/** Splits "--a=b", "--a b", "-a b" and bare boolean "--a" into raw name/value pairs. */
-export function readArgs(argv: readonly string[]): Map<FlagName, string> {
-  const out = new Map<FlagName, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const m = /^--?([A-Za-z0-9._-]+)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new PromfleetError('CONFIG_INVALID', `unexpected argument "${arg}"`);
-    const name = byName.get(m[1]);
-    if (!name) throw new PromfleetError('CONFIG_INVALID', `unknown flag --${m[1]} (see --help)`);
-    let value = m[2];
-    if (value === undefined) {
-      if (FLAGS[name].kind === 'bool' && (i + 1 >= argv.length || argv[i + 1].startsWith('-'))) value = 'true';
-      else if (i + 1 < argv.length) value = argv[++i];
-      else throw new PromfleetError('CONFIG_INVALID', `flag --${name} needs a value`);
-    }
-    out.set(name, value);
+function configError(p: FlagProblem): PromfleetError {
+  switch (p.kind) {
+    case 'unexpected': return new PromfleetError('CONFIG_INVALID', `unexpected argument "${p.arg}"`);
+    case 'unknown': return new PromfleetError('CONFIG_INVALID', `unknown flag --${p.name} (see --help)`);
+    case 'missing-value': return new PromfleetError('CONFIG_INVALID', `flag --${p.name} needs a value`);
+    case 'invalid': return new PromfleetError('CONFIG_INVALID', `invalid value ${JSON.stringify(p.text)} for ${p.source}: ${p.reason}`);
   }
-  return out;
+}
+
+function asConfigError<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw err instanceof FlagError ? configError(err.problem) : err;
+  }
+}
+
+/** promfleet's command line as raw name/value pairs ("--a=b", "--a b", "-a b", bare boolean "--a"; aliases resolved). */
+export function readArgs(argv: readonly string[]): Map<FlagName, string> {
+  return asConfigError(() => readTableArgs(FLAGS, argv));
 }
 
 /**
@@ -40,25 +33,9 @@ export function readArgs(argv: readonly string[]): Map<FlagName, string> {
  * parsed here, once; a bad one stops the process with the setting's name and the value.
  */
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const raw = readArgs(argv);
-  const values: Record<string, unknown> = {};
-  for (const name of Object.keys(FLAGS) as FlagName[]) {
-    const spec = FLAGS[name] as FlagSpec<unknown>;
-    const text = raw.get(name) ?? env[envName(name)] ?? spec.default;
-    if (text === undefined) {
-      values[name] = undefined;
-      continue;
-    }
-    try {
-      values[name] = spec.parse(text);
-    } catch (err) {
-      const source = raw.has(name) ? `--${name}` : env[envName(name)] !== undefined ? envName(name) : `default of --${name}`;
-      throw new PromfleetError('CONFIG_INVALID', `invalid value ${JSON.stringify(text)} for ${source}: ${(err as Error).message}`);
-    }
-  }
-  const flags = values as unknown as FlagValues;
+  const flags = asConfigError(() => readFlagValues(FLAGS, argv, { vars: env, name: envName }));
   checkCrossRules(flags);
-  return Object.freeze({ ...flags, pgConnectionString: connectionString(flags) });
+  return sliceConfig(flags, connectionString(flags));
 }
 
 function checkCrossRules(f: FlagValues): void {

@@ -1,15 +1,25 @@
 import { ERRORS, type ErrorCode } from '../errors.js';
-import { FLAGS, envName, type FlagName, type FlagSpec } from './flags.js';
+import { FLAGS, envName } from './flags.js';
+import { LOADGEN_FLAGS } from './loadgen-flags.js';
+import type { FlagTable } from './flag-spec.js';
 import { adapterFlagReference } from './adapter-flags.js';
 
 /** The configuration reference in docs/configuration.md, generated from the flag table (a test keeps it current). */
 export function flagReference(): string {
-  const rows = ['| flag | env | default | meaning |', '| --- | --- | --- | --- |'];
-  for (const name of Object.keys(FLAGS) as FlagName[]) {
-    const spec = FLAGS[name] as FlagSpec<unknown>;
+  return flagRows(FLAGS, envName);
+}
+
+/** The `promfleet loadgen` flags in docs/configuration.md (they have no environment variables). */
+export function loadgenFlagReference(): string {
+  return flagRows(LOADGEN_FLAGS);
+}
+
+function flagRows(table: FlagTable, env?: (name: string) => string): string {
+  const rows = env ? ['| flag | env | default | meaning |', '| --- | --- | --- | --- |'] : ['| flag | default | meaning |', '| --- | --- | --- |'];
+  for (const [name, spec] of Object.entries(table)) {
     const aliases = spec.aliases?.length ? ` (alias ${spec.aliases.map((a) => `\`--${a}\``).join(', ')})` : '';
     const def = spec.default === undefined ? 'unset' : `\`${spec.default}\``;
-    rows.push(`| \`--${name}\`${aliases} | \`${envName(name)}\` | ${def} | ${spec.help.replace(/\|/g, '\\|')} |`);
+    rows.push(`| \`--${name}\`${aliases} |${env ? ` \`${env(name)}\` |` : ''} ${def} | ${spec.help.replace(/\|/g, '\\|')} |`);
   }
   return rows.join('\n');
 }
@@ -24,11 +34,12 @@ export function errorReference(): string {
   return rows.join('\n');
 }
 
-const SECTIONS = { flags: flagReference, errors: errorReference, 'adapter-flags': adapterFlagReference } as const;
+const SECTIONS = { flags: flagReference, 'loadgen-flags': loadgenFlagReference, errors: errorReference, 'adapter-flags': adapterFlagReference } as const;
 
 /** The documentation file (from the repository root) that holds each generated section. */
 export const GENERATED_DOCS: Readonly<Record<keyof typeof SECTIONS, string>> = {
   flags: 'docs/configuration.md',
+  'loadgen-flags': 'docs/configuration.md',
   errors: 'docs/errors.md',
   'adapter-flags': 'docs/migrating-from-prometheus-postgresql-adapter.md',
 };

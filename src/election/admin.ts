@@ -3,14 +3,12 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { PromfleetError } from '../errors.js';
 import { sendText, type HttpServer } from '../http/server.js';
 import type { Logger } from '../observability/log.js';
-import type { RestElector } from './rest.js';
+import type { Elector } from './elector.js';
 
 export interface ElectionAdminOptions {
   readonly server: HttpServer;
-  /** Whether this process leads any group now (the REST elector reads the record). */
-  readonly isLeader: () => boolean | Promise<boolean>;
-  /** Present only with --leader-election.rest. */
-  readonly rest: RestElector | undefined;
+  /** GET reads whether it leads; PUT sets it when it is the REST elector. */
+  readonly elector: Elector;
   readonly token: string | undefined;
   /** Host of --web.listen-address. */
   readonly listenHost: string;
@@ -69,19 +67,19 @@ function readSmallBody(req: http.IncomingMessage): Promise<string> {
 export function registerElectionAdmin(opts: ElectionAdminOptions): void {
   const path = '/admin/election/leader';
   const guarded = electionAdminGuarded(opts);
-  if (opts.rest && !guarded) opts.log.warn({ listenHost: opts.listenHost }, UNGUARDED);
+  const rest = opts.elector.kind === 'rest';
+  if (rest && !guarded) opts.log.warn({ listenHost: opts.listenHost }, UNGUARDED);
   opts.server.route('GET', path, async (req, res) => {
     authorize(req, opts.token);
-    sendText(res, 200, (await opts.isLeader()) ? 'true' : 'false');
+    sendText(res, 200, (await opts.elector.isLeading()) ? 'true' : 'false');
   });
   opts.server.route('PUT', path, async (req, res) => {
     authorize(req, opts.token);
     if (!guarded) throw new PromfleetError('ELECTION_ADMIN_UNGUARDED', UNGUARDED);
-    const rest = opts.rest;
     if (!rest) throw new PromfleetError('ELECTION_NOT_REST', 'this process elects by advisory lock; start it with --leader-election.rest');
     const body = (await readSmallBody(req)).trim();
     if (body !== '1' && body !== '0') throw new PromfleetError('BAD_REQUEST', `body must be 1 or 0, got ${JSON.stringify(body.slice(0, 16))}`);
-    await rest.set(body === '1');
-    sendText(res, 200, (await rest.isLeading()) ? 'true' : 'false');
+    await opts.elector.set(body === '1');
+    sendText(res, 200, (await opts.elector.isLeading()) ? 'true' : 'false');
   });
 }

@@ -1,19 +1,10 @@
 import type pg from 'pg';
-import { Leadership, createPool, inTransaction, toPromfleetError, type CutSource } from '../storage/index.js';
-import type { Logger } from '../observability/log.js';
-import type { Metrics } from '../observability/metrics.js';
+import { Leadership, createPool, inTransaction, toPromfleetError } from '../storage/index.js';
+import type { Elector, ElectorBaseOptions } from './elector.js';
 
-export interface RestElectorOptions {
-  readonly connectionString: string;
-  readonly schema: string;
-  readonly applicationName: string;
-  /** Where a handoff cuts a group's ownership: its replicas' accepted watermarks (from the queue). */
-  readonly cuts: (group: string) => CutSource;
+export interface RestElectorOptions extends ElectorBaseOptions {
   /** The identity this process speaks for before any batch arrived (--ha.group/--ha.replica). */
   readonly identity?: { readonly group: string; readonly replica: string };
-  readonly log: Logger;
-  readonly metrics: Metrics;
-  readonly ready?: () => Promise<void>;
 }
 
 /**
@@ -26,7 +17,8 @@ export interface RestElectorOptions {
  * process's replicas is recorded yet (a repeated PUT 1 keeps the epoch), GET reads the record,
  * and PUT 0 clears only a leadership this process was given by PUT 1 and still holds.
  */
-export class RestElector {
+export class RestElector implements Elector {
+  readonly kind = 'rest';
   private readonly identities = new Map<string, Set<string>>();
   /** Group → replica this process was given by PUT 1 (and has not resigned since). */
   private readonly given = new Map<string, string>();

@@ -63,7 +63,7 @@ export function parseContainer(c: PromfleetContainer): ParsedContainer {
   }
 }
 
-export const listenPort = (config: Config): number => config['web.listen-address'].port;
+export const listenPort = (config: Config): number => config.http.port;
 
 /**
  * The methods each path allows on a real listener of the given role and configuration, empty
@@ -72,7 +72,7 @@ export const listenPort = (config: Config): number => config['web.listen-address
  * the answer is 405 with an Allow header, or 404.
  */
 export async function allowedMethods(role: ServiceRole, config: Config, paths: readonly string[]): Promise<Map<string, string[]>> {
-  const local: Config = Object.freeze({ ...config, 'web.listen-address': { host: '127.0.0.1', port: 0 } });
+  const local: Config = Object.freeze({ ...config, http: { ...config.http, host: '127.0.0.1', port: 0 } });
   const app = createApp(role, local, pino({ level: 'silent' }));
   await app.server.start();
   const out = new Map<string, string[]>();

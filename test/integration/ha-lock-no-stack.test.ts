@@ -2,14 +2,14 @@
  * Locks never stack. PostgreSQL session advisory locks
  * count: a session that takes the same lock n times must release it n times. The original
  * adapter re-acquired on every round and released once on resign, so the lock stayed taken.
- * Here: Leadership.unlock frees every hold at once; the Elector, driven round by round with an
+ * Here: Leadership.unlock frees every hold at once; the LockElector, driven round by round with an
  * injected clock, never tries for a lock it holds (one hold, one pg_locks row), so that a single
  * release on resign frees the lock for another session.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { pino } from 'pino';
-import { Elector } from '../../src/election/index.js';
+import { LockElector } from '../../src/election/index.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { Leadership, migrate } from '../../src/storage/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
@@ -73,7 +73,7 @@ describe('advisory locks never stack', () => {
       const r = await c.query<{ ok: boolean }>('SELECT pg_advisory_unlock($1::int, $2::int) AS ok', [this.namespace, groupId]);
       return r.rows[0].ok ? 1 : 0;
     });
-    const elector = new Elector({
+    const elector = new LockElector({
       connectionString: db.url, schema: 'prom', applicationName: 'promfleet test elector',
       intervalMs: 250, timeoutMs: 2_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, maxSkewMs: 60_000 }), log, metrics: new Metrics(), now: () => clock,
     });

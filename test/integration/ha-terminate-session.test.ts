@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Elector } from '../../src/election/index.js';
+import { LockElector } from '../../src/election/index.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { waitFor } from '../helpers/ports.js';
 import { groupLockHolders, handoffProblems, leaderRow, replicaIndexOf, storedHaSamples, useHaPair, waitForLastSamples, waitForLeader } from '../helpers/ha-load.js';
@@ -88,7 +88,7 @@ describe('pg_terminate_backend on the leader\'s election session', () => {
   // about a third at the default 1 s). This replays that schedule deterministically.
   it('the elector that lost its session stays out until the live follower had its round (deterministic schedule)', async () => {
     let clock = Date.now();
-    const make = (name: string) => new Elector({
+    const make = (name: string) => new LockElector({
       connectionString: ha.dbUrl, schema: 'prom', applicationName: `promfleet test elector ${name}`,
       intervalMs: 1_000, timeoutMs: 6_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, maxSkewMs: 60_000 }),
       log: pino({ level: 'silent' }), metrics: new Metrics(), now: () => clock,

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { pino } from 'pino';
 import { Redis } from 'ioredis';
-import { Elector } from '../../src/election/index.js';
+import { LockElector } from '../../src/election/index.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { SharedLiveness, livenessKey } from '../../src/queue/index.js';
 import { migrate } from '../../src/storage/index.js';
@@ -126,8 +126,8 @@ describe('SharedLiveness', () => {
 });
 
 describe('the elector with shared liveness', () => {
-  function elector(name: string, l: SharedLiveness, now: () => number): Elector {
-    const e = new Elector({
+  function elector(name: string, l: SharedLiveness, now: () => number): LockElector {
+    const e = new LockElector({
       connectionString: dbUrl(), schema: 'prom', applicationName: `promfleet test elector ${name}`,
       intervalMs: 250, timeoutMs: 2_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, maxSkewMs: 60_000 }), log, metrics: new Metrics(), now, liveness: l,
     });

@@ -57,7 +57,7 @@ describe('docker-compose.yml', () => {
   it('connects promfleet to the demo PostgreSQL and Redis', () => {
     for (const s of promfleet) {
       const { config } = get(s.name);
-      const pgUrl = new URL(config.pgConnectionString);
+      const pgUrl = new URL(config.storage.connectionString);
       const db = services.get(pgUrl.hostname);
       expect(db?.image, `${s.name} PostgreSQL host`).toMatch(/^timescale\/timescaledb:/);
       expect(Number(pgUrl.port || '5432')).toBe(5432);
@@ -65,7 +65,7 @@ describe('docker-compose.yml', () => {
       expect(decodeURIComponent(pgUrl.password)).toBe(db?.environment.POSTGRES_PASSWORD);
       expect(pgUrl.pathname.slice(1)).toBe(db?.environment.POSTGRES_DB ?? 'postgres');
 
-      const [host, port] = redisAddress(config['redis.url']).split(':');
+      const [host, port] = redisAddress(config.queue.redisUrl).split(':');
       expect(services.get(host)?.command[0], `${s.name} Redis host`).toBe('redis-server');
       expect(port).toBe(/^port (\d+)$/m.exec(readRepoFile('infra/redis.conf'))?.[1]);
     }
@@ -104,12 +104,12 @@ describe('docker-compose.yml', () => {
         expect(paths, `${url} path`).toContain(url.pathname);
         expect((await allowedMethods(role as ServiceRole, config, [url.pathname])).get(url.pathname), `POST ${url}`).toContain('POST');
         if (paths[0] === '/write') {
-          expect(config['read-only'], `${url} is read-only`).toBe(false);
+          expect(config.ingress.readOnly, `${url} is read-only`).toBe(false);
           const labels = optObj(optObj(cfg.global, `${file} global`).external_labels, `${file} external_labels`);
-          const group = labels[config['ha.cluster-label']];
-          const replica = labels[config['ha.replica-label']];
-          expect(group, `${file}: external label ${config['ha.cluster-label']} (--ha.cluster-label)`).toBeDefined();
-          expect(replica, `${file}: external label ${config['ha.replica-label']} (--ha.replica-label)`).toBeDefined();
+          const group = labels[config.ingress.ha.clusterLabel];
+          const replica = labels[config.ingress.ha.replicaLabel];
+          expect(group, `${file}: external label ${config.ingress.ha.clusterLabel} (--ha.cluster-label)`).toBeDefined();
+          expect(replica, `${file}: external label ${config.ingress.ha.replicaLabel} (--ha.replica-label)`).toBeDefined();
           const seen = replicasByGroup.get(str(group, file as string)) ?? new Set<string>();
           expect(seen.has(str(replica, file as string)), `${file}: replica ${String(replica)} twice`).toBe(false);
           replicasByGroup.set(str(group, file as string), seen.add(str(replica, file as string)));

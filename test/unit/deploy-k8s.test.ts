@@ -69,7 +69,7 @@ describe('Kubernetes manifests', () => {
   it('leave SIGTERM time to drain: the grace period exceeds --shutdown.timeout', () => {
     for (const c of containers) {
       const grace = Number(podSpec(c.deployment).terminationGracePeriodSeconds ?? 30);
-      expect(grace * 1000, c.where).toBeGreaterThan(conf(c).config['shutdown.timeout']);
+      expect(grace * 1000, c.where).toBeGreaterThan(conf(c).config.shutdown.timeoutMs);
     }
   });
 
@@ -114,12 +114,12 @@ describe('Kubernetes manifests', () => {
       const trigger = obj(t, `trigger ${i}`);
       expect(trigger.type, `trigger ${i}`).toBe('redis');
       const meta = obj(trigger.metadata, `trigger ${i} metadata`);
-      expect(meta.address, `trigger ${i} address`).toBe(redisAddress(config['redis.url']));
+      expect(meta.address, `trigger ${i} address`).toBe(redisAddress(config.queue.redisUrl));
       const list = str(meta.listName, `trigger ${i} listName`);
-      const prefix = `${config['queue.prefix']}:`;
+      const prefix = `${config.queue.queuePrefix}:`;
       expect(list.startsWith(prefix), `${list} starts with --queue.prefix`).toBe(true);
       const queue = list.slice(prefix.length).replace(/:wait$/, '');
-      expect(new QueueKeys(config['queue.prefix']).getKeys(queue).wait, 'BullMQ wait list key').toBe(list);
+      expect(new QueueKeys(config.queue.queuePrefix).getKeys(queue).wait, 'BullMQ wait list key').toBe(list);
       const id = parseQueueName(queue);
       expect(id, `${list}: "${queue}" is not a promfleet write queue name`).toBeDefined();
       expect(queueName(id ?? { group: undefined, replica: undefined }), `${queue} is spelt as promfleet spells it`).toBe(queue);
@@ -127,7 +127,7 @@ describe('Kubernetes manifests', () => {
       return id ?? { group: undefined, replica: undefined };
     });
     // The example Prometheus pair (infra/prometheus, also the compose demo's) is the one whose queues are listed.
-    const pair = examplePrometheusIdentities(config['ha.cluster-label'], config['ha.replica-label']);
+    const pair = examplePrometheusIdentities(config.ingress.ha.clusterLabel, config.ingress.ha.replicaLabel);
     expect(pair.length).toBeGreaterThanOrEqual(2);
     const expected = [DEFAULT_QUEUE, ...pair.map((id) => queueName(id))].sort();
     expect(queues.map((q) => queueName(q)).sort(), 'one trigger per replica queue of the example pair, and {default}').toEqual(expected);

@@ -9,9 +9,9 @@ import { parseConfig } from '../../src/config/index.js';
 function guardedWith(args: string[]): boolean {
   const config = parseConfig(args, {});
   return electionAdminGuarded({
-    listenHost: config['web.listen-address'].host,
-    token: config['leader-election.rest-token'],
-    authFile: config['web.auth-file'] !== undefined,
+    listenHost: config.http.host,
+    token: config.election.restToken,
+    authFile: config.auth.file !== undefined,
   });
 }
 

@@ -7,7 +7,8 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeWriteRequest, snappyDecompress, type TimeSeries } from '../../src/protocol/index.js';
-import { parseLoadgenArgs, runLoadgen } from '../../src/loadgen/index.js';
+import { loadgenHelp, parseLoadgenArgs, runLoadgen } from '../../src/loadgen/index.js';
+import { LOADGEN_FLAGS } from '../../src/config/index.js';
 
 let server: http.Server | undefined;
 
@@ -74,5 +75,16 @@ describe('promfleet loadgen', () => {
     expect(() => parseLoadgenArgs(['--bogus=1'])).toThrow(/unknown flag --bogus/);
     const o = parseLoadgenArgs(['--series', '20', '--replicas=3', '--rate=50k', '--duration=2s', '--json']);
     expect(o).toMatchObject({ series: 20, replicas: 3, rate: 50_000, durationMs: 2000, json: true });
+  });
+
+  it('reads its flags with the shared flag machinery: defaults, bare booleans, -name, help from the table', () => {
+    const d = parseLoadgenArgs([]);
+    expect(d).toMatchObject({ url: 'http://127.0.0.1:9201/write', series: 10_000, replicas: 2, rate: 100_000, durationMs: 30_000, json: false });
+    expect(parseLoadgenArgs(['-rate', '2M', '--json=false']).rate).toBe(2_000_000);
+    expect(parseLoadgenArgs(['--json', '--series=5']).json).toBe(true);
+    expect(() => parseLoadgenArgs(['--url=ftp://x'])).toThrow(/--url "ftp:\/\/x".*http or https/);
+    expect(() => parseLoadgenArgs(['--series'])).toThrow(/--series needs a value/);
+    const help = loadgenHelp();
+    for (const [name, spec] of Object.entries(LOADGEN_FLAGS)) expect(help).toContain(`--${name.padEnd(20)} ${spec.help} (default ${spec.default})`);
   });
 });

@@ -1,0 +1,61 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/index.js';
+import { LockElector, RestElector, type Elector } from '../election/index.js';
+import type { Logger } from '../observability/log.js';
+import type { Metrics } from '../observability/metrics.js';
+import { QueueTimeIndex, SharedLiveness, producerConnection, type QueueIdentity } from '../queue/index.js';
+import type { CutSource } from '../storage/index.js';
+
+/** The elector of a writing ingress, with what it reads beside the queues. */
+export interface Election {
+  readonly elector: Elector;
+  /** A batch arrived: its replica is alive (here and, for the lock elector, in the shared store). */
+  observe(id: QueueIdentity): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The lock elector, or the REST one with --leader-election.rest. Its own Redis connection reads
+ * the replicas' accepted watermarks beside their queues (a handoff cuts there); the lock elector
+ * sees a replica alive while it writes through any ingress process (shared liveness).
+ */
+export function createElection(config: Config, applicationName: string, log: Logger, metrics: Metrics, ready: () => Promise<void>): Election {
+  const { election, queue } = config;
+  const redis: Redis = producerConnection(queue.redisUrl);
+  redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis elector connection error'));
+  const index = new QueueTimeIndex(redis, queue.queuePrefix);
+  const common = {
+    cuts: (group: string): CutSource => index.cuts(group, election.maxClockSkewMs),
+    ready,
+    connectionString: config.storage.connectionString,
+    schema: config.storage.schema,
+    applicationName,
+    log: log.child({ component: 'election' }),
+    metrics,
+  };
+  const liveness = election.rest ? undefined : SharedLiveness.open({
+    redisUrl: queue.redisUrl, prefix: queue.queuePrefix, timeoutMs: election.timeoutMs, log: log.child({ component: 'liveness' }),
+  });
+  const elector: Elector = liveness === undefined
+    ? new RestElector({ ...common, identity: election.identity })
+    : new LockElector({ ...common, intervalMs: election.intervalMs, timeoutMs: election.timeoutMs, liveness });
+  return {
+    elector,
+    observe(id) {
+      if (id.group === undefined || id.replica === undefined) return;
+      elector.observe(id.group, id.replica);
+      liveness?.record(id.group, id.replica);
+    },
+    async start() {
+      await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; handoffs wait for it'));
+      await liveness?.start();
+      await elector.start();
+    },
+    async stop() {
+      await elector.stop();
+      await liveness?.stop();
+      redis.disconnect();
+    },
+  };
+}
