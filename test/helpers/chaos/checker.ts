@@ -1,0 +1,165 @@
+/**
+ * The soak's verdict on one HA group, from what the writers sent and had answered 2xx, what
+ * was stored, and the ownership log. Pure: a unit test feeds it synthetic data.
+ *
+ *   ownership  the log is one unbroken chain (see ownership.ts).
+ *   rule 1     no series has two samples at one time; every stored sample is one a writer sent
+ *              (answered or not: a request may be queued while its answer is lost).
+ *   rule 2     replicas never interleave: walking a series in time order, the replica changes
+ *              at most as often as the log changes owner; and every stored sample of replica r
+ *              lies in a range r owned, widened by one scrape interval + spread at both ends
+ *              (a new owner may fill in after the old one's last sample of the series).
+ *   rule 3     every sample the owner of a range had accepted, with its time in the range, is
+ *              stored (once: rule 1).
+ *   rule 4     no gap between consecutive stored samples longer than 2 scrape intervals +
+ *              spread, unless no replica had a sample of that series accepted inside the gap.
+ */
+import { replicaIndexOf, type SentSample, type StoredSample } from '../ha-load.js';
+import { describeRange, ownedRanges, ownershipChainProblems, type OwnedRange, type OwnershipRow } from './ownership.js';
+
+export interface ReplicaRecord {
+  readonly replica: string;
+  /** 1-based: its values are replicaValueBase(index) + tick. */
+  readonly index: number;
+  readonly sent: readonly SentSample[];
+  readonly accepted: readonly SentSample[];
+}
+
+export interface SoakData {
+  readonly series: number;
+  readonly intervalMs: number;
+  readonly spreadMs: number;
+  readonly stored: ReadonlyMap<number, readonly StoredSample[]>;
+  readonly replicas: readonly ReplicaRecord[];
+  readonly ownership: readonly OwnershipRow[];
+}
+
+export type Rule = 'ownership' | 'rule 1' | 'rule 2' | 'rule 3' | 'rule 4';
+
+export interface Problem {
+  readonly rule: Rule;
+  readonly text: string;
+}
+
+/** series → time → value, of one replica's samples. */
+type ByTime = Map<number, Map<number, number>>;
+
+function index(samples: readonly SentSample[]): ByTime {
+  const out: ByTime = new Map();
+  for (const s of samples) {
+    let m = out.get(s.series);
+    if (!m) out.set(s.series, (m = new Map()));
+    m.set(s.ts, s.value);
+  }
+  return out;
+}
+
+/** Times as a short list: up to `max` of them, then how many more. */
+export function times(ts: readonly (number | string)[], max = 4): string {
+  return ts.length <= max ? ts.join(', ') : `${ts.slice(0, max).join(', ')} … (+${ts.length - max})`;
+}
+
+export function soakProblems(d: SoakData): Problem[] {
+  const problems: Problem[] = ownershipChainProblems(d.ownership).map((text) => ({ rule: 'ownership' as const, text }));
+  const ranges = ownedRanges(d.ownership);
+  const nameOf = new Map(d.replicas.map((r) => [r.index, r.replica]));
+  const sent = new Map(d.replicas.map((r) => [r.index, index(r.sent)]));
+  const accepted = new Map(d.replicas.map((r) => [r.index, index(r.accepted)]));
+  const tol = d.intervalMs + d.spreadMs;
+  const ownerChanges = ranges.filter((r, k) => k > 0 && r.replica !== ranges[k - 1].replica).length;
+  const add = (rule: Rule, text: string) => problems.push({ rule, text });
+
+  for (let i = 0; i < d.series; i++) {
+    const got = [...(d.stored.get(i) ?? [])].sort((x, y) => x.ts - y.ts);
+    const who = (s: StoredSample) => nameOf.get(replicaIndexOf(s.value)) ?? `replica #${replicaIndexOf(s.value)}`;
+
+    // Rule 1.
+    for (let k = 1; k < got.length; k++) {
+      if (got[k].ts === got[k - 1].ts && (k === 1 || got[k - 2].ts !== got[k].ts)) {
+        const same = got.filter((s) => s.ts === got[k].ts);
+        add('rule 1', `series ${i}: time ${got[k].ts} stored ${same.length} times (${same.map((s) => `${who(s)}=${s.value}`).join(', ')})`);
+      }
+    }
+    const foreign = got.filter((s) => sent.get(replicaIndexOf(s.value))?.get(i)?.get(s.ts) !== s.value);
+    if (foreign.length > 0) add('rule 1', `series ${i}: ${foreign.length} stored samples no writer sent: ${times(foreign.map((s) => `${s.ts}=${s.value}`))}`);
+
+    // Rule 2: interleaving.
+    const runs: { replica: string; first: number; last: number; n: number }[] = [];
+    for (const s of got) {
+      const r = who(s);
+      const run = runs[runs.length - 1];
+      if (run && run.replica === r) {
+        run.last = s.ts;
+        run.n++;
+      } else {
+        runs.push({ replica: r, first: s.ts, last: s.ts, n: 1 });
+      }
+    }
+    if (runs.length - 1 > ownerChanges) {
+      const shown = runs.slice(0, 8).map((r) => `${r.replica}[${r.first}..${r.last}]×${r.n}`).join(' ');
+      add('rule 2', `series ${i}: the replica changes ${runs.length - 1} times, the ownership log changes owner ${ownerChanges} times: ${shown}${runs.length > 8 ? ' …' : ''}`);
+    }
+    // Rule 2: every stored sample near a range its replica owned.
+    let stray: { replica: string; ts: number[]; owner: OwnedRange | undefined } | undefined;
+    const flush = () => {
+      if (stray) {
+        add('rule 2', `series ${i}: ${stray.ts.length} samples of ${stray.replica} at ${times(stray.ts)} lie outside every range it owned (±${tol} ms); owner there: ${stray.owner ? describeRange(stray.owner) : 'none'}`);
+      }
+      stray = undefined;
+    };
+    for (const s of got) {
+      const r = who(s);
+      const near = ranges.some((o) => o.replica === r && o.from - tol < s.ts && s.ts <= o.to + tol);
+      if (near) {
+        flush();
+        continue;
+      }
+      if (stray && stray.replica !== r) flush();
+      stray ??= { replica: r, ts: [], owner: ranges.find((o) => o.from < s.ts && s.ts <= o.to) };
+      stray.ts.push(s.ts);
+    }
+    flush();
+
+    // Rule 3.
+    const storedAt = new Map(got.map((s) => [s.ts, s.value]));
+    for (const o of ranges) {
+      const rep = d.replicas.find((r) => r.replica === o.replica);
+      if (!rep || !(o.from < o.to)) continue;
+      const mine = [...(accepted.get(rep.index)?.get(i) ?? new Map<number, number>()).entries()]
+        .filter(([ts]) => o.from < ts && ts <= o.to).sort((x, y) => x[0] - y[0]);
+      const lost = mine.filter(([ts, value]) => storedAt.get(ts) !== value).map(([ts]) => ts);
+      if (lost.length > 0) add('rule 3', `series ${i}: ${lost.length} of the ${mine.length} samples ${o.replica} had accepted in its ${describeRange(o)} are not stored: ${times(lost)}`);
+    }
+
+    // Rule 4.
+    const acceptedTimes = d.replicas.flatMap((r) => [...(accepted.get(r.index)?.get(i)?.keys() ?? [])]).sort((x, y) => x - y);
+    for (let k = 1; k < got.length; k++) {
+      const a = got[k - 1];
+      const b = got[k];
+      if (b.ts - a.ts <= 2 * d.intervalMs + d.spreadMs) continue;
+      const inside = acceptedTimes.filter((t) => a.ts < t && t < b.ts);
+      if (inside.length > 0) {
+        add('rule 4', `series ${i}: gap of ${b.ts - a.ts} ms between ${a.ts} (${who(a)}) and ${b.ts} (${who(b)}), with ${inside.length} accepted samples inside: ${times(inside)}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Readable lines: a count per rule, then at most `max` problems, shared fairly between the
+ * rules (each rule gets its turn before any gets a second line).
+ */
+export function formatProblems(problems: readonly Problem[], max = 50): string[] {
+  const rules = [...new Set(problems.map((p) => p.rule))];
+  const byRule = rules.map((r) => problems.filter((p) => p.rule === r));
+  const out = rules.map((r, k) => `${r}: ${byRule[k].length} problem(s)`);
+  const picked: Problem[] = [];
+  for (let turn = 0; picked.length < max && byRule.some((list) => list.length > turn); turn++) {
+    for (const list of byRule) if (list.length > turn && picked.length < max) picked.push(list[turn]);
+  }
+  const shown = new Set(picked);
+  for (const p of problems) if (shown.has(p)) out.push(`${p.rule}: ${p.text}`);
+  if (problems.length > picked.length) out.push(`… and ${problems.length - picked.length} more`);
+  return out;
+}

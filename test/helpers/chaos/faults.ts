@@ -1,0 +1,159 @@
+/**
+ * The faults, drawn from seeded generators on two lanes.
+ *
+ * Infrastructure lane: one fault at a time, each healed before the next, 5-15 s apart:
+ * terminate the lock holder's backend; restart PostgreSQL (down 2-8 s); kill -9 a worker or an
+ * ingress and start it again after 0.2-3 s; restart Redis (graceful, or kill -9: both keep
+ * what they acknowledged, AOF with appendfsync always) after 0.5-4 s; silence one ingress's
+ * proxy to PostgreSQL for 2-15 s.
+ * Replica lane, overlapping the other one on purpose (a Prometheus may go down during a
+ * database outage): 5-20 s apart, replica a or b, or both at once (one in five), is down for
+ * 2-20 s.
+ * Each lane has its own generator, so its choices depend on the seed alone.
+ */
+import { sleep } from '../../../src/lib/sleep.js';
+import { pick, randInt, weighted, type Rng } from './prng.js';
+import { INGRESS, WORKERS, type ChaosWorld } from './world.js';
+
+export type InfraFault = 'terminate-lock-holder' | 'restart-postgres' | 'kill-worker' | 'kill-ingress'
+  | 'restart-redis-graceful' | 'restart-redis-kill' | 'silence-proxy';
+
+const INFRA: readonly (readonly [InfraFault, number])[] = [
+  ['terminate-lock-holder', 2], ['restart-postgres', 2], ['kill-worker', 2], ['kill-ingress', 2],
+  ['restart-redis-graceful', 1], ['restart-redis-kill', 1], ['silence-proxy', 2],
+];
+
+export interface FaultEvent {
+  readonly lane: 'infra' | 'replica';
+  readonly kind: string;
+  readonly at: number;
+  detail: string;
+  healedAt: number | undefined;
+  error: string | undefined;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(ms, signal);
+}
+
+/** Starts a process again; a few tries (a start may race a port or a busy machine). */
+async function restart(world: ChaosWorld, name: string): Promise<string> {
+  const p = world.proc(name);
+  let last: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await p.start();
+      return attempt === 1 ? '' : ` (started at try ${attempt})`;
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+  throw new Error(`${name} did not start again: ${last instanceof Error ? last.message.slice(0, 500) : String(last)}`);
+}
+
+/** Performs one fault and heals it; returns what was done. */
+async function infraFault(world: ChaosWorld, kind: InfraFault, rng: Rng, signal: AbortSignal): Promise<string> {
+  switch (kind) {
+    case 'terminate-lock-holder': {
+      const r = await world.db.query<{ leader: string | null; pid: number | null; epoch: string; ok: boolean | null }>(
+        `SELECT leader, pid, epoch, CASE WHEN pid IS NOT NULL THEN pg_terminate_backend(pid) END AS ok
+           FROM prom.ha_leaders WHERE group_name = $1`, [world.opts.group]);
+      const row = r.rows[0];
+      if (!row?.pid) return 'no lock holder recorded: nothing terminated';
+      return `terminated pid ${row.pid} of leader ${row.leader} (epoch ${row.epoch}): ${row.ok ? 'done' : 'no such backend'}`;
+    }
+    case 'restart-postgres': {
+      const down = randInt(rng, 2_000, 8_000);
+      await world.postgres.stop();
+      await pause(down, signal);
+      await world.postgres.start();
+      return `down ${down} ms`;
+    }
+    case 'kill-worker':
+    case 'kill-ingress': {
+      const name = pick(rng, kind === 'kill-worker' ? WORKERS : INGRESS);
+      const down = randInt(rng, 200, 3_000);
+      const p = world.proc(name);
+      const pid = p.pids[p.pids.length - 1];
+      await p.kill9();
+      await pause(down, signal);
+      const note = await restart(world, name);
+      return `${name} (pid ${pid}) killed, restarted after ${down} ms as pid ${p.pids[p.pids.length - 1]}${note}`;
+    }
+    case 'restart-redis-graceful':
+    case 'restart-redis-kill': {
+      const down = randInt(rng, 500, 4_000);
+      await world.redisServer.stop(kind === 'restart-redis-kill' ? 'kill' : 'graceful');
+      await pause(down, signal);
+      await world.redisServer.start();
+      return `down ${down} ms`;
+    }
+    case 'silence-proxy': {
+      const name = pick(rng, INGRESS);
+      const silent = randInt(rng, 2_000, 15_000);
+      const proxy = world.proxy(name);
+      proxy.silence();
+      await pause(silent, signal);
+      proxy.resume();
+      return `${name}'s connections to PostgreSQL silent for ${silent} ms (${proxy.open} open)`;
+    }
+  }
+}
+
+async function record(log: FaultEvent[], ev: Omit<FaultEvent, 'detail' | 'healedAt' | 'error'>, run: () => Promise<string>): Promise<void> {
+  const e: FaultEvent = { ...ev, detail: '', healedAt: undefined, error: undefined };
+  log.push(e);
+  try {
+    e.detail = await run();
+  } catch (err) {
+    e.error = err instanceof Error ? err.message : String(err);
+  }
+  e.healedAt = Date.now();
+}
+
+/** Infrastructure faults until `deadline` (wall clock, ms); each one healed before the next. */
+export async function infraLane(world: ChaosWorld, rng: Rng, deadline: number, log: FaultEvent[], signal: AbortSignal): Promise<void> {
+  for (let n = 0; n < 10_000 && !signal.aborted; n++) {
+    const gap = randInt(rng, 5_000, 15_000);
+    const kind = weighted(rng, INFRA);
+    if (Date.now() + gap >= deadline) break;
+    await pause(gap, signal);
+    if (signal.aborted) break;
+    await record(log, { lane: 'infra', kind, at: Date.now() }, () => infraFault(world, kind, rng, signal));
+  }
+}
+
+/** Replica outages until `deadline`: a, b or both stop sending for a while. */
+export async function replicaLane(world: ChaosWorld, rng: Rng, deadline: number, log: FaultEvent[], signal: AbortSignal): Promise<void> {
+  for (let n = 0; n < 10_000 && !signal.aborted; n++) {
+    const gap = randInt(rng, 5_000, 20_000);
+    const which = weighted(rng, [['a', 2], ['b', 2], ['both', 1]] as const);
+    const down = randInt(rng, 2_000, 20_000);
+    if (Date.now() + gap >= deadline) break;
+    await pause(gap, signal);
+    if (signal.aborted) break;
+    const senders = world.senders.filter((s) => which === 'both' || s.replica === which);
+    await record(log, { lane: 'replica', kind: `replica-down ${which}`, at: Date.now() }, async () => {
+      await Promise.all(senders.map((s) => s.pause()));
+      await pause(down, signal);
+      for (const s of senders) s.start();
+      return `down ${down} ms`;
+    });
+  }
+}
+
+/** Undoes whatever a lane cut short: servers up, proxies forwarding, processes and senders running. */
+export async function healAll(world: ChaosWorld): Promise<void> {
+  await world.postgres.start();
+  await world.redisServer.start();
+  for (const p of world.proxies.values()) p.resume();
+  for (const name of world.procs.keys()) await restart(world, name);
+  for (const s of world.senders) s.start();
+}
+
+export function describeEvent(e: FaultEvent, t0: number): string {
+  const at = ((e.at - t0) / 1000).toFixed(1);
+  const took = e.healedAt === undefined ? 'not healed' : `${((e.healedAt - e.at) / 1000).toFixed(1)} s`;
+  return `+${at} s ${e.lane} ${e.kind}: ${e.error ? `ERROR ${e.error}` : e.detail} [${took}]`;
+}
