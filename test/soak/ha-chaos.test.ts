@@ -29,12 +29,16 @@ const GROUP = 'g';
 const SERIES = 20;
 const INTERVAL = 1000;
 const SPREAD = 800;
+/** --leader-election.pg-advisory-lock.prometheus-timeout + --election.interval (haArgs). */
+const TAKEOVER = 2_000 + 250;
 const RERUN = `PROMFLEET_CHAOS_SEED=${SEED} PROMFLEET_CHAOS_SECONDS=${SECONDS} npx vitest run --config vitest.soak.config.ts`;
 
 if (!Number.isFinite(SECONDS) || SECONDS < 10) throw new Error(`PROMFLEET_CHAOS_SECONDS must be a number >= 10: ${process.env.PROMFLEET_CHAOS_SECONDS}`);
 
 const world = new ChaosWorld({ group: GROUP, series: SERIES, intervalMs: INTERVAL, spreadMs: SPREAD, prefix: 'pfchaos', maxRetryMs: 6 * 3_600_000 });
 const faults: FaultEvent[] = [];
+/** When the faults began (fault times are printed relative to it). */
+let t0 = 0;
 let failed = true;
 
 beforeAll(async () => {
@@ -45,7 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (failed) {
     const outputs = await world.outputs().catch((err: unknown) => ({ error: String(err) }));
-    const file = saveOutputs('ha-chaos', { ...outputs, faults: faults.map((e) => describeEvent(e, faults[0]?.at ?? 0)).join('\n') });
+    const file = saveOutputs('ha-chaos', { ...outputs, faults: faults.map((e) => describeEvent(e, t0)).join('\n') });
     console.error(`ha-chaos failed with seed ${SEED}; process output in ${file}; re-run: ${RERUN}`);
   }
   await world.destroy();
@@ -56,12 +60,9 @@ describe(`seeded chaos under an HA pair (seed ${SEED})`, () => {
     const [a, b] = world.senders;
     a.start();
     b.start();
-    await waitFor('a leader of the group', async () => {
-      const r = await world.db.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', [GROUP]);
-      return Boolean(r.rows[0]?.leader);
-    }, 60_000, 200);
+    await waitFor('a leader of the group', async () => (await world.leader()) !== undefined, 60_000, 200);
 
-    const t0 = Date.now();
+    t0 = Date.now();
     const stopLanes = new AbortController();
     const deadline = t0 + SECONDS * 1000;
     // The lanes end themselves before the deadline; the abort is a bound in case one hangs.
@@ -81,7 +82,7 @@ describe(`seeded chaos under an HA pair (seed ${SEED})`, () => {
     const stored = await storedHaSamples(world.db);
     const ownership = await readOwnership(world.db, GROUP);
     const problems = soakProblems({
-      series: SERIES, intervalMs: INTERVAL, spreadMs: SPREAD, stored, ownership,
+      series: SERIES, intervalMs: INTERVAL, spreadMs: SPREAD, takeoverMs: TAKEOVER, stored, ownership,
       replicas: world.senders.map((s) => ({ replica: s.replica, index: s.index, sent: s.sent(), accepted: s.accepted() })),
     });
     const harness = [

@@ -5,7 +5,10 @@
  * terminate the lock holder's backend; restart PostgreSQL (down 2-8 s); kill -9 a worker or an
  * ingress and start it again after 0.2-3 s; restart Redis (graceful, or kill -9: both keep
  * what they acknowledged, AOF with appendfsync always) after 0.5-4 s; silence one ingress's
- * proxy to PostgreSQL for 2-15 s.
+ * proxy to PostgreSQL for 2-15 s; and two compound faults aimed at handoffs with a backlog:
+ * both workers down for 5-20 s, then the lock holder's backend terminated as soon as the
+ * leader's backlog starts to shrink (a failover during the replay), and both workers down while the leader's replica goes
+ * quiet for longer than the Prometheus timeout (a leader resigns with a backlog).
  * Replica lane, overlapping the other one on purpose (a Prometheus may go down during a
  * database outage): 5-20 s apart, replica a or b, or both at once (one in five), is down for
  * 2-20 s.
@@ -16,11 +19,12 @@ import { pick, randInt, weighted, type Rng } from './prng.js';
 import { INGRESS, WORKERS, type ChaosWorld } from './world.js';
 
 export type InfraFault = 'terminate-lock-holder' | 'restart-postgres' | 'kill-worker' | 'kill-ingress'
-  | 'restart-redis-graceful' | 'restart-redis-kill' | 'silence-proxy';
+  | 'restart-redis-graceful' | 'restart-redis-kill' | 'silence-proxy' | 'replay-failover' | 'quiet-leader-backlog';
 
 const INFRA: readonly (readonly [InfraFault, number])[] = [
   ['terminate-lock-holder', 2], ['restart-postgres', 2], ['kill-worker', 2], ['kill-ingress', 2],
   ['restart-redis-graceful', 1], ['restart-redis-kill', 1], ['silence-proxy', 2],
+  ['replay-failover', 2], ['quiet-leader-backlog', 2],
 ];
 
 export interface FaultEvent {
@@ -52,16 +56,60 @@ async function restart(world: ChaosWorld, name: string): Promise<string> {
   throw new Error(`${name} did not start again: ${last instanceof Error ? last.message.slice(0, 500) : String(last)}`);
 }
 
+async function terminateLockHolder(world: ChaosWorld): Promise<string> {
+  const r = await world.db.query<{ leader: string | null; pid: number | null; epoch: string; ok: boolean | null }>(
+    `SELECT leader, pid, epoch, CASE WHEN pid IS NOT NULL THEN pg_terminate_backend(pid) END AS ok
+       FROM prom.ha_leaders WHERE group_name = $1`, [world.opts.group]);
+  const row = r.rows[0];
+  if (!row?.pid) return 'no lock holder recorded: nothing terminated';
+  return `terminated pid ${row.pid} of leader ${row.leader} (epoch ${row.epoch}): ${row.ok ? 'done' : 'no such backend'}`;
+}
+
+async function killWorkers(world: ChaosWorld): Promise<void> {
+  await Promise.all(WORKERS.map((w) => world.proc(w).kill9()));
+}
+
+async function restartWorkers(world: ChaosWorld): Promise<string> {
+  return (await Promise.all(WORKERS.map((w) => restart(world, w)))).join('');
+}
+
 /** Performs one fault and heals it; returns what was done. */
 async function infraFault(world: ChaosWorld, kind: InfraFault, rng: Rng, signal: AbortSignal): Promise<string> {
   switch (kind) {
-    case 'terminate-lock-holder': {
-      const r = await world.db.query<{ leader: string | null; pid: number | null; epoch: string; ok: boolean | null }>(
-        `SELECT leader, pid, epoch, CASE WHEN pid IS NOT NULL THEN pg_terminate_backend(pid) END AS ok
-           FROM prom.ha_leaders WHERE group_name = $1`, [world.opts.group]);
-      const row = r.rows[0];
-      if (!row?.pid) return 'no lock holder recorded: nothing terminated';
-      return `terminated pid ${row.pid} of leader ${row.leader} (epoch ${row.epoch}): ${row.ok ? 'done' : 'no such backend'}`;
+    case 'terminate-lock-holder':
+      return terminateLockHolder(world);
+    case 'replay-failover': {
+      const down = randInt(rng, 5_000, 20_000);
+      await killWorkers(world);
+      await pause(down, signal);
+      const leader = await world.leader().catch(() => undefined);
+      const before = leader ? await world.queueBacklog(leader).catch(() => 0) : 0;
+      const started = restartWorkers(world);
+      // Terminate as soon as the replay is under way: the leader's backlog shrank (bounded: 15 s).
+      let now = before;
+      const until = Date.now() + 15_000;
+      while (leader && now >= before && now > 0 && Date.now() < until && !signal.aborted) {
+        await pause(5, signal);
+        now = await world.queueBacklog(leader).catch(() => before);
+      }
+      const what = await terminateLockHolder(world);
+      const note = await started;
+      return `workers down ${down} ms${note}; with ${now} of ${before} jobs of the leader's backlog left, ${what}`;
+    }
+    case 'quiet-leader-backlog': {
+      const before = randInt(rng, 2_000, 5_000);
+      const quiet = randInt(rng, 3_000, 10_000);
+      const after = randInt(rng, 2_000, 8_000);
+      const current = await world.leader();
+      const leader = world.senders.find((s) => s.replica === current);
+      await killWorkers(world);
+      await pause(before, signal);
+      await leader?.pause();
+      await pause(quiet, signal);
+      const note = await restartWorkers(world);
+      await pause(after, signal);
+      leader?.resume();
+      return `workers down, ${before} ms later leader ${leader?.replica ?? '(none)'} quiet; workers back ${quiet} ms later${note}, the replica ${after} ms after that`;
     }
     case 'restart-postgres': {
       const down = randInt(rng, 2_000, 8_000);
@@ -137,7 +185,7 @@ export async function replicaLane(world: ChaosWorld, rng: Rng, deadline: number,
     await record(log, { lane: 'replica', kind: `replica-down ${which}`, at: Date.now() }, async () => {
       await Promise.all(senders.map((s) => s.pause()));
       await pause(down, signal);
-      for (const s of senders) s.start();
+      for (const s of senders) s.resume();
       return `down ${down} ms`;
     });
   }
@@ -149,7 +197,7 @@ export async function healAll(world: ChaosWorld): Promise<void> {
   await world.redisServer.start();
   for (const p of world.proxies.values()) p.resume();
   for (const name of world.procs.keys()) await restart(world, name);
-  for (const s of world.senders) s.start();
+  for (const s of world.senders) s.heal();
 }
 
 export function describeEvent(e: FaultEvent, t0: number): string {

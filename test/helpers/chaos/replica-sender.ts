@@ -15,6 +15,8 @@ export interface Window {
 export class ReplicaSender {
   private readonly segments: ReplicaWriter[] = [];
   private live: ReplicaWriter | undefined;
+  /** Outstanding pause() calls: two faults may take the same replica down at once. */
+  private holds = 0;
   /** Windows during which this replica was down (paused). */
   readonly downWindows: Window[] = [];
 
@@ -32,8 +34,9 @@ export class ReplicaSender {
     return this.live !== undefined;
   }
 
+  /** Starts sending (the first time, or after the last pause() was resumed). */
   start(): void {
-    if (this.live) return;
+    if (this.live || this.holds > 0) return;
     const w = new ReplicaWriter(this.opts);
     this.segments.push(w);
     this.live = w;
@@ -42,13 +45,26 @@ export class ReplicaSender {
     if (down && down.to === undefined) down.to = Date.now();
   }
 
-  /** Goes down at once (kill: the attempt in flight gets no answer). */
+  /** Goes down at once (kill: the attempt in flight gets no answer) until resume(). */
   async pause(): Promise<void> {
+    this.holds++;
     const w = this.live;
     if (!w) return;
     this.live = undefined;
     this.downWindows.push({ from: Date.now(), to: undefined });
     await w.kill();
+  }
+
+  /** Undoes one pause(); sends again once no pause is outstanding. */
+  resume(): void {
+    this.holds = Math.max(0, this.holds - 1);
+    this.start();
+  }
+
+  /** Drops every outstanding pause and sends again. */
+  heal(): void {
+    this.holds = 0;
+    this.start();
   }
 
   /** Stops for good after the attempt in flight (its answer is recorded). */

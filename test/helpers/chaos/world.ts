@@ -37,6 +37,7 @@ export class ChaosWorld {
   readonly procs = new Map<string, RestartableProcess>();
   readonly senders: ReplicaSender[] = [];
   private pool: pg.Pool | undefined;
+  private inspector: Redis | undefined;
 
   constructor(readonly opts: WorldOptions) {}
 
@@ -81,7 +82,10 @@ export class ChaosWorld {
       this.proxies.set(name, proxy);
       this.procs.set(name, new RestartableProcess(name, 'ingress', haArgs({ ...common, pgUrl: `postgres://postgres@127.0.0.1:${proxy.port}/postgres` })));
     }
-    for (const name of WORKERS) this.procs.set(name, new RestartableProcess(name, 'worker', haArgs({ ...common, pgUrl: server.url })));
+    // Transactions of at most 100 samples (5 requests): at the soak's 40 samples a second, a
+    // replay then spans several transactions, committed two at a time, as a real backlog does.
+    const workerArgs = haArgs({ ...common, pgUrl: server.url, extra: ['--worker.batch-max-samples=100'] });
+    for (const name of WORKERS) this.procs.set(name, new RestartableProcess(name, 'worker', workerArgs));
     // One first, alone: it migrates the schema; the others find it done.
     await this.proc('worker 1').start();
     await Promise.all([...this.procs.values()].map((p) => p.start()));
@@ -95,22 +99,30 @@ export class ChaosWorld {
     });
   }
 
+  /** The group's leader as ha_leaders records it (undefined when none). */
+  async leader(): Promise<string | undefined> {
+    const r = await this.db.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', [this.opts.group]);
+    return r.rows[0]?.leader ?? undefined;
+  }
+
   /** Jobs of the leader's queue still to write (waiting, active, prioritized, delayed); 0 when no leader. */
   async leaderBacklog(): Promise<number> {
-    const r = await this.db.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', [this.opts.group]);
-    const leader = r.rows[0]?.leader;
-    if (!leader) return 0;
-    const redis = new Redis(this.redisServer.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      const key = `${this.opts.prefix}:${queueName({ group: this.opts.group, replica: leader })}`;
-      const [wait, active, prioritized, delayed] = await Promise.all([
-        redis.llen(`${key}:wait`), redis.llen(`${key}:active`), redis.zcard(`${key}:prioritized`), redis.zcard(`${key}:delayed`)]);
-      return wait + active + prioritized + delayed;
-    } finally {
-      redis.disconnect();
+    const leader = await this.leader();
+    return leader ? this.queueBacklog(leader) : 0;
+  }
+
+  /** Jobs of a replica's queue still to write (waiting, active, prioritized, delayed). */
+  async queueBacklog(replica: string): Promise<number> {
+    // One connection for every look (a fault polls this often); it reconnects after a Redis restart.
+    if (!this.inspector) {
+      this.inspector = new Redis(this.redisServer.url, { maxRetriesPerRequest: 1 });
+      this.inspector.on('error', () => undefined);
     }
+    const redis = this.inspector;
+    const key = `${this.opts.prefix}:${queueName({ group: this.opts.group, replica })}`;
+    const [wait, active, prioritized, delayed] = await Promise.all([
+      redis.llen(`${key}:wait`), redis.llen(`${key}:active`), redis.zcard(`${key}:prioritized`), redis.zcard(`${key}:delayed`)]);
+    return wait + active + prioritized + delayed;
   }
 
   /** Every process's output (each incarnation), the servers' logs. */
@@ -127,6 +139,7 @@ export class ChaosWorld {
     await Promise.allSettled(this.senders.map((s) => s.pause()));
     await Promise.allSettled([...this.procs.values()].map((p) => p.stop()));
     await Promise.allSettled([...this.proxies.values()].map((p) => p.close()));
+    this.inspector?.disconnect();
     await this.pool?.end().catch(() => undefined);
     this.pool = undefined;
     await Promise.allSettled([this.pg?.destroy(), this.redis?.destroy()]);
