@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveOutputs, storedHaSamples } from '../helpers/ha-load.js';
 import { formatProblems, soakProblems } from '../helpers/chaos/checker.js';
 import { describeEvent, healAll, infraLane, replicaLane, type FaultEvent } from '../helpers/chaos/faults.js';
-import { readOwnership } from '../helpers/chaos/ownership.js';
+import { readOwnership, type OwnershipRow } from '../helpers/chaos/ownership.js';
 import { chaosSeed, laneRng } from '../helpers/chaos/prng.js';
 import { allDownWindows } from '../helpers/chaos/replica-sender.js';
 import { faultErrors, proxyProblems, restartProblems, senderRecordProblems } from '../helpers/chaos/sanity.js';
@@ -40,6 +40,8 @@ const faults: FaultEvent[] = [];
 /** When the faults began (fault times are printed relative to it). */
 let t0 = 0;
 let failed = true;
+/** The run's summary and every problem, uncapped, for the saved log. */
+let report = '';
 
 beforeAll(async () => {
   console.log(`ha-chaos: seed ${SEED}, ${SECONDS} s of faults (re-run: ${RERUN})`);
@@ -49,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (failed) {
     const outputs = await world.outputs().catch((err: unknown) => ({ error: String(err) }));
-    const file = saveOutputs('ha-chaos', { ...outputs, faults: faults.map((e) => describeEvent(e, t0)).join('\n') });
+    const file = saveOutputs('ha-chaos', { ...outputs, faults: faults.map((e) => describeEvent(e, t0)).join('\n'), report });
     console.error(`ha-chaos failed with seed ${SEED}; process output in ${file}; re-run: ${RERUN}`);
   }
   await world.destroy();
@@ -92,13 +94,15 @@ describe(`seeded chaos under an HA pair (seed ${SEED})`, () => {
     ];
 
     const storedCount = [...stored.values()].reduce((n, l) => n + l.length, 0);
-    console.log([
+    const own = (o: OwnershipRow) => `ownership epoch ${o.epoch}: ${o.replica} (${o.fromMs ?? '-inf'}, ${o.toMs ?? '+inf'}]`;
+    const summary = [
       `ha-chaos seed ${SEED}: ${faults.length} faults in ${SECONDS} s, ${ownership.length} ownership epochs, ${storedCount} samples stored`,
       ...world.senders.map((s) => `replica ${s.replica}: ${s.sent().length} samples sent, ${s.accepted().length} accepted, ${s.requests().filter((r) => r.attempts > 1).length} requests retried`),
       ...allDownWindows(world.senders, Date.now()).map((w) => `both replicas down: +${((w.from - t0) / 1000).toFixed(1)} s to +${(((w.to ?? 0) - t0) / 1000).toFixed(1)} s`),
       ...faults.map((e) => describeEvent(e, t0)),
-      ...ownership.slice(-10).map((o) => `ownership epoch ${o.epoch}: ${o.replica} (${o.fromMs ?? '-inf'}, ${o.toMs ?? '+inf'}]`),
-    ].join('\n'));
+    ];
+    console.log([...summary, ...ownership.slice(-10).map(own)].join('\n'));
+    report = [...summary, ...ownership.map(own), ...harness, ...problems.map((p) => `${p.rule}: ${p.text}`)].join('\n');
 
     const lines = [...harness, ...formatProblems(problems)];
     failed = lines.length > 0;

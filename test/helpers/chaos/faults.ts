@@ -203,5 +203,6 @@ export async function healAll(world: ChaosWorld): Promise<void> {
 export function describeEvent(e: FaultEvent, t0: number): string {
   const at = ((e.at - t0) / 1000).toFixed(1);
   const took = e.healedAt === undefined ? 'not healed' : `${((e.healedAt - e.at) / 1000).toFixed(1)} s`;
-  return `+${at} s ${e.lane} ${e.kind}: ${e.error ? `ERROR ${e.error}` : e.detail} [${took}]`;
+  const wall = new Date(e.at).toISOString().slice(11, 23);
+  return `+${at} s (${wall}) ${e.lane} ${e.kind}: ${e.error ? `ERROR ${e.error}` : e.detail} [${took}]`;
 }
