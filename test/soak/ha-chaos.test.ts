@@ -10,6 +10,12 @@
  * no interleaving, no accepted sample of an owner lost, no unexcused gap.
  * The writers retry 5xx and refused connections for hours, as Prometheus does from its WAL, so
  * an outage delays samples but does not make a writer give up.
+ *
+ * One legitimate exception, to rule 4 (gaps): when both replicas go down within the Prometheus
+ * timeout of each other, the follower's samples taken after the owner's last one were accepted
+ * but are rightly not stored (the follower was never live long enough to take over); so accepted
+ * samples within takeover time + interval + spread of a gap's ends do not make it a violation.
+ * Rule 3 (an owner's accepted samples are stored) has no exception.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveOutputs, storedHaSamples } from '../helpers/ha-load.js';

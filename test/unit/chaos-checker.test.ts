@@ -83,7 +83,7 @@ describe('the chaos soak checker', () => {
     const stored = clean.filter((s) => s.ts < 4000 || s.ts > 7000);
     const d = data(stored, { replicas: [{ replica: 'a', index: 1, sent: aSent, accepted: aAccepted }, { replica: 'b', index: 2, sent: bSent, accepted: bSent }] });
     expect(rules(d)).toEqual(['rule 4']);
-    expect(soakProblems(d)[0].text).toBe('series 0: gap of 5000 ms between 3000 (a) and 8000 (a), with 3 accepted samples more than 1000 ms inside: 4500, 5500, 6500');
+    expect(soakProblems(d)[0].text).toBe('series 0: gap of 5000 ms between 3000 (a) and 8000 (a) with 5 accepted samples inside, 3 more than 1000 ms from its ends: 4500, 5500, 6500; owners: epoch 1 a (-inf, 10000]');
     const bAccepted = bSent.filter((s) => s.ts < 3000 || s.ts > 8000);
     const excused = data(stored, { replicas: [{ replica: 'a', index: 1, sent: aSent, accepted: aAccepted }, { replica: 'b', index: 2, sent: bSent, accepted: bAccepted }] });
     expect(soakProblems(excused)).toEqual([]);

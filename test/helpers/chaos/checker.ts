@@ -145,9 +145,11 @@ export function soakProblems(d: SoakData): Problem[] {
       const a = got[k - 1];
       const b = got[k];
       if (b.ts - a.ts <= 2 * d.intervalMs + d.spreadMs) continue;
-      const inside = acceptedTimes.filter((t) => a.ts + slack < t && t < b.ts - slack);
+      const all = acceptedTimes.filter((t) => a.ts < t && t < b.ts);
+      const inside = all.filter((t) => a.ts + slack < t && t < b.ts - slack);
       if (inside.length > 0) {
-        add('rule 4', `series ${i}: gap of ${b.ts - a.ts} ms between ${a.ts} (${who(a)}) and ${b.ts} (${who(b)}), with ${inside.length} accepted samples more than ${slack} ms inside: ${times(inside)}`);
+        const owners = ranges.filter((o) => o.from < b.ts && a.ts < o.to).map(describeRange).join(', ');
+        add('rule 4', `series ${i}: gap of ${b.ts - a.ts} ms between ${a.ts} (${who(a)}) and ${b.ts} (${who(b)}) with ${all.length} accepted samples inside, ${inside.length} more than ${slack} ms from its ends: ${times(inside)}; owners: ${owners}`);
       }
     }
   }
