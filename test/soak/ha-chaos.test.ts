@@ -19,12 +19,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveOutputs, storedHaSamples } from '../helpers/ha-load.js';
-import { formatProblems, soakProblems } from '../helpers/chaos/checker.js';
+import { formatProblems, soakProblems, type SoakData } from '../helpers/chaos/checker.js';
 import { describeEvent, healAll, infraLane, replicaLane, type FaultEvent } from '../helpers/chaos/faults.js';
 import { readOwnership, type OwnershipRow } from '../helpers/chaos/ownership.js';
 import { chaosSeed, laneRng } from '../helpers/chaos/prng.js';
 import { allDownWindows } from '../helpers/chaos/replica-sender.js';
-import { faultErrors, proxyProblems, restartProblems, senderRecordProblems } from '../helpers/chaos/sanity.js';
+import { canaryProblems, faultErrors, proxyProblems, restartProblems, senderRecordProblems } from '../helpers/chaos/sanity.js';
 import { settle } from '../helpers/chaos/settle.js';
 import { ChaosWorld } from '../helpers/chaos/world.js';
 import { waitFor } from '../helpers/ports.js';
@@ -89,12 +89,13 @@ describe(`seeded chaos under an HA pair (seed ${SEED})`, () => {
 
     const stored = await storedHaSamples(world.db);
     const ownership = await readOwnership(world.db, GROUP);
-    const problems = soakProblems({
+    const data: SoakData = {
       series: SERIES, intervalMs: INTERVAL, spreadMs: SPREAD, takeoverMs: TAKEOVER, stored, ownership,
       replicas: world.senders.map((s) => ({ replica: s.replica, index: s.index, sent: s.sent(), accepted: s.accepted() })),
-    });
+    };
+    const problems = soakProblems(data);
     const harness = [
-      ...senderRecordProblems(world.senders), ...proxyProblems(world.proxies), ...restartProblems(world.procs), ...faultErrors(faults),
+      ...canaryProblems(data), ...senderRecordProblems(world.senders), ...proxyProblems(world.proxies), ...restartProblems(world.procs), ...faultErrors(faults),
       ...(settled ? [] : ['settle: the stored data or the leader\'s queue still changed 120 s after the writers stopped']),
       ...world.senders.filter((s) => (s.lastAcceptedAt() ?? 0) < healedAt + 2_000).map((s) => `liveness: replica ${s.replica} had nothing accepted in the 10 s after the heal`),
     ];

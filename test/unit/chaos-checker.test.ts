@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatProblems, soakProblems, type SoakData } from '../helpers/chaos/checker.js';
 import type { OwnershipRow } from '../helpers/chaos/ownership.js';
+import { canaryProblems } from '../helpers/chaos/sanity.js';
 import type { SentSample, StoredSample } from '../helpers/ha-load.js';
 
 const A = 1_000_000;
@@ -90,6 +91,12 @@ describe('the chaos soak checker', () => {
     // The follower's samples just after the owner's last one and just before its next one do
     // not count: the follower could not have taken over in that time.
     expect(soakProblems({ ...d, takeoverMs: 1500 })).toEqual([]);
+  });
+
+  it('the canary: taking away one of the newest owner\'s stored samples is seen as a loss', () => {
+    expect(canaryProblems(data(clean))).toEqual([]);
+    // Nothing of b stored: no sample to take away, which the canary reports.
+    expect(canaryProblems(data(clean.filter((s) => s.ts <= 10_000)))).toEqual(['canary: b has no accepted sample of series 0 stored in its last range']);
   });
 
   it('formats at most the given number of problems, every rule getting a turn', () => {

@@ -4,6 +4,8 @@
  * process, and the faults ran without error. Each problem is one readable line.
  */
 import { replicaIndexOf } from '../ha-load.js';
+import { soakProblems, type SoakData } from './checker.js';
+import { ownedRanges } from './ownership.js';
 import type { FaultEvent } from './faults.js';
 import type { ReplicaSender } from './replica-sender.js';
 import type { RestartableProcess } from './restartable.js';
@@ -56,4 +58,26 @@ export function restartProblems(procs: ReadonlyMap<string, RestartableProcess>):
 
 export function faultErrors(log: readonly FaultEvent[]): string[] {
   return log.filter((e) => e.error !== undefined).map((e) => `fault: ${e.kind} failed: ${e.error}`);
+}
+
+/**
+ * The checker sees a loss in this run's own data: with one stored sample taken away (series 0,
+ * the newest owner's newest sample that it had accepted), it must report one more rule 3
+ * problem, naming that time.
+ */
+export function canaryProblems(d: SoakData): string[] {
+  const ranges = ownedRanges(d.ownership);
+  const last = ranges[ranges.length - 1];
+  const owner = d.replicas.find((r) => r.replica === last?.replica);
+  if (!last || !owner) return ['canary: no owner to take a sample from'];
+  const accepted = new Set(owner.accepted.filter((s) => s.series === 0).map((s) => `${s.ts}=${s.value}`));
+  const stored = d.stored.get(0) ?? [];
+  const victim = [...stored].reverse().find((s) => s.ts > last.from && accepted.has(`${s.ts}=${s.value}`));
+  if (!victim) return [`canary: ${owner.replica} has no accepted sample of series 0 stored in its last range`];
+  const before = soakProblems(d).filter((p) => p.rule === 'rule 3').length;
+  const mutated = new Map(d.stored);
+  mutated.set(0, stored.filter((s) => s !== victim));
+  const after = soakProblems({ ...d, stored: mutated }).filter((p) => p.rule === 'rule 3');
+  const named = after.some((p) => p.text.startsWith('series 0:') && p.text.includes(String(victim.ts)));
+  return after.length === before + 1 && named ? [] : [`canary: taking away ${victim.ts} of series 0 did not add one rule 3 problem naming it`];
 }
