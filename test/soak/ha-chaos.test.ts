@@ -13,8 +13,9 @@
  *
  * One legitimate exception, to rule 4 (gaps): when both replicas go down within the Prometheus
  * timeout of each other, the follower's samples taken after the owner's last one were accepted
- * but are rightly not stored (the follower was never live long enough to take over); so accepted
- * samples within takeover time + interval + spread of a gap's ends do not make it a violation.
+ * but are rightly not stored (the follower was never live long enough to take over); so in a gap
+ * with the owner's samples at both ends, the other replica's accepted samples within takeover
+ * time + interval + spread of an end do not make it a violation.
  * Rule 3 (an owner's accepted samples are stored) has no exception.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -12,12 +12,13 @@
  *   rule 3     every sample the owner of a range had accepted, with its time in the range, is
  *              stored (once: rule 1).
  *   rule 4     no gap between consecutive stored samples longer than 2 scrape intervals +
- *              spread, unless no replica had a sample of that series accepted inside the gap,
- *              away from its ends. Samples within takeoverMs + interval + spread of either end
- *              do not count: when both replicas go down within the Prometheus timeout of each
- *              other, the follower's last samples (after the owner's last) are legitimately not
- *              stored, since it was never live long enough to take over; likewise when both come
- *              back close together and the old owner takes the lock again first.
+ *              spread, unless no replica had a sample of that series accepted inside the gap.
+ *              Excused: when the gap has one replica's samples at both ends, the other's within
+ *              takeoverMs + interval + spread of an end. When both replicas go down within the
+ *              Prometheus timeout of each other, the follower's last samples (after the owner's
+ *              last) are rightly not stored: it was never live long enough to take over; likewise
+ *              when both come back close together and the owner writes again before the other
+ *              could take over. (Had the other one taken over, its samples would fill the gap.)
  */
 import { replicaIndexOf, type SentSample, type StoredSample } from '../ha-load.js';
 import { describeRange, ownedRanges, ownershipChainProblems, type OwnedRange, type OwnershipRow } from './ownership.js';
@@ -139,17 +140,20 @@ export function soakProblems(d: SoakData): Problem[] {
     }
 
     // Rule 4.
-    const acceptedTimes = d.replicas.flatMap((r) => [...(accepted.get(r.index)?.get(i)?.keys() ?? [])]).sort((x, y) => x - y);
+    const acceptedTimes = d.replicas.flatMap((r) => [...(accepted.get(r.index)?.get(i)?.keys() ?? [])].map((t) => ({ t, r: r.replica })))
+      .sort((x, y) => x.t - y.t);
     const slack = d.takeoverMs + d.intervalMs + d.spreadMs;
     for (let k = 1; k < got.length; k++) {
       const a = got[k - 1];
       const b = got[k];
       if (b.ts - a.ts <= 2 * d.intervalMs + d.spreadMs) continue;
-      const all = acceptedTimes.filter((t) => a.ts < t && t < b.ts);
-      const inside = all.filter((t) => a.ts + slack < t && t < b.ts - slack);
+      const all = acceptedTimes.filter((x) => a.ts < x.t && x.t < b.ts);
+      // Only a replica stored at neither end is excused, and only near an end.
+      const excused = (x: { t: number; r: string }) => x.r !== who(a) && x.r !== who(b) && (x.t <= a.ts + slack || x.t >= b.ts - slack);
+      const inside = all.filter((x) => !excused(x)).map((x) => x.t);
       if (inside.length > 0) {
         const owners = ranges.filter((o) => o.from < b.ts && a.ts < o.to).map(describeRange).join(', ');
-        add('rule 4', `series ${i}: gap of ${b.ts - a.ts} ms between ${a.ts} (${who(a)}) and ${b.ts} (${who(b)}) with ${all.length} accepted samples inside, ${inside.length} more than ${slack} ms from its ends: ${times(inside)}; owners: ${owners}`);
+        add('rule 4', `series ${i}: gap of ${b.ts - a.ts} ms between ${a.ts} (${who(a)}) and ${b.ts} (${who(b)}) with ${all.length} accepted samples inside, ${inside.length} not excused: ${times(inside)}; owners: ${owners}`);
       }
     }
   }
