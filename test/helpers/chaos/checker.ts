@@ -67,95 +67,117 @@ export function times(ts: readonly (number | string)[], max = 4): string {
   return ts.length <= max ? ts.join(', ') : `${ts.slice(0, max).join(', ')} … (+${ts.length - max})`;
 }
 
+/** What the rules of one series look at. */
+interface SeriesView {
+  readonly i: number;
+  /** Stored samples, ascending by time. */
+  readonly got: readonly StoredSample[];
+  readonly who: (s: StoredSample) => string;
+  readonly ranges: readonly OwnedRange[];
+  readonly add: (rule: Rule, text: string) => void;
+}
+
+function rule1(v: SeriesView, sent: Map<number, ByTime>): void {
+  const { i, got, who } = v;
+  for (let k = 1; k < got.length; k++) {
+    if (got[k].ts === got[k - 1].ts && (k === 1 || got[k - 2].ts !== got[k].ts)) {
+      const same = got.filter((s) => s.ts === got[k].ts);
+      v.add('rule 1', `series ${i}: time ${got[k].ts} stored ${same.length} times (${same.map((s) => `${who(s)}=${s.value}`).join(', ')})`);
+    }
+  }
+  const foreign = got.filter((s) => sent.get(replicaIndexOf(s.value))?.get(i)?.get(s.ts) !== s.value);
+  if (foreign.length > 0) v.add('rule 1', `series ${i}: ${foreign.length} stored samples no writer sent: ${times(foreign.map((s) => `${s.ts}=${s.value}`))}`);
+}
+
+function rule2Interleaving(v: SeriesView): void {
+  const runs: { replica: string; first: number; last: number; n: number }[] = [];
+  for (const s of v.got) {
+    const r = v.who(s);
+    const run = runs[runs.length - 1];
+    if (run && run.replica === r) {
+      run.last = s.ts;
+      run.n++;
+    } else {
+      runs.push({ replica: r, first: s.ts, last: s.ts, n: 1 });
+    }
+  }
+  const ownerChanges = v.ranges.filter((r, k) => k > 0 && r.replica !== v.ranges[k - 1].replica).length;
+  if (runs.length - 1 > ownerChanges) {
+    const shown = runs.slice(0, 8).map((r) => `${r.replica}[${r.first}..${r.last}]×${r.n}`).join(' ');
+    v.add('rule 2', `series ${v.i}: the replica changes ${runs.length - 1} times, the ownership log changes owner ${ownerChanges} times: ${shown}${runs.length > 8 ? ' …' : ''}`);
+  }
+}
+
+/** Every stored sample lies near (± tol) a range its replica owned; strays are reported in runs. */
+function rule2Strays(v: SeriesView, tol: number): void {
+  let stray: { replica: string; ts: number[]; owner: OwnedRange | undefined } | undefined;
+  const flush = () => {
+    if (stray) {
+      v.add('rule 2', `series ${v.i}: ${stray.ts.length} samples of ${stray.replica} at ${times(stray.ts)} lie outside every range it owned (±${tol} ms); owner there: ${stray.owner ? describeRange(stray.owner) : 'none'}`);
+    }
+    stray = undefined;
+  };
+  for (const s of v.got) {
+    const r = v.who(s);
+    if (v.ranges.some((o) => o.replica === r && o.from - tol < s.ts && s.ts <= o.to + tol)) {
+      flush();
+      continue;
+    }
+    if (stray && stray.replica !== r) flush();
+    stray ??= { replica: r, ts: [], owner: v.ranges.find((o) => o.from < s.ts && s.ts <= o.to) };
+    stray.ts.push(s.ts);
+  }
+  flush();
+}
+
+function rule3(v: SeriesView, replicas: readonly ReplicaRecord[], accepted: Map<number, ByTime>): void {
+  const storedAt = new Map(v.got.map((s) => [s.ts, s.value]));
+  for (const o of v.ranges) {
+    const rep = replicas.find((r) => r.replica === o.replica);
+    if (!rep || !(o.from < o.to)) continue;
+    const mine = [...(accepted.get(rep.index)?.get(v.i) ?? new Map<number, number>()).entries()]
+      .filter(([ts]) => o.from < ts && ts <= o.to).sort((x, y) => x[0] - y[0]);
+    const lost = mine.filter(([ts, value]) => storedAt.get(ts) !== value).map(([ts]) => ts);
+    if (lost.length > 0) v.add('rule 3', `series ${v.i}: ${lost.length} of the ${mine.length} samples ${o.replica} had accepted in its ${describeRange(o)} are not stored: ${times(lost)}`);
+  }
+}
+
+function rule4(v: SeriesView, d: SoakData, accepted: Map<number, ByTime>): void {
+  const { got, who } = v;
+  const acceptedTimes = d.replicas.flatMap((r) => [...(accepted.get(r.index)?.get(v.i)?.keys() ?? [])].map((t) => ({ t, r: r.replica })))
+    .sort((x, y) => x.t - y.t);
+  const slack = d.takeoverMs + d.intervalMs + d.spreadMs;
+  for (let k = 1; k < got.length; k++) {
+    const a = got[k - 1];
+    const b = got[k];
+    if (b.ts - a.ts <= 2 * d.intervalMs + d.spreadMs) continue;
+    const all = acceptedTimes.filter((x) => a.ts < x.t && x.t < b.ts);
+    // Only a replica stored at neither end is excused, and only near an end.
+    const excused = (x: { t: number; r: string }) => x.r !== who(a) && x.r !== who(b) && (x.t <= a.ts + slack || x.t >= b.ts - slack);
+    const inside = all.filter((x) => !excused(x)).map((x) => x.t);
+    if (inside.length > 0) {
+      const owners = v.ranges.filter((o) => o.from < b.ts && a.ts < o.to).map(describeRange).join(', ');
+      v.add('rule 4', `series ${v.i}: gap of ${b.ts - a.ts} ms between ${a.ts} (${who(a)}) and ${b.ts} (${who(b)}) with ${all.length} accepted samples inside, ${inside.length} not excused: ${times(inside)}; owners: ${owners}`);
+    }
+  }
+}
+
 export function soakProblems(d: SoakData): Problem[] {
   const problems: Problem[] = ownershipChainProblems(d.ownership).map((text) => ({ rule: 'ownership' as const, text }));
   const ranges = ownedRanges(d.ownership);
   const nameOf = new Map(d.replicas.map((r) => [r.index, r.replica]));
   const sent = new Map(d.replicas.map((r) => [r.index, index(r.sent)]));
   const accepted = new Map(d.replicas.map((r) => [r.index, index(r.accepted)]));
-  const tol = d.intervalMs + d.spreadMs;
-  const ownerChanges = ranges.filter((r, k) => k > 0 && r.replica !== ranges[k - 1].replica).length;
   const add = (rule: Rule, text: string) => problems.push({ rule, text });
-
+  const who = (s: StoredSample) => nameOf.get(replicaIndexOf(s.value)) ?? `replica #${replicaIndexOf(s.value)}`;
   for (let i = 0; i < d.series; i++) {
     const got = [...(d.stored.get(i) ?? [])].sort((x, y) => x.ts - y.ts);
-    const who = (s: StoredSample) => nameOf.get(replicaIndexOf(s.value)) ?? `replica #${replicaIndexOf(s.value)}`;
-
-    // Rule 1.
-    for (let k = 1; k < got.length; k++) {
-      if (got[k].ts === got[k - 1].ts && (k === 1 || got[k - 2].ts !== got[k].ts)) {
-        const same = got.filter((s) => s.ts === got[k].ts);
-        add('rule 1', `series ${i}: time ${got[k].ts} stored ${same.length} times (${same.map((s) => `${who(s)}=${s.value}`).join(', ')})`);
-      }
-    }
-    const foreign = got.filter((s) => sent.get(replicaIndexOf(s.value))?.get(i)?.get(s.ts) !== s.value);
-    if (foreign.length > 0) add('rule 1', `series ${i}: ${foreign.length} stored samples no writer sent: ${times(foreign.map((s) => `${s.ts}=${s.value}`))}`);
-
-    // Rule 2: interleaving.
-    const runs: { replica: string; first: number; last: number; n: number }[] = [];
-    for (const s of got) {
-      const r = who(s);
-      const run = runs[runs.length - 1];
-      if (run && run.replica === r) {
-        run.last = s.ts;
-        run.n++;
-      } else {
-        runs.push({ replica: r, first: s.ts, last: s.ts, n: 1 });
-      }
-    }
-    if (runs.length - 1 > ownerChanges) {
-      const shown = runs.slice(0, 8).map((r) => `${r.replica}[${r.first}..${r.last}]×${r.n}`).join(' ');
-      add('rule 2', `series ${i}: the replica changes ${runs.length - 1} times, the ownership log changes owner ${ownerChanges} times: ${shown}${runs.length > 8 ? ' …' : ''}`);
-    }
-    // Rule 2: every stored sample near a range its replica owned.
-    let stray: { replica: string; ts: number[]; owner: OwnedRange | undefined } | undefined;
-    const flush = () => {
-      if (stray) {
-        add('rule 2', `series ${i}: ${stray.ts.length} samples of ${stray.replica} at ${times(stray.ts)} lie outside every range it owned (±${tol} ms); owner there: ${stray.owner ? describeRange(stray.owner) : 'none'}`);
-      }
-      stray = undefined;
-    };
-    for (const s of got) {
-      const r = who(s);
-      const near = ranges.some((o) => o.replica === r && o.from - tol < s.ts && s.ts <= o.to + tol);
-      if (near) {
-        flush();
-        continue;
-      }
-      if (stray && stray.replica !== r) flush();
-      stray ??= { replica: r, ts: [], owner: ranges.find((o) => o.from < s.ts && s.ts <= o.to) };
-      stray.ts.push(s.ts);
-    }
-    flush();
-
-    // Rule 3.
-    const storedAt = new Map(got.map((s) => [s.ts, s.value]));
-    for (const o of ranges) {
-      const rep = d.replicas.find((r) => r.replica === o.replica);
-      if (!rep || !(o.from < o.to)) continue;
-      const mine = [...(accepted.get(rep.index)?.get(i) ?? new Map<number, number>()).entries()]
-        .filter(([ts]) => o.from < ts && ts <= o.to).sort((x, y) => x[0] - y[0]);
-      const lost = mine.filter(([ts, value]) => storedAt.get(ts) !== value).map(([ts]) => ts);
-      if (lost.length > 0) add('rule 3', `series ${i}: ${lost.length} of the ${mine.length} samples ${o.replica} had accepted in its ${describeRange(o)} are not stored: ${times(lost)}`);
-    }
-
-    // Rule 4.
-    const acceptedTimes = d.replicas.flatMap((r) => [...(accepted.get(r.index)?.get(i)?.keys() ?? [])].map((t) => ({ t, r: r.replica })))
-      .sort((x, y) => x.t - y.t);
-    const slack = d.takeoverMs + d.intervalMs + d.spreadMs;
-    for (let k = 1; k < got.length; k++) {
-      const a = got[k - 1];
-      const b = got[k];
-      if (b.ts - a.ts <= 2 * d.intervalMs + d.spreadMs) continue;
-      const all = acceptedTimes.filter((x) => a.ts < x.t && x.t < b.ts);
-      // Only a replica stored at neither end is excused, and only near an end.
-      const excused = (x: { t: number; r: string }) => x.r !== who(a) && x.r !== who(b) && (x.t <= a.ts + slack || x.t >= b.ts - slack);
-      const inside = all.filter((x) => !excused(x)).map((x) => x.t);
-      if (inside.length > 0) {
-        const owners = ranges.filter((o) => o.from < b.ts && a.ts < o.to).map(describeRange).join(', ');
-        add('rule 4', `series ${i}: gap of ${b.ts - a.ts} ms between ${a.ts} (${who(a)}) and ${b.ts} (${who(b)}) with ${all.length} accepted samples inside, ${inside.length} not excused: ${times(inside)}; owners: ${owners}`);
-      }
-    }
+    const v: SeriesView = { i, got, who, ranges, add };
+    rule1(v, sent);
+    rule2Interleaving(v);
+    rule2Strays(v, d.intervalMs + d.spreadMs);
+    rule3(v, d.replicas, accepted);
+    rule4(v, d, accepted);
   }
   return problems;
 }

@@ -7,8 +7,9 @@
  * what they acknowledged, AOF with appendfsync always) after 0.5-4 s; silence one ingress's
  * proxy to PostgreSQL for 2-15 s; and two compound faults aimed at handoffs with a backlog:
  * both workers down for 5-20 s, then the lock holder's backend terminated as soon as the
- * leader's backlog starts to shrink (a failover during the replay), and both workers down while the leader's replica goes
- * quiet for longer than the Prometheus timeout (a leader resigns with a backlog).
+ * leader's backlog starts to shrink (a failover during the replay), and both workers down while
+ * the leader's replica goes quiet for longer than the Prometheus timeout (a leader resigns with
+ * a backlog).
  * Replica lane, overlapping the other one on purpose (a Prometheus may go down during a
  * database outage): 5-20 s apart, replica a or b, or both at once (one in five), is down for
  * 2-20 s.
@@ -57,7 +58,7 @@ async function restart(world: ChaosWorld, name: string): Promise<string> {
 }
 
 async function terminateLockHolder(world: ChaosWorld): Promise<string> {
-  const r = await world.db.query<{ leader: string | null; pid: number | null; epoch: string; ok: boolean | null }>(
+  const r = await world.query<{ leader: string | null; pid: number | null; epoch: string; ok: boolean | null }>(
     `SELECT leader, pid, epoch, CASE WHEN pid IS NOT NULL THEN pg_terminate_backend(pid) END AS ok
        FROM prom.ha_leaders WHERE group_name = $1`, [world.opts.group]);
   const row = r.rows[0];

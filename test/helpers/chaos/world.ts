@@ -99,9 +99,19 @@ export class ChaosWorld {
     });
   }
 
+  /** A query on the test's pool, tried again once: a restart of the server may have cut the connection it got. */
+  async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.db.query<R>(text, values);
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+      return this.db.query<R>(text, values);
+    }
+  }
+
   /** The group's leader as ha_leaders records it (undefined when none). */
   async leader(): Promise<string | undefined> {
-    const r = await this.db.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', [this.opts.group]);
+    const r = await this.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', [this.opts.group]);
     return r.rows[0]?.leader ?? undefined;
   }
 
