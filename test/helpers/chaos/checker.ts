@@ -13,12 +13,15 @@
  *              stored (once: rule 1).
  *   rule 4     no gap between consecutive stored samples longer than 2 scrape intervals +
  *              spread, unless no replica had a sample of that series accepted inside the gap.
- *              Excused: when the gap has one replica's samples at both ends, the other's within
- *              takeoverMs + interval + spread of an end. When both replicas go down within the
- *              Prometheus timeout of each other, the follower's last samples (after the owner's
- *              last) are rightly not stored: it was never live long enough to take over; likewise
- *              when both come back close together and the owner writes again before the other
- *              could take over. (Had the other one taken over, its samples would fill the gap.)
+ *              Excused, with slack = takeoverMs + interval + spread: samples of a replica other
+ *              than the one stored at the gap's start whose run of accepted samples (spacing at
+ *              most 2 intervals + spread) ends in the gap, within the slack after its start; and
+ *              samples of a replica other than the one stored at the end whose run begins in the
+ *              gap, within the slack before its end. When both replicas go down within the Prometheus timeout of each
+ *              other, the follower's last samples (after the owner's last) are rightly not
+ *              stored: it was never live long enough to take over; likewise when both come back
+ *              close together, the loser's first samples before the winner's first. A replica's
+ *              own samples right after its last stored one are never excused.
  */
 import { replicaIndexOf, type SentSample, type StoredSample } from '../ha-load.js';
 import { describeRange, ownedRanges, ownershipChainProblems, type OwnedRange, type OwnershipRow } from './ownership.js';
@@ -142,18 +145,38 @@ function rule3(v: SeriesView, replicas: readonly ReplicaRecord[], accepted: Map<
   }
 }
 
+/** Each accepted time of one replica → the run of accepted samples around it (spacing <= maxStep). */
+function runsOf(ts: readonly number[], maxStep: number): Map<number, { start: number; end: number }> {
+  const out = new Map<number, { start: number; end: number }>();
+  let k = 0;
+  while (k < ts.length) {
+    let j = k;
+    while (j + 1 < ts.length && ts[j + 1] - ts[j] <= maxStep) j++;
+    const run = { start: ts[k], end: ts[j] };
+    for (let m = k; m <= j; m++) out.set(ts[m], run);
+    k = j + 1;
+  }
+  return out;
+}
+
 function rule4(v: SeriesView, d: SoakData, accepted: Map<number, ByTime>): void {
   const { got, who } = v;
-  const acceptedTimes = d.replicas.flatMap((r) => [...(accepted.get(r.index)?.get(v.i)?.keys() ?? [])].map((t) => ({ t, r: r.replica })))
-    .sort((x, y) => x.t - y.t);
+  const maxGap = 2 * d.intervalMs + d.spreadMs;
   const slack = d.takeoverMs + d.intervalMs + d.spreadMs;
+  const acceptedTimes = d.replicas.flatMap((r) => {
+    const ts = [...(accepted.get(r.index)?.get(v.i)?.keys() ?? [])].sort((x, y) => x - y);
+    const runs = runsOf(ts, maxGap);
+    return ts.map((t) => ({ t, r: r.replica, run: runs.get(t) ?? { start: t, end: t } }));
+  }).sort((x, y) => x.t - y.t);
   for (let k = 1; k < got.length; k++) {
     const a = got[k - 1];
     const b = got[k];
-    if (b.ts - a.ts <= 2 * d.intervalMs + d.spreadMs) continue;
+    if (b.ts - a.ts <= maxGap) continue;
     const all = acceptedTimes.filter((x) => a.ts < x.t && x.t < b.ts);
-    // Only a replica stored at neither end is excused, and only near an end.
-    const excused = (x: { t: number; r: string }) => x.r !== who(a) && x.r !== who(b) && (x.t <= a.ts + slack || x.t >= b.ts - slack);
+    // Excused: the other replica's samples when it went down soon after the gap began (its run
+    // of accepted samples ends within the slack), or came back shortly before it ended.
+    const excused = (x: (typeof all)[number]) => (x.r !== who(a) && x.run.end < b.ts && x.run.end <= a.ts + slack)
+      || (x.r !== who(b) && x.run.start > a.ts && x.run.start >= b.ts - slack);
     const inside = all.filter((x) => !excused(x)).map((x) => x.t);
     if (inside.length > 0) {
       const owners = v.ranges.filter((o) => o.from < b.ts && a.ts < o.to).map(describeRange).join(', ');

@@ -62,18 +62,19 @@ export function faultErrors(log: readonly FaultEvent[]): string[] {
 
 /**
  * The checker sees a loss in this run's own data: with one stored sample taken away (series 0,
- * the newest owner's newest sample that it had accepted), it must report one more rule 3
- * problem, naming that time.
+ * the newest sample an owner had accepted in its range, looking from the newest range back), it
+ * must report one more rule 3 problem, naming that time.
  */
 export function canaryProblems(d: SoakData): string[] {
-  const ranges = ownedRanges(d.ownership);
-  const last = ranges[ranges.length - 1];
-  const owner = d.replicas.find((r) => r.replica === last?.replica);
-  if (!last || !owner) return ['canary: no owner to take a sample from'];
-  const accepted = new Set(owner.accepted.filter((s) => s.series === 0).map((s) => `${s.ts}=${s.value}`));
   const stored = d.stored.get(0) ?? [];
-  const victim = [...stored].reverse().find((s) => s.ts > last.from && accepted.has(`${s.ts}=${s.value}`));
-  if (!victim) return [`canary: ${owner.replica} has no accepted sample of series 0 stored in its last range`];
+  let victim: { ts: number; value: number } | undefined;
+  for (const range of ownedRanges(d.ownership).reverse()) {
+    const owner = d.replicas.find((r) => r.replica === range.replica);
+    const accepted = new Set((owner?.accepted ?? []).filter((s) => s.series === 0).map((s) => `${s.ts}=${s.value}`));
+    victim = [...stored].reverse().find((s) => range.from < s.ts && s.ts <= range.to && accepted.has(`${s.ts}=${s.value}`));
+    if (victim) break;
+  }
+  if (!victim) return ['canary: no owner has an accepted sample of series 0 stored in its range'];
   const before = soakProblems(d).filter((p) => p.rule === 'rule 3').length;
   const mutated = new Map(d.stored);
   mutated.set(0, stored.filter((s) => s !== victim));
