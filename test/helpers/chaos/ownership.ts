@@ -1,8 +1,9 @@
 /**
  * The ownership log of an HA group (prom.ha_ownership): which replica owned which range of
  * sample times. Row k owns (from_ms, to_ms]; a null from is -infinity, a null to on the newest
- * row is +infinity (it is open). A null to on an older row means the handoff found nothing
- * written yet: that row owns nothing, and the next one starts at -infinity too.
+ * row is +infinity (it is open: a replica leads). The newest row may also be closed: its
+ * leader resigned (its replica went quiet, or its process stopped) and nobody owns the times
+ * after its cut yet.
  */
 import type { Queryable } from '../ha-load.js';
 
@@ -51,14 +52,13 @@ function show(v: number | null): string {
 
 /**
  * The log is one unbroken chain: the first row starts at -infinity, each next row starts where
- * the previous one ended, the newest is open, and no row ends before it starts.
+ * the previous one ended, only the newest may be open, and no row ends before it starts.
  */
 export function ownershipChainProblems(rows: readonly OwnershipRow[]): string[] {
   const problems: string[] = [];
   if (rows.length === 0) return ['ownership: the log is empty'];
   if (rows[0].fromMs !== null) problems.push(`ownership: epoch ${rows[0].epoch} (the first) starts at ${rows[0].fromMs}, not -infinity`);
-  const last = rows[rows.length - 1];
-  if (last.toMs !== null) problems.push(`ownership: epoch ${last.epoch} (the newest) ends at ${last.toMs}, not open`);
+  for (const row of rows.slice(0, -1)) if (row.toMs === null) problems.push(`ownership: epoch ${row.epoch} is open but not the newest`);
   for (let k = 0; k < rows.length; k++) {
     const row = rows[k];
     if (k > 0 && row.fromMs !== rows[k - 1].toMs) {
