@@ -23,7 +23,7 @@ export interface Election {
 export function createElection(config: Config, applicationName: string, log: Logger, metrics: Metrics, ready: () => Promise<void>): Election {
   const { election, queue } = config;
   const redis: Redis = producerConnection(queue.redisUrl);
-  redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis elector connection error'));
+  redis.on('error', (err: Error) => log.debug({ err }, 'redis elector connection error'));
   const index = new QueueTimeIndex(redis, queue.queuePrefix);
   const common = {
     cuts: (group: string): CutSource => index.cuts(group, election.maxClockSkewMs),
