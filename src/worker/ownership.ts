@@ -36,6 +36,7 @@ export type MarksOf = (epoch: number) => ReadonlyMap<number, number> | undefined
 
 export class Ownership {
   private readonly regions = new Map<string, { lo: number; hi: number }[]>();
+  private readonly marksCache = new Map<number, ReadonlyMap<number, number> | undefined>();
 
   /**
    * intervals: ascending by epoch, contiguous. marks: the marks of ready epochs (required for
@@ -101,6 +102,12 @@ export class Ownership {
     return iv.ready || pred === undefined || pred.replica === iv.replica;
   }
 
+  /** The marks of an epoch, looked up once (owner() runs per sample). */
+  private marksOf(epoch: number): ReadonlyMap<number, number> | undefined {
+    if (!this.marksCache.has(epoch)) this.marksCache.set(epoch, this.marks(epoch));
+    return this.marksCache.get(epoch);
+  }
+
   /** Index of the interval holding time t, -1 before the first. */
   private indexOf(t: number): number {
     for (let k = this.intervals.length - 1; k >= 0; k--) {
@@ -112,7 +119,7 @@ export class Ownership {
 
   /** Fill-in mark of `next` for a series: its last committed sample near the cut, else cut - lookback. */
   private markOf(next: OwnershipInterval, seriesId: number): number {
-    const m = this.marks(next.epoch)?.get(seriesId);
+    const m = this.marksOf(next.epoch)?.get(seriesId);
     if (m !== undefined) return m;
     return (next.fromMs ?? -Infinity) - this.lookbackMs;
   }
@@ -125,7 +132,7 @@ export class Ownership {
     const next = this.intervals[k + 1] as OwnershipInterval | undefined;
     if (cur.replica === replica) {
       // A predecessor's sample committed past the cut (a clock running ahead) keeps its time.
-      const own = this.marks(cur.epoch)?.get(seriesId);
+      const own = this.marksOf(cur.epoch)?.get(seriesId);
       if (own !== undefined && cur.ready && t <= own && own > (cur.fromMs ?? -Infinity)) return null;
       if (next && next.replica !== replica && next.ready) return t <= this.markOf(next, seriesId) ? cur.epoch : null;
       return cur.epoch;
