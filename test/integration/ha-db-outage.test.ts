@@ -67,10 +67,12 @@ describe('the database goes away for 20 s under an HA pair', () => {
       expect((stored.get(i) ?? []).every((s) => [1, 2].includes(replicaIndexOf(s.value)))).toBe(true);
     }
 
-    // The ownership log is one unbroken chain of data-time ranges.
+    // The ownership log is one unbroken chain of data-time ranges: one range when a took its own
+    // lock back after the outage (no handoff, same epoch), more when a worker closed a's range
+    // first (its session was gone) or b took over.
     const own = await ha.db.query<{ replica: string; from_ms: string | null; to_ms: string | null }>(
       'SELECT replica, from_ms, to_ms FROM prom.ha_ownership WHERE group_name = $1 ORDER BY epoch', [GROUP]);
-    expect(own.rows.length).toBeGreaterThanOrEqual(2);
+    expect(own.rows.length).toBeGreaterThanOrEqual(1);
     expect(own.rows[0].from_ms).toBeNull();
     expect(own.rows[own.rows.length - 1].to_ms).toBeNull();
     for (let k = 1; k < own.rows.length; k++) expect(own.rows[k].from_ms, JSON.stringify(own.rows)).toBe(own.rows[k - 1].to_ms);
