@@ -15,7 +15,6 @@
  *   whose marks are not known yet); its batch stays in the queue.
  */
 
-import { NO_DATA_CUT_MS } from '../storage/index.js';
 
 export interface OwnershipInterval {
   readonly epoch: number;
@@ -48,13 +47,6 @@ export class Ownership {
   get open(): OwnershipInterval | undefined {
     const last = this.intervals[this.intervals.length - 1];
     return last && last.toMs === null ? last : undefined;
-  }
-
-  /** The latest cut: every time at or before it has its owner decided (NO_DATA_CUT_MS when none). */
-  get lastCutMs(): number {
-    const last = this.intervals[this.intervals.length - 1];
-    if (!last) return NO_DATA_CUT_MS;
-    return (last.toMs ?? last.fromMs) ?? NO_DATA_CUT_MS;
   }
 
   /**

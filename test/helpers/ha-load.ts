@@ -328,6 +328,30 @@ export async function waitForLastSamples(c: Queryable, w: ReplicaWriter, series:
   }, 20_000, 200);
 }
 
+/** Waits until the newest stored sample of each of the first `series` series is past `ms`. */
+export async function waitForSeriesPast(c: Queryable, series: number, ms: number, timeoutMs: number): Promise<void> {
+  await waitFor(`every series written past ${ms}`, async () => {
+    const stored = await storedHaSamples(c);
+    for (let i = 0; i < series; i++) {
+      const list = stored.get(i) ?? [];
+      if (list.length === 0 || list[list.length - 1].ts < ms) return false;
+    }
+    return true;
+  }, timeoutMs, 500);
+}
+
+/** The span every one of the first `series` series covers: the oldest first sample and the oldest last sample. */
+export function commonSpan(stored: Map<number, StoredSample[]>, series: number): { from: number; to: number } {
+  let from = Infinity;
+  let to = Infinity;
+  for (let i = 0; i < series; i++) {
+    const list = stored.get(i) ?? [];
+    from = Math.min(from, list[0]?.ts ?? Infinity);
+    to = Math.min(to, list[list.length - 1]?.ts ?? -Infinity);
+  }
+  return { from, to };
+}
+
 /** Granted advisory-lock rows of a group's election lock (namespace, group id), one per holder. */
 export async function groupLockHolders(c: Queryable, groupId: number, schema = 'prom'): Promise<number[]> {
   const r = await c.query<{ pid: number }>(

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ports.js';
-import { continuityProblems, leaderRow, replicaIndexOf, storedHaSamples, useHaPair, waitForLeader } from '../helpers/ha-load.js';
+import { commonSpan, continuityProblems, leaderRow, replicaIndexOf, storedHaSamples, useHaPair, waitForLeader } from '../helpers/ha-load.js';
 
 const GROUP = 'g';
 const SERIES = 8;
@@ -47,13 +47,7 @@ describe('the database goes away for 20 s under an HA pair', () => {
 
     const row = await leaderRow(ha.db, GROUP);
     const stored = await storedHaSamples(ha.db);
-    let from = Infinity;
-    let to = Infinity;
-    for (let i = 0; i < SERIES; i++) {
-      const list = stored.get(i) ?? [];
-      from = Math.min(from, list[0]?.ts ?? Infinity);
-      to = Math.min(to, list[list.length - 1]?.ts ?? -Infinity);
-    }
+    const { from, to } = commonSpan(stored, SERIES);
     expect(from, 'stored data begins before the outage').toBeLessThan(outageStart - 2 * INTERVAL);
     expect(to, 'stored data goes on after the outage').toBeGreaterThan(outageEnd + 2 * INTERVAL);
     const problems = continuityProblems(stored, SERIES, from, to, 1.5 * INTERVAL, INTERVAL / 4);

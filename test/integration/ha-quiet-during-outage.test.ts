@@ -6,8 +6,7 @@
  * silence: every series is continuous across it, with no overlap and no duplicate.
  */
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/ports.js';
-import { continuityProblems, leaderRow, storedHaSamples, useHaPair, waitForLeader } from '../helpers/ha-load.js';
+import { commonSpan, continuityProblems, leaderRow, storedHaSamples, useHaPair, waitForLeader, waitForSeriesPast } from '../helpers/ha-load.js';
 
 const GROUP = 'g';
 const SERIES = 8;
@@ -32,24 +31,11 @@ describe('the leader falls quiet and comes back while the database is away', () 
 
     await waitForLeader(ha.db, GROUP, 'b', 30_000);
     const outageEnd = Date.now();
-    await waitFor('the backlog written past the outage', async () => {
-      const stored = await storedHaSamples(ha.db);
-      for (let i = 0; i < SERIES; i++) {
-        const list = stored.get(i) ?? [];
-        if (list.length === 0 || list[list.length - 1].ts < outageEnd + 3 * INTERVAL) return false;
-      }
-      return true;
-    }, 60_000, 500);
+    await waitForSeriesPast(ha.db, SERIES, outageEnd + 3 * INTERVAL, 60_000);
     await Promise.all([a.stop(), b.stop()]);
 
     const stored = await storedHaSamples(ha.db);
-    let from = Infinity;
-    let to = Infinity;
-    for (let i = 0; i < SERIES; i++) {
-      const list = stored.get(i) ?? [];
-      from = Math.min(from, list[0]?.ts ?? Infinity);
-      to = Math.min(to, list[list.length - 1]?.ts ?? -Infinity);
-    }
+    const { from, to } = commonSpan(stored, SERIES);
     expect(from).toBeLessThan(outageStart);
     const row = await leaderRow(ha.db, GROUP);
     expect(continuityProblems(stored, SERIES, from, to, 1.5 * INTERVAL, INTERVAL / 4), `leader ${row?.leader} (epoch ${row?.epoch})`).toEqual([]);
