@@ -208,11 +208,11 @@ export class LockElector implements Elector {
       const t = await this.q(client, 'takeover', () => this.leadership.takeOver(client, group, candidate, 'lock', this.opts.cuts(group)),
         this.t.takeoverDeadlineMs);
       if (t.resigned) {
-        // It fell quiet in its own interval while the database was away: its interval ends
-        // there, and the replicas that kept writing get one timeout to take over first.
+        // Quiet in its own interval while the database was away: the interval ends there, and those
+        // that kept writing go first (one timeout, plus their reconnect backoff after the outage).
         await this.q(client, 'unlock', () => this.leadership.unlock(client, id));
         const r = g.replicas.get(candidate);
-        if (r) r.heldOutUntilMs = this.now() + this.opts.timeoutMs;
+        if (r) r.heldOutUntilMs = this.now() + this.opts.timeoutMs + this.backoff.maxMs + 2 * this.opts.intervalMs;
         this.opts.log.warn({ group, replica: candidate, handoffMs: t.handoffMs }, 'replica fell quiet while the database was away: its interval is closed where it fell quiet; others may take over');
         this.opts.metrics.haLeadershipChanges.inc({ group });
         return;

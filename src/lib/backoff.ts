@@ -7,7 +7,7 @@ export class Backoff {
 
   constructor(
     private readonly baseMs = 500,
-    private readonly maxMs = 30_000,
+    readonly maxMs = 30_000,
     private readonly random: () => number = Math.random,
   ) {}
 
