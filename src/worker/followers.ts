@@ -50,7 +50,8 @@ export class FollowerWork {
 
   constructor(private readonly opts: FollowerWorkOptions) {
     this.backlog = new Backlog(opts.redis, opts.prefix);
-    this.cuts = (group) => opts.index.cuts(group, opts.maxSkewMs);
+    // Closing a dead leader's interval opens none, so no replica's silence is ever pending here.
+    this.cuts = (group) => opts.index.cuts(group, opts.maxSkewMs, Infinity);
   }
 
   /** Before a scan: the view, dead leaders, ready intervals. */
