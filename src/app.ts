@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Config, Role } from './config/index.js';
 import type { HttpServer } from './http/server.js';
 import { createIngress, type Ingress } from './ingress/index.js';
-import { PROMETHEUS_MATCHING, registerRead } from './read/index.js';
+import { prometheusMatching, registerRead } from './read/index.js';
 import { registerElectionAdmin } from './election/index.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
@@ -48,7 +48,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
 
   const serves = role === 'ingress' || role === 'all';
   const readPool = serves ? pool(`${role} reader`) : undefined;
-  if (readPool) registerRead({ ...config.read, server, reader: new SampleReader({ pool: readPool, schema: storage.schema, matching: PROMETHEUS_MATCHING }), log: log.child({ component: 'read' }) });
+  if (readPool) registerRead({ ...config.read, server, reader: new SampleReader({ pool: readPool, schema: storage.schema, matching: prometheusMatching(config.read.regex) }), log: log.child({ component: 'read' }) });
   let ingress: Ingress | undefined;
   let election: Election | undefined;
   if (config.ingress.readOnly) {
