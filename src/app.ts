@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Config, Role } from './config/index.js';
 import type { HttpServer } from './http/server.js';
@@ -103,7 +104,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         await ingress?.stop();
         await election?.stop();
         const closed = server.stop();
-        const lingering = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);
+        const lingering = await Promise.race([closed.then(() => false), delay(1000, true)]);
         if (lingering) server.closeAllConnections();
         await closed;
         await workerPool?.end();
