@@ -1,8 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
 import type { Config, Role } from './config/index.js';
 import type { HttpServer } from './http/server.js';
 import { createIngress, type Ingress } from './ingress/index.js';
-import { PROMETHEUS_MATCHING, registerRead } from './read/index.js';
+import { prometheusMatching, registerRead } from './read/index.js';
 import { registerElectionAdmin } from './election/index.js';
 import type { Logger } from './observability/log.js';
 import { Metrics } from './observability/metrics.js';
@@ -48,7 +49,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
 
   const serves = role === 'ingress' || role === 'all';
   const readPool = serves ? pool(`${role} reader`) : undefined;
-  if (readPool) registerRead({ ...config.read, server, reader: new SampleReader({ pool: readPool, schema: storage.schema, matching: PROMETHEUS_MATCHING }), log: log.child({ component: 'read' }) });
+  if (readPool) registerRead({ ...config.read, server, reader: new SampleReader({ pool: readPool, schema: storage.schema, matching: prometheusMatching(config.read.regex) }), log: log.child({ component: 'read' }) });
   let ingress: Ingress | undefined;
   let election: Election | undefined;
   if (config.ingress.readOnly) {
@@ -103,7 +104,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
         await ingress?.stop();
         await election?.stop();
         const closed = server.stop();
-        const lingering = await Promise.race([closed.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 1000))]);
+        const lingering = await Promise.race([closed.then(() => false), delay(1000, true)]);
         if (lingering) server.closeAllConnections();
         await closed;
         await workerPool?.end();

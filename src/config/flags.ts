@@ -79,6 +79,8 @@ export const FLAGS = {
     'Most series one read query may select in PostgreSQL; more gets 413 LIMIT_READ_SERIES.'),
   'web.read-sample-limit': flag<number>('int', '5000000', (raw) => parseInteger(raw, 1, 1_000_000_000),
     'Most samples one read query may return (they are held in memory while answering); more gets 413 LIMIT_READ_SAMPLES.'),
+  'read.regex-dot-matches-newline': flag<boolean>('bool', 'false', parseBoolean,
+    'Read matchers (=~, !~) with Prometheus 3\'s semantics, where `.` matches a newline (`^(?s:re)$`); false: Prometheus 2\'s, where it does not.'),
   'web.auth-file': flag<string | undefined>('string', undefined, optionalString,
     'File of credentials (JSON, see docs/security.md) required on /write, /read and /admin/*; re-read on change and on SIGHUP. Unset: no authentication.'),
   'web.auth-open-paths': flag<readonly string[]>('string', '/metrics,/healthz,/readyz', parsePathList,

@@ -88,6 +88,8 @@ export interface ReadConfig {
   readonly decodeLimits: { readonly maxQueries: number; readonly maxMatchers: number };
   readonly maxSeries: number;
   readonly maxSamples: number;
+  /** How =~ and !~ read `.`: Prometheus 3 matches `\n` with it, Prometheus 2 does not. */
+  readonly regex: { readonly dotMatchesNewline: boolean };
 }
 
 /** The Redis holding the queues, and the key prefix of this deployment. */
@@ -204,6 +206,7 @@ export function sliceConfig(f: FlagValues, connectionString: string): Config {
       decodeLimits: { maxQueries: f['web.read-max-queries'], maxMatchers: f['web.read-max-matchers'] },
       maxSeries: f['web.read-series-limit'],
       maxSamples: f['web.read-sample-limit'],
+      regex: { dotMatchesNewline: f['read.regex-dot-matches-newline'] },
     },
     queue: { redisUrl: f['redis.url'], queuePrefix: f['queue.prefix'] },
     worker: {

@@ -3,6 +3,7 @@
  * Prometheus pair (or more), N series each, at a target rate of samples per second, for a
  * bounded duration. Counts status codes and reports the rate achieved and latency percentiles.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { encodeLabels } from './body.js';
 import { varintSize } from '../protocol/index.js';
@@ -112,7 +113,7 @@ export async function runLoadgen(o: LoadgenOptions): Promise<LoadgenReport> {
       // Due when its samples are, at the target rate; a late request goes at once.
       const due = t0 + ((j * o.series) / chunks / o.rate) * 1000;
       const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await delay(wait);
       if (stopped()) break;
       // Replicas scrape the same targets a little apart, as an HA pair does.
       const ts = Math.round(startMs + scrape * scrapeMs) + replica * 3;

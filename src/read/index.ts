@@ -1,3 +1,3 @@
 /** The remote-read role: POST /read and /api/v1/read answered from PostgreSQL. */
 export { registerRead } from './handler.js';
-export { PROMETHEUS_MATCHING } from './matchers.js';
+export { PROMETHEUS_MATCHING, prometheusMatching } from './matchers.js';

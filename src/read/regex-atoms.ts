@@ -1,12 +1,12 @@
 /**
- * The atoms of an RE2 pattern as the translator emits them for JS and PostgreSQL alike:
- * literals, escapes (`\n`, `\x{263a}`, `\d`, `\pL`) and bracketed character classes, each
- * rewritten to a form both engines read the same way, or marked as having no safe SQL form.
+ * The atoms of an RE2 pattern as the translator emits them for PostgreSQL: literals, escapes
+ * (`\n`, `\x{263a}`, `\d`, `\pL`) and bracketed character classes, each rewritten to a form
+ * PostgreSQL reads as RE2 does, or marked as having no safe SQL form.
  */
 import { PromfleetError } from '../errors.js';
 
 export function invalid(pattern: string, why: string): PromfleetError {
-  return new PromfleetError('BAD_REQUEST', `unsupported or invalid regular expression ${JSON.stringify(pattern)}: ${why}`);
+  return new PromfleetError('BAD_REQUEST', `invalid regular expression ${JSON.stringify(pattern)}: ${why}`);
 }
 
 /** Characters escaped outside a class (both engines read `\` + punctuation as that character). */
@@ -34,13 +34,12 @@ const POSIX: Record<string, string> = {
 /** RE2's Perl classes, ASCII only. */
 const PERL: Record<string, string> = { d: '0-9', w: '0-9A-Za-z_', s: '\\t\\n\\f\\r ' };
 
-type ClassItem = { kind: 'range'; lo: number; hi: number } | { kind: 'set'; body: string; sqlSafe: boolean; jsBody: string };
+type ClassItem = { kind: 'range'; lo: number; hi: number } | { kind: 'set'; body: string; sqlSafe: boolean };
 
-/** Reads a pattern's code points and emits its atoms to both outputs; regex-translator.ts adds the structure. */
+/** Reads a pattern's code points and emits its atoms; regex-translator.ts adds the structure. */
 export class RegexAtoms {
   protected i = 0;
   protected readonly cps: number[];
-  js = '';
   sql = '';
   sqlSafe = true;
   /** True when the last emitted item can take a quantifier. */
@@ -60,8 +59,7 @@ export class RegexAtoms {
     return c === undefined ? '' : String.fromCodePoint(c);
   }
 
-  protected both(s: string, repeatable: boolean): void {
-    this.js += s;
+  protected emit(s: string, repeatable: boolean): void {
     this.sql += s;
     this.canRepeat = repeatable;
   }
@@ -69,7 +67,7 @@ export class RegexAtoms {
   protected literal(cp: number): void {
     if (cp === 0) this.sqlSafe = false; // PostgreSQL text holds no NUL
     const c = String.fromCodePoint(cp);
-    this.both(META_OUT.has(c) ? `\\${c}` : c, true);
+    this.emit(META_OUT.has(c) ? `\\${c}` : c, true);
   }
 
   protected classChar(cp: number): string {
@@ -122,15 +120,14 @@ export class RegexAtoms {
     if (lower in PERL) {
       this.i += 2;
       const neg = e !== lower ? '^' : '';
-      this.both(`[${neg}${PERL[lower]}]`, true);
+      this.emit(`[${neg}${PERL[lower]}]`, true);
       return;
     }
     switch (e) {
-      case 'A': this.i += 2; this.both('^', false); return;
-      case 'z': this.i += 2; this.both('$', false); return;
+      case 'A': this.i += 2; this.emit('^', false); return;
+      case 'z': this.i += 2; this.emit('$', false); return;
       case 'b': case 'B':
         this.i += 2;
-        this.js += `\\${e}`; // ASCII word boundary in both JS (without the i flag) and RE2
         this.sqlSafe = false; // PostgreSQL's \y uses the locale's word characters
         this.canRepeat = false;
         return;
@@ -147,47 +144,26 @@ export class RegexAtoms {
         return;
       }
       case 'E': this.i += 2; return;
-      case 'p': case 'P': {
-        const cls = this.unicodeClass();
-        this.js += cls;
-        this.sqlSafe = false;
+      case 'p': case 'P':
+        this.unicodeClass();
+        this.sqlSafe = false; // PostgreSQL has no Unicode property classes
         this.canRepeat = true;
         return;
-      }
       default:
         throw invalid(this.pattern, `unsupported escape \\${e}`);
     }
   }
 
-  /** `\pL`, `\p{Greek}`, `\P{Lu}` as a JS `u`-mode class. */
-  protected unicodeClass(): string {
-    const neg = this.ch(1) === 'P';
+  /** Skips `\pL`, `\p{Greek}`, `\P{Lu}` (re2js has checked the name). */
+  protected unicodeClass(): void {
     this.i += 2;
-    let name: string;
-    if (this.ch() === '{') {
-      const close = this.cps.indexOf(0x7d, this.i);
-      if (close < 0) throw invalid(this.pattern, 'bad \\p class');
-      name = String.fromCodePoint(...this.cps.slice(this.i + 1, close));
-      this.i = close + 1;
-    } else {
-      name = this.ch();
+    if (this.ch() !== '{') {
       this.i++;
+      return;
     }
-    let negate = neg;
-    if (name.startsWith('^')) {
-      negate = !negate;
-      name = name.slice(1);
-    }
-    if (!/^[A-Za-z_]+$/.test(name)) throw invalid(this.pattern, 'bad \\p class');
-    const prop = name === 'Any' ? null : /^[A-Z][a-z]?$/.test(name) ? name : `Script=${name}`;
-    const body = prop === null ? '[^]' : `\\p{${prop}}`;
-    if (prop === null) return negate ? '[]' : body;
-    try {
-      new RegExp(body, 'u');
-    } catch {
-      throw invalid(this.pattern, `unknown Unicode class ${name}`);
-    }
-    return negate ? `\\P{${prop}}` : body;
+    const close = this.cps.indexOf(0x7d, this.i);
+    if (close < 0) throw invalid(this.pattern, 'bad \\p class');
+    this.i = close + 1;
   }
 
   protected classAtom(): ClassItem | number {
@@ -199,7 +175,7 @@ export class RegexAtoms {
         if (body === undefined || m[1] === '^') throw invalid(this.pattern, `unsupported class [:${m[1]}${m[2]}:]`);
         this.i += m[0].length;
         // Stored values hold no NUL, so PostgreSQL's class may start at \x01.
-        return { kind: 'set', body: body.replace('\\x00', '\\x01'), jsBody: body, sqlSafe: true };
+        return { kind: 'set', body: body.replace('\\x00', '\\x01'), sqlSafe: true };
       }
     }
     if (this.ch() === '\\') {
@@ -209,12 +185,11 @@ export class RegexAtoms {
       if (cp !== undefined) return cp;
       if (e in PERL) {
         this.i += 2;
-        return { kind: 'set', body: PERL[e], jsBody: PERL[e], sqlSafe: true };
+        return { kind: 'set', body: PERL[e], sqlSafe: true };
       }
       if (e === 'p' || e === 'P') {
-        const cls = this.unicodeClass();
-        if (cls.startsWith('[')) throw invalid(this.pattern, '\\p{Any} in a character class is not supported');
-        return { kind: 'set', body: '', jsBody: cls, sqlSafe: false };
+        this.unicodeClass();
+        return { kind: 'set', body: '', sqlSafe: false };
       }
       throw invalid(this.pattern, `unsupported escape \\${e} in a character class`);
     }
@@ -255,22 +230,17 @@ export class RegexAtoms {
         items.push({ kind: 'range', lo: a, hi: a });
       }
     }
-    let js = '';
     let sql = '';
     for (const it of items) {
       if (it.kind === 'set') {
-        js += it.jsBody;
         sql += it.body;
         if (!it.sqlSafe) this.sqlSafe = false;
         continue;
       }
-      // Ranges past ASCII: PostgreSQL's handling depends on the collation; leave those to JS.
+      // Ranges past ASCII: PostgreSQL's handling depends on the collation; leave those to re2js.
       if (it.hi > 0x7f && it.hi !== it.lo) this.sqlSafe = false;
-      const t = it.lo === it.hi ? this.classChar(it.lo) : `${this.classChar(it.lo)}-${this.classChar(it.hi)}`;
-      js += t;
-      sql += t;
+      sql += it.lo === it.hi ? this.classChar(it.lo) : `${this.classChar(it.lo)}-${this.classChar(it.hi)}`;
     }
-    this.js += `[${neg}${js}]`;
     this.sql += `[${neg}${sql}]`;
     this.canRepeat = true;
   }

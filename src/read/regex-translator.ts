@@ -1,30 +1,11 @@
 /**
- * The structure of an RE2 pattern (groups, alternation, anchors, repetition), translated for JS
- * and PostgreSQL over the atoms of regex-atoms.ts, with what makes a pattern costly for a
- * backtracking engine counted on the way (see compileRegex).
+ * The structure of an RE2 pattern (groups, alternation, anchors, repetition), translated for
+ * PostgreSQL over the atoms of regex-atoms.ts. It throws on what it does not cover (flag groups,
+ * look-around): compileRegex then leaves the pattern to re2js alone.
  */
 import { RegexAtoms, invalid } from './regex-atoms.js';
 
 export class Translator extends RegexAtoms {
-  /**
-   * Open groups, each true once it holds a repetition or an alternation. Repeating such a group
-   * (`(a+)+`, `(a|aa)*`) costs exponential time in a backtracking engine such as V8's (RE2 and
-   * PostgreSQL stay linear), so it is recorded in `repeatsAmbiguousGroup`.
-   */
-  private readonly groups: boolean[] = [];
-  private closedGroupAmbiguous = false;
-  private closedGroupEnd = -1;
-  repeatsAmbiguousGroup = false;
-  /** Unbounded repetitions (`*`, `+`, `{n,}`): k of them in sequence cost O(n^k) when backtracking. */
-  unbounded = 0;
-
-  /** Called before a repetition (not `?`) is emitted. */
-  private repeating(unbounded: boolean): void {
-    if (unbounded) this.unbounded++;
-    if (this.js.length === this.closedGroupEnd && this.closedGroupAmbiguous) this.repeatsAmbiguousGroup = true;
-    if (this.groups.length > 0) this.groups[this.groups.length - 1] = true;
-  }
-
   /** `pattern` for error messages, `body` the part to translate (without a leading flag group). */
   constructor(pattern: string, body: string, private readonly dotAll: boolean) {
     super(pattern, body);
@@ -50,43 +31,32 @@ export class Translator extends RegexAtoms {
             }
           }
           depth++;
-          this.groups.push(false);
-          this.both('(?:', false);
+          this.emit('(?:', false);
           break;
         }
         case ')': {
           if (depth === 0) throw invalid(this.pattern, 'unexpected )');
           depth--;
           this.i++;
-          const ambiguous = this.groups.pop() ?? false;
-          if (ambiguous && this.groups.length > 0) this.groups[this.groups.length - 1] = true;
-          this.both(')', true);
-          this.closedGroupAmbiguous = ambiguous;
-          this.closedGroupEnd = this.js.length;
+          this.emit(')', true);
           break;
         }
         case '|':
           this.i++;
-          if (this.groups.length > 0) this.groups[this.groups.length - 1] = true;
-          this.both('|', false);
+          this.emit('|', false);
           break;
         case '^':
           this.i++;
-          this.both('^', false);
+          this.emit('^', false);
           break;
         case '$':
           this.i++;
-          this.both('$', false);
+          this.emit('$', false);
           break;
         case '.':
           this.i++;
-          if (this.dotAll) {
-            this.js += '[^]';
-            this.sql += '.';
-            this.canRepeat = true;
-          } else {
-            this.both('[^\\n]', true);
-          }
+          // PostgreSQL's `.` matches \n (its regexes are not newline-sensitive by default).
+          this.emit(this.dotAll ? '.' : '[^\\n]', true);
           break;
         case '*': case '+': case '?':
           this.quantifier(c);
@@ -122,9 +92,7 @@ export class Translator extends RegexAtoms {
 
   private quantifier(q: string): void {
     if (!this.canRepeat) throw invalid(this.pattern, `missing argument to repetition operator ${q}`);
-    if (q !== '?') this.repeating(true);
     this.i++;
-    this.js += q;
     this.sql += q;
     this.afterQuantifier();
   }
@@ -144,13 +112,9 @@ export class Translator extends RegexAtoms {
     const hi = m[2] === undefined ? lo : m[3] === '' ? undefined : Number(m[3]);
     if (lo > 1000 || (hi !== undefined && (hi > 1000 || hi < lo))) throw invalid(this.pattern, 'bad repetition count');
     if (lo > 255 || (hi !== undefined && hi > 255)) this.sqlSafe = false; // PostgreSQL's RE_DUP_MAX
-    if (hi === undefined || hi > 1) this.repeating(hi === undefined);
-    const text = `{${lo}${m[2] === undefined ? '' : `,${hi ?? ''}`}}`;
-    this.js += text;
-    this.sql += text;
+    this.sql += `{${lo}${m[2] === undefined ? '' : `,${hi ?? ''}`}}`;
     this.i += m[0].length;
     this.afterQuantifier();
     return true;
   }
-
 }

@@ -3,6 +3,8 @@
  * configuration and names it derives itself (partition tables). Everything else is a bind
  * parameter.
  */
+import pg from 'pg';
+
 const SCHEMA_RE = /^[a-z_][a-z0-9_]*$/;
 
 /** PostgreSQL truncates identifiers at 63 bytes; a longer schema name would silently alias. */
@@ -14,9 +16,9 @@ export function assertSchemaName(schema: string): void {
   }
 }
 
-/** Double-quotes an identifier. Callers pass only validated or self-generated names. */
+/** Double-quotes an identifier (pg's own quoting). Callers pass only validated or self-generated names. */
 export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
+  return pg.escapeIdentifier(name);
 }
 
 /** `"schema"."table"` for a validated schema and a constant or generated table name. */

@@ -11,7 +11,7 @@ import { streamSamples, type StreamedColumns } from './read-stream.js';
  * what PostgreSQL can evaluate exactly, and the reference evaluation for the rest.
  */
 export interface Matching {
-  /** A RE2 pattern as a fully anchored PostgreSQL ARE, null when only JS is exact; throws BAD_REQUEST when invalid. */
+  /** A RE2 pattern as a fully anchored PostgreSQL ARE, null when only `matchesValue` is exact; throws BAD_REQUEST when invalid. */
   sqlRegex(pattern: string): string | null;
   /** One matcher against one value ("" for an absent label). */
   matchesValue(value: string, m: LabelMatcher): boolean;
@@ -49,6 +49,9 @@ export interface SeriesSelection {
   /** Some matcher can match no series at all: nothing to ask the database. */
   readonly none: boolean;
 }
+
+/** The ARE that `(?s).*` becomes (and `.*` where `.` matches \n): it matches every value. */
+const MATCHES_EVERY_VALUE = '^(?:.*)$';
 
 /**
  * Builds the WHERE clause for the series table. Strings containing NUL can never be stored
@@ -88,8 +91,8 @@ export function selectSeries(matchers: readonly LabelMatcher[], matching: Matchi
           jsFilter.push(m);
           break;
         }
-        // Cheap and exact for the one regex that matches every value (`.*` does not match \n).
-        if (m.value === '(?s).*') {
+        // Cheap and exact for the one regex that matches every value.
+        if (sql === MATCHES_EVERY_VALUE) {
           if (m.type === 'NRE') conds.push('FALSE');
           break;
         }

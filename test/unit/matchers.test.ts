@@ -104,9 +104,9 @@ describe('matchesAll', () => {
 
 describe('compileRegex', () => {
   it.each([
-    ['a(?=b)'], ['a\\1'], ['(a'], ['a)'], ['*a'], ['a**'], ['a{1001}'], ['[b-a]'], ['\\'], ['(?m)a'], ['\\k'], ['[[:foo:]]'],
-  ])('refuses %s', (re) => {
-    expect(() => compileRegex(re)).toThrow(/regular expression/);
+    ['a(?=b)'], ['a\\1'], ['(a'], ['a)'], ['a)|(b'], ['*a'], ['a**'], ['a{1001}'], ['[b-a]'], ['\\'], ['\\k'], ['[[:foo:]]'], ['\\C'],
+  ])('refuses %s, as RE2 does', (re) => {
+    expect(() => compileRegex(re)).toThrow(/^invalid regular expression/);
   });
 
   it.each([
@@ -115,28 +115,67 @@ describe('compileRegex', () => {
     ['\\d+', '^(?:[0-9]+)$'],
     ['[]a-]', '^(?:[\\]a\\-])$'],
     ["'; DROP", "^(?:'; DROP)$"],
+    ['(?s)a.', '^(?:a.)$'],
+    ['(a|aa)+b', '^(?:(?:a|aa)+b)$'],
     ['a{2,300}', null],
     ['\\bx', null],
     ['(?i)x', null],
     ['\\pL', null],
     ['[à-ï]', null],
     ['a\\x00', null],
+    ['(?m)a', null],
+    ['a(?i:b)', null],
+    ['(?U)a+', null],
+    ['[[:^alpha:]]', null],
   ])('translates %s for PostgreSQL as %s', (re, sql) => {
     expect(compileRegex(re).sql).toBe(sql);
   });
 
-  it('refuses a repeated ambiguous group it would have to evaluate itself (exponential in V8), not one PostgreSQL evaluates', () => {
-    for (const re of ['(?i)(a+)+b', '\\b(a|aa)+\\b', '((a+)+)+\\pL', '(?i)(x(a*))*', '(?i)(a+){2,5}']) {
-      expect(() => compileRegex(re), re).toThrow(/repeated group/);
+  it('takes every RE2 pattern, whatever a backtracking engine would make of it', () => {
+    for (const re of ['(?i)(a+)+b', '\\b(a|aa)+\\b', '((a+)+)+\\pL', '(?i)(x(a*))*', '(?i)(a+){2,5}', '(?i)[a-z]*[a-z]*[a-z]*\\d', '(?m)^a$', '(?U)a+?']) {
+      expect(() => compileRegex(re), re).not.toThrow();
     }
-    expect(() => compileRegex('(?i)[a-z]*[a-z]*[a-z]*\\d')).toThrow(/more than 2 unbounded repetitions/);
-    for (const re of ['(a+)+b', '(a|aa)+', '(a*)*b', '[a-z]*[a-z]*[a-z]*[a-z]*\\d']) expect(compileRegex(re).sql, re).not.toBeNull();
-    // What stays JS-evaluated answers a hostile value quickly.
-    const hostile = `${'a'.repeat(4096)}!`;
-    for (const re of ['(?i)(a|b)?c', '(?i)(ab)+', '(?i)a+b', '\\ba*\\b', '(?i)(a+)?b', '(?i)[a-z]*[a-z]*\\d', '\\b.*.*x']) {
+    expect(compileRegex('(?m)a').matches('a')).toBe(true);
+    expect(compileRegex('(?m)^a$').matches('a\nb')).toBe(false); // the outer anchors still hold the whole value
+  });
+
+  it('answers a value a backtracking engine takes exponential time on, in linear time', () => {
+    const hostile = 'a'.repeat(10_000);
+    // [pattern, matches the hostile value, matches it with a final "b"]
+    const table: [string, boolean, boolean][] = [
+      ['(a|aa)+b', false, true], ['(?i)(a|aa)+b', false, true], ['\\b(a|aa)+b', false, true], ['(?i)(a+)+b', false, true],
+      ['((a+)+)+\\pN', false, false], ['(?i)[a-z]*[a-z]*[a-z]*\\d', false, false], ['\\b.*.*x', false, false], ['(?i)(a|aa)+', true, false],
+    ];
+    for (const [re, plain, withB] of table) {
+      const c = compileRegex(re);
       const started = performance.now();
-      compileRegex(re).js.test(hostile);
+      expect(c.matches(hostile), re).toBe(plain);
+      expect(c.matches(`${hostile}b`), re).toBe(withB);
       expect(performance.now() - started, re).toBeLessThan(250);
     }
+  });
+
+  it("reads `.` as Prometheus 3 does with dotMatchesNewline, in re2js and in SQL", () => {
+    const p3 = { dotMatchesNewline: true };
+    expect(compileRegex('a.b').matches('a\nb')).toBe(false);
+    expect(compileRegex('a.b', p3).matches('a\nb')).toBe(true);
+    expect(compileRegex('a.b', p3).sql).toBe('^(?:a.b)$');
+    expect(compileRegex('.*', p3).sql).toBe('^(?:.*)$');
+    expect(compileRegex('(?-s)a.b', p3).matches('a\nb')).toBe(false); // a pattern may still turn it off
+    expect(compileRegex('(?-s)a.b', p3).sql).toBeNull();
+    expect(compileRegex('(?i)a.b', p3).matches('A\nB')).toBe(true);
+  });
+});
+
+describe('matches with dotMatchesNewline (Prometheus 3)', () => {
+  const p3 = { dotMatchesNewline: true };
+  it.each([
+    [m('RE', 'job', '.*'), ['a', 'b', 'c', 'd', 'e', 'f']],
+    [m('RE', 'job', '.+'), ['a', 'b', 'c', 'e', 'f']],
+    [m('RE', 'job', 'a.b'), ['e']],
+    [m('NRE', 'job', 'a.b'), ['a', 'b', 'c', 'd', 'f']],
+    [m('RE', 'job', 'api|db'), ['a', 'b', 'c']],
+  ])('%o', (matcher, expected) => {
+    expect(Object.keys(CORPUS).filter((k) => matches(CORPUS[k], matcher, p3))).toEqual(expected);
   });
 });
