@@ -1,10 +1,14 @@
 /**
- * Finds PostgreSQL and Redis for the whole run, in this order: the PROMFLEET_TEST_* variables;
- * the machine's own services on their standard loopback ports; containers, where a Docker engine
- * answers. With none of them the run fails: integration tests are never skipped for want of a service.
+ * Finds PostgreSQL and Redis for the whole run and puts their URLs in PROMFLEET_TEST_PG_URL and
+ * PROMFLEET_TEST_REDIS_URL, in the order test/helpers/service-source.ts decides: those
+ * variables; the machine's own services on their standard loopback ports; containers
+ * (@testcontainers/postgresql, @testcontainers/redis), where a Docker engine answers. With none
+ * of them the run fails: integration tests are never skipped for want of a service.
  */
 import net from 'node:net';
 import { existsSync } from 'node:fs';
+import { POSTGRES, REDIS, chooseServiceSource, type ServiceProbes } from './helpers/service-source.js';
+import { startServiceContainer } from './helpers/service-containers.js';
 
 function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -19,34 +23,26 @@ type Stop = () => Promise<void>;
 
 export default async function setup(): Promise<Stop> {
   const stops: Stop[] = [];
-  const dockerAvailable = existsSync('/var/run/docker.sock') || process.env.DOCKER_HOST !== undefined;
-  if (!process.env.PROMFLEET_TEST_PG_URL) {
-    if (await reachable('127.0.0.1', 5432)) {
-      process.env.PROMFLEET_TEST_PG_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-    } else if (dockerAvailable) {
-      const { GenericContainer, Wait } = await import('testcontainers');
-      const c = await new GenericContainer('postgres:15')
-        .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' })
-        .withExposedPorts(5432)
-        .withWaitStrategy(Wait.forLogMessage(/ready to accept connections/, 2))
-        .start();
-      process.env.PROMFLEET_TEST_PG_URL = `postgres://postgres@${c.getHost()}:${c.getMappedPort(5432)}/postgres`;
-      stops.push(async () => { await c.stop(); });
-    } else {
-      throw new Error('no PostgreSQL: set PROMFLEET_TEST_PG_URL, run one on 127.0.0.1:5432, or provide Docker');
+  const probes: ServiceProbes = {
+    env: process.env,
+    loopbackAnswers: (port) => reachable('127.0.0.1', port),
+    dockerAvailable: () => existsSync('/var/run/docker.sock') || process.env.DOCKER_HOST !== undefined,
+  };
+  try {
+    for (const spec of [POSTGRES, REDIS]) {
+      const source = await chooseServiceSource(spec, probes);
+      if (source.kind === 'container') {
+        const started = await startServiceContainer(spec.name);
+        stops.push(() => started.stop());
+        process.env[spec.envVar] = started.url;
+      } else {
+        process.env[spec.envVar] = source.url;
+      }
     }
-  }
-  if (!process.env.PROMFLEET_TEST_REDIS_URL) {
-    if (await reachable('127.0.0.1', 6379)) {
-      process.env.PROMFLEET_TEST_REDIS_URL = 'redis://127.0.0.1:6379';
-    } else if (dockerAvailable) {
-      const { GenericContainer } = await import('testcontainers');
-      const c = await new GenericContainer('redis:7').withExposedPorts(6379).start();
-      process.env.PROMFLEET_TEST_REDIS_URL = `redis://${c.getHost()}:${c.getMappedPort(6379)}`;
-      stops.push(async () => { await c.stop(); });
-    } else {
-      throw new Error('no Redis: set PROMFLEET_TEST_REDIS_URL, run one on 127.0.0.1:6379, or provide Docker');
-    }
+  } catch (err) {
+    // A container already started must not outlive a run that cannot go on.
+    for (const stop of stops.reverse()) await stop();
+    throw err;
   }
   return async () => {
     for (const stop of stops.reverse()) await stop();
