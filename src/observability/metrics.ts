@@ -167,6 +167,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readinessCheck: () => Promise<boolean> = () => Promise.resolve(true);
+  readonly ready = ((read: () => Promise<boolean>) => new Gauge({
+    name: 'promfleet_ready', help: '1 while the process is ready (GET /readyz answers 200), 0 while it is not; evaluated at each scrape.',
+    registers: [this.registry],
+    async collect() {
+      this.set((await read()) ? 1 : 0);
+    },
+  }))(() => this.readinessCheck());
+
   /** The PostgreSQL pools the process runs, by name (read at each scrape). */
   private readonly pools = new Map<string, pg.Pool>();
   private readonly poolGauge = (name: string, help: string, read: (p: pg.Pool) => number): Gauge => {
@@ -185,6 +194,11 @@ export class Metrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     // Standard names (process_*, nodejs_*), so stock Node.js dashboards and alerts apply.
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** What promfleet_ready reports (the listener's readiness checks). */
+  readiness(check: () => Promise<boolean>): void {
+    this.readinessCheck = check;
   }
 
   /** Exports the pool's connection counts under `pool` until the process ends. */

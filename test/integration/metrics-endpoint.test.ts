@@ -1,7 +1,7 @@
 /**
  * GET /metrics of a running promfleet process: the Node.js runtime metrics under prom-client's
  * standard names (so stock dashboards work), the remote-read counters moving with a read, and
- * the PostgreSQL pool gauges with sane values.
+ * the PostgreSQL pool gauges with sane values, readiness as a gauge.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -51,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proc?.stop();
   await deleteRedisPrefix(prefix);
-  if (passed === 3) await db.drop();
+  if (passed === 4) await db.drop();
 });
 
 describe('GET /metrics', () => {
@@ -60,6 +60,12 @@ describe('GET /metrics', () => {
     expect(value(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(value(text, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
     expect(text).not.toContain('promfleet_process_');
+    passed++;
+  });
+
+  it('reports readiness as promfleet_ready, as GET /readyz does', async () => {
+    expect((await fetch(`${proc.url}/readyz`)).status).toBe(200);
+    expect(value(await scrape(), 'promfleet_ready')).toBe(1);
     passed++;
   });
 
