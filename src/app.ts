@@ -41,15 +41,19 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
   const metrics = new Metrics();
   const { server, credentials } = createListener(config, log, metrics);
   const lifetime = new AbortController();
-  const pool = (name: string): pg.Pool => createPool({ connectionString: storage.connectionString, max: storage.maxOpenConns, applicationName: `promfleet ${name}` }, log);
+  const pool = (name: string, metricName: string): pg.Pool => {
+    const p = createPool({ connectionString: storage.connectionString, max: storage.maxOpenConns, applicationName: `promfleet ${name}` }, log);
+    metrics.watchPool(metricName, p);
+    return p;
+  };
   const schema = schemaGate(storage, `promfleet ${role} migrate`, log, lifetime.signal);
   // Not ready until the first migration ran (once; a later database outage never makes an
   // ingress unready: it keeps accepting into the queue).
   server.readiness('schema', async () => (schema.done ? undefined : 'schema migrations not applied yet'));
 
   const serves = role === 'ingress' || role === 'all';
-  const readPool = serves ? pool(`${role} reader`) : undefined;
-  if (readPool) registerRead({ ...config.read, server, reader: new SampleReader({ pool: readPool, schema: storage.schema, matching: prometheusMatching(config.read.regex) }), log: log.child({ component: 'read' }) });
+  const readPool = serves ? pool(`${role} reader`, 'read') : undefined;
+  if (readPool) registerRead({ ...config.read, server, reader: new SampleReader({ pool: readPool, schema: storage.schema, matching: prometheusMatching(config.read.regex) }), log: log.child({ component: 'read' }), metrics });
   let ingress: Ingress | undefined;
   let election: Election | undefined;
   if (config.ingress.readOnly) {
@@ -66,7 +70,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     });
     ingress = createIngress({ ...config.queue, ...config.ingress, server, observe: (id) => e.observe(id), log: log.child({ component: 'ingress' }), metrics });
   }
-  const workerPool = role === 'worker' || role === 'all' ? pool(role) : undefined;
+  const workerPool = role === 'worker' || role === 'all' ? pool(role, 'worker') : undefined;
   const worker: WorkerRole | undefined = workerPool && createWorker({
     ...config.queue, ...config.worker, server, pool: workerPool, schema: storage.schema, migrate: () => schema.ensure(),
     pauseBeforeFence: seams.pauseBeforeFence, seams: { afterCopy: seams.afterCopy, afterCommit: seams.afterCommit },

@@ -96,6 +96,8 @@ export interface ReadConfig {
 export interface QueueConfig {
   readonly redisUrl: string;
   readonly queuePrefix: string;
+  /** The ready-jobs set KEDA reads: refresh interval (ms; 0: off) and members per queue at most. */
+  readonly readyJobs: { readonly intervalMs: number; readonly max: number };
 }
 
 /** Consuming the queues and writing to PostgreSQL (durations in ms). */
@@ -208,7 +210,10 @@ export function sliceConfig(f: FlagValues, connectionString: string): Config {
       maxSamples: f['web.read-sample-limit'],
       regex: { dotMatchesNewline: f['read.regex-dot-matches-newline'] },
     },
-    queue: { redisUrl: f['redis.url'], queuePrefix: f['queue.prefix'] },
+    queue: {
+      redisUrl: f['redis.url'], queuePrefix: f['queue.prefix'],
+      readyJobs: { intervalMs: f['queue.ready-jobs-interval'], max: f['queue.ready-jobs-max'] },
+    },
     worker: {
       concurrency: f['worker.concurrency'],
       batchMaxSamples: f['worker.batch-max-samples'],

@@ -11,6 +11,8 @@ export interface Elector {
   readonly kind: 'lock' | 'rest';
   /** A batch of `replica` of `group` arrived through this process. */
   observe(group: string, replica: string): void;
+  /** The groups this process leads now, each with the replica leading it (group → replica). */
+  leaders(): ReadonlyMap<string, string>;
   /** Whether this process leads any group now. */
   isLeading(): Promise<boolean>;
   /** Sets leadership from outside (PUT 1 / PUT 0); only a `rest` elector takes it. */

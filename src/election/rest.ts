@@ -38,6 +38,11 @@ export class RestElector implements Elector {
     set.add(replica);
   }
 
+  /** What PUT 1 gave this process and it has not resigned since. */
+  leaders(): ReadonlyMap<string, string> {
+    return new Map(this.given);
+  }
+
   /** Whether `ha_leaders` records one of this process's (group, replica) pairs as leader over REST. */
   async isLeading(): Promise<boolean> {
     await this.opts.ready?.();

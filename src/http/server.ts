@@ -100,6 +100,7 @@ export class HttpServer {
     this.server.maxConnections = l.maxConnections;
     this.route('GET', '/healthz', async (_req, res) => sendText(res, 200, 'ok\n'), 'metrics');
     this.route('GET', '/readyz', (req, res) => this.ready(req, res), 'metrics');
+    opts.metrics.readiness(async () => (await this.notReady()).length === 0);
     this.route('GET', '/metrics', async (_req, res) => {
       const body = await opts.metrics.registry.metrics();
       res.writeHead(200, { 'Content-Type': opts.metrics.registry.contentType }).end(body);
@@ -195,13 +196,19 @@ export class HttpServer {
     this.server.closeAllConnections();
   }
 
-  private async ready(_req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (this.closing) return sendText(res, 503, 'shutting down\n');
+  /** Why the process is not ready (empty when it is): what GET /readyz and promfleet_ready report. */
+  private async notReady(): Promise<string[]> {
+    if (this.closing) return ['shutting down'];
     const reasons: string[] = [];
     for (const [name, check] of this.checks) {
       const why = await check().catch((err: unknown) => String(err));
       if (why !== undefined) reasons.push(`${name}: ${why}`);
     }
+    return reasons;
+  }
+
+  private async ready(_req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const reasons = await this.notReady();
     sendText(res, reasons.length ? 503 : 200, reasons.length ? `${reasons.join('\n')}\n` : 'ready\n');
   }
 

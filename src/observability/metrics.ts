@@ -1,9 +1,11 @@
+import type pg from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Every promfleet_* metric, on a registry of its own so several components (or tests) can live
- * in one process. Label values are bounded: reasons come from the error catalogue, queues from
- * the (group, replica) pairs an operator runs.
+ * in one process, beside prom-client's standard process_* and nodejs_* metrics. Label values are
+ * bounded: reasons come from the error catalogue, queues from the (group, replica) pairs an
+ * operator runs, pools from the roles a process runs.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -147,7 +149,60 @@ export class Metrics {
     labelNames: ['queue', 'reason'], registers: [this.registry],
   });
 
+  readonly readRequests = new Counter({
+    name: 'promfleet_read_requests_total', help: 'Remote-read requests answered, by outcome (success; refused: a 4xx; error: a 5xx).',
+    labelNames: ['outcome'], registers: [this.registry],
+  });
+  readonly readSeries = new Counter({
+    name: 'promfleet_read_series_total', help: 'Series returned by remote-read requests.',
+    registers: [this.registry],
+  });
+  readonly readSamples = new Counter({
+    name: 'promfleet_read_samples_total', help: 'Samples (floats and native histograms) returned by remote-read requests.',
+    registers: [this.registry],
+  });
+  readonly readSeconds = new Histogram({
+    name: 'promfleet_read_request_seconds', help: 'Time from a remote-read request\'s arrival to the end of its answer, whatever the outcome.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  private readinessCheck: () => Promise<boolean> = () => Promise.resolve(true);
+  readonly ready = ((read: () => Promise<boolean>) => new Gauge({
+    name: 'promfleet_ready', help: '1 while the process is ready (GET /readyz answers 200), 0 while it is not; evaluated at each scrape.',
+    registers: [this.registry],
+    async collect() {
+      this.set((await read()) ? 1 : 0);
+    },
+  }))(() => this.readinessCheck());
+
+  /** The PostgreSQL pools the process runs, by name (read at each scrape). */
+  private readonly pools = new Map<string, pg.Pool>();
+  private readonly poolGauge = (name: string, help: string, read: (p: pg.Pool) => number): Gauge => {
+    const pools = this.pools;
+    return new Gauge({
+      name, help, labelNames: ['pool'], registers: [this.registry],
+      collect() {
+        for (const [pool, p] of pools) this.set({ pool }, read(p));
+      },
+    });
+  };
+  readonly poolInUse = this.poolGauge('promfleet_pg_pool_connections_in_use', 'PostgreSQL connections of the pool checked out by the process.', (p) => p.totalCount - p.idleCount);
+  readonly poolIdle = this.poolGauge('promfleet_pg_pool_connections_idle', 'PostgreSQL connections of the pool open and idle.', (p) => p.idleCount);
+  readonly poolWaiting = this.poolGauge('promfleet_pg_pool_waiting_clients', 'Queries waiting for a connection of the pool (the pool is at --pg.max-open-conns).', (p) => p.waitingCount);
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'promfleet_process_' });
+    // Standard names (process_*, nodejs_*), so stock Node.js dashboards and alerts apply.
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** What promfleet_ready reports (the listener's readiness checks). */
+  readiness(check: () => Promise<boolean>): void {
+    this.readinessCheck = check;
+  }
+
+  /** Exports the pool's connection counts under `pool` until the process ends. */
+  watchPool(name: string, pool: pg.Pool): void {
+    this.pools.set(name, pool);
   }
 }

@@ -9,3 +9,4 @@ export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export { Backlog, BacklogGate } from './backlog.js';
 export { producerConnection, workerConnection } from './redis.js';
 export { SharedLiveness, livenessKey, type LivenessReader, type SharedLivenessOptions } from './liveness.js';
+export { ReadyJobs, readyJobsKey, readyShare } from './ready-jobs.js';

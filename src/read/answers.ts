@@ -13,6 +13,24 @@ import { seriesFrames } from './series-frames.js';
 /** What every query of a request shares: limits, and labels whose matchers are ignored. */
 export type QueryLimits = Pick<ReadQuery, 'ignoreLabels' | 'maxSeries' | 'maxSamples'>;
 
+/** Series and samples a request's answers hold, counted as they are encoded. */
+export interface ReadTally {
+  series: number;
+  samples: number;
+}
+
+/** Index of the first time at or after `t` in ascending `times`. */
+function lowerBound(times: ArrayLike<number>, t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid] < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 interface Encoded<T> {
   readonly labels: Label[];
   readonly data: T;
@@ -26,13 +44,17 @@ function inLabelOrder<T>(encoded: Encoded<T>[]): T[] {
  * The frames of query `qi` (one series per frame, split at 1 MiB), chunks cut as Prometheus's
  * head cuts them, so samples are read from the start of the 2-hour range holding the query start.
  */
-export async function chunkFrames(reader: SampleReader, q: Query, qi: number, limits: QueryLimits): Promise<Uint8Array[][]> {
+export async function chunkFrames(reader: SampleReader, q: Query, qi: number, limits: QueryLimits, tally: ReadTally): Promise<Uint8Array[][]> {
   const encoded: Encoded<Uint8Array[]>[] = [];
   await reader.eachSeries({
     ...limits, startMs: rangeStart(q.startTimestampMs), endMs: q.endTimestampMs, matchers: q.matchers,
   }, (ts) => {
     const chunks = prometheusXorChunks(ts.times, ts.values, q.startTimestampMs, q.endTimestampMs);
-    if (chunks.length > 0) encoded.push({ labels: ts.labels, data: seriesFrames({ labels: ts.labels, chunks }, qi) });
+    if (chunks.length === 0) return;
+    encoded.push({ labels: ts.labels, data: seriesFrames({ labels: ts.labels, chunks }, qi) });
+    tally.series++;
+    // The chunks hold exactly the samples inside the query's range.
+    tally.samples += lowerBound(ts.times, q.endTimestampMs + 1) - lowerBound(ts.times, q.startTimestampMs);
   });
   return inLabelOrder(encoded);
 }
@@ -45,10 +67,14 @@ function seriesField(s: StreamedSeries): Uint8Array {
 }
 
 /** A SAMPLES QueryResult's series fields, compressed, native histograms and exemplars included. */
-export async function samplesResult(reader: SampleReader, q: Query, limits: QueryLimits): Promise<CompressedSeries[]> {
+export async function samplesResult(reader: SampleReader, q: Query, limits: QueryLimits, tally: ReadTally): Promise<CompressedSeries[]> {
   const encoded: Encoded<CompressedSeries>[] = [];
   await reader.eachSeries({
     ...limits, startMs: q.startTimestampMs, endMs: q.endTimestampMs, matchers: q.matchers, extras: true,
-  }, (s) => encoded.push({ labels: s.labels, data: compressSeries(seriesField(s)) }));
+  }, (s) => {
+    encoded.push({ labels: s.labels, data: compressSeries(seriesField(s)) });
+    tally.series++;
+    tally.samples += s.times.length + s.histograms.length;
+  });
   return inLabelOrder(encoded);
 }

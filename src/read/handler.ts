@@ -6,9 +6,10 @@ import {
 import type { HttpServer } from '../http/server.js';
 import type { SampleReader } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
+import type { Metrics } from '../observability/metrics.js';
 import { principalOf, type Principal } from '../auth/index.js';
 import { readBody } from '../http/body.js';
-import { chunkFrames, samplesResult, type QueryLimits } from './answers.js';
+import { chunkFrames, samplesResult, type QueryLimits, type ReadTally } from './answers.js';
 import { compressedReadResponse, type CompressedSeries } from './samples-answer.js';
 
 export interface ReadOptions {
@@ -26,6 +27,7 @@ export interface ReadOptions {
   /** The label naming the HA group: a credential bound to groups reads only series of those groups. */
   readonly clusterLabel: string;
   readonly log: Logger;
+  readonly metrics: Metrics;
 }
 
 /** RE2 with every metacharacter escaped: the regex matching exactly `s`. */
@@ -51,13 +53,13 @@ function checkHeaders(req: http.IncomingMessage): void {
 }
 
 /** STREAMED_XOR_CHUNKS: each query's frames, in order. */
-async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: http.ServerResponse): Promise<void> {
+async function streamChunks(opts: ReadOptions, queries: readonly Query[], res: http.ServerResponse, tally: ReadTally): Promise<void> {
   // Headers go out with the first frame, so a limit hit before it is still a proper 4xx.
   const head = (): void => {
     if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse' });
   };
   for (let qi = 0; qi < queries.length; qi++) {
-    const frames = (await chunkFrames(opts.reader, queries[qi], qi, limitsOf(opts))).flat();
+    const frames = (await chunkFrames(opts.reader, queries[qi], qi, limitsOf(opts), tally)).flat();
     if (frames.length === 0) continue;
     head();
     // One write per query: a write per frame costs both ends a chunk of HTTP framing each.
@@ -96,7 +98,25 @@ async function preferStreamed(opts: ReadOptions, request: ReadRequest): Promise<
  * because that label is never stored.
  */
 export function registerRead(opts: ReadOptions): void {
+  const { metrics } = opts;
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const stopTimer = metrics.readSeconds.startTimer();
+    const tally: ReadTally = { series: 0, samples: 0 };
+    try {
+      await answer(req, res, tally);
+      metrics.readRequests.inc({ outcome: 'success' });
+    } catch (err) {
+      const status = err instanceof PromfleetError ? err.status : 500;
+      metrics.readRequests.inc({ outcome: status < 500 ? 'refused' : 'error' });
+      throw err;
+    } finally {
+      // Counted as encoded: a request refused part-way counts what it had encoded by then.
+      metrics.readSeries.inc(tally.series);
+      metrics.readSamples.inc(tally.samples);
+      stopTimer();
+    }
+  };
+  const answer = async (req: http.IncomingMessage, res: http.ServerResponse, tally: ReadTally): Promise<void> => {
     checkHeaders(req);
     const body = await readBody(req, opts.maxBodyBytes);
     const release = opts.server.admit();
@@ -104,9 +124,9 @@ export function registerRead(opts: ReadOptions): void {
       const request = decodeReadRequest(snappyDecompress(body, opts.maxDecompressedBytes), opts.decodeLimits);
       const principal = principalOf(req);
       const restricted = { ...request, queries: request.queries.map((q) => restrict(q, principal, opts.clusterLabel)) };
-      if (await preferStreamed(opts, restricted)) return await streamChunks(opts, restricted.queries, res);
+      if (await preferStreamed(opts, restricted)) return await streamChunks(opts, restricted.queries, res, tally);
       const results: CompressedSeries[][] = [];
-      for (const q of restricted.queries) results.push(await samplesResult(opts.reader, q, limitsOf(opts)));
+      for (const q of restricted.queries) results.push(await samplesResult(opts.reader, q, limitsOf(opts), tally));
       const out = compressedReadResponse(results);
       res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy' }).end(out);
     } finally {

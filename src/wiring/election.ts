@@ -3,8 +3,9 @@ import type { Config } from '../config/index.js';
 import { LockElector, RestElector, type Elector } from '../election/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { QueueTimeIndex, SharedLiveness, producerConnection, type QueueIdentity } from '../queue/index.js';
+import { QueueRegistry, QueueTimeIndex, ReadyJobs, SharedLiveness, producerConnection, type QueueIdentity } from '../queue/index.js';
 import type { CutSource } from '../storage/index.js';
+import { ReadyJobsPublisher } from './ready-jobs.js';
 
 /** The elector of a writing ingress, with what it reads beside the queues. */
 export interface Election {
@@ -18,7 +19,8 @@ export interface Election {
 /**
  * The lock elector, or the REST one with --leader-election.rest. Its own Redis connection reads
  * the replicas' accepted watermarks beside their queues (a handoff cuts there); the lock elector
- * sees a replica alive while it writes through any ingress process (shared liveness).
+ * sees a replica alive while it writes through any ingress process (shared liveness). The same
+ * connection keeps the ready-jobs set KEDA reads (ReadyJobsPublisher).
  */
 export function createElection(config: Config, applicationName: string, log: Logger, metrics: Metrics, ready: () => Promise<void>): Election {
   const { election, queue } = config;
@@ -40,6 +42,15 @@ export function createElection(config: Config, applicationName: string, log: Log
   const elector: Elector = liveness === undefined
     ? new RestElector({ ...common, identity: election.identity })
     : new LockElector({ ...common, intervalMs: election.intervalMs, timeoutMs: election.timeoutMs, liveness });
+  // The set KEDA scales workers on: kept here, where the leaders are known, so it is right
+  // while no worker runs.
+  const readyJobs = new ReadyJobsPublisher({
+    ready: new ReadyJobs(redis, queue.queuePrefix, queue.readyJobs.max),
+    registry: new QueueRegistry(redis, queue.queuePrefix),
+    leaders: () => elector.leaders(),
+    intervalMs: queue.readyJobs.intervalMs,
+    log: log.child({ component: 'ready-jobs' }),
+  });
   return {
     elector,
     observe(id) {
@@ -51,8 +62,10 @@ export function createElection(config: Config, applicationName: string, log: Log
       await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; handoffs wait for it'));
       await liveness?.start();
       await elector.start();
+      readyJobs.start();
     },
     async stop() {
+      await readyJobs.stop();
       await elector.stop();
       await liveness?.stop();
       redis.disconnect();

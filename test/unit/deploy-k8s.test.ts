@@ -1,17 +1,14 @@
 /**
  * infra/k8s/*.yaml against promfleet itself: images, flags, variables, ports, probe paths,
- * selectors, the shutdown deadline and KEDA's Redis list names all agree with what promfleet
- * has and how BullMQ names its keys.
+ * selectors, the shutdown deadline and KEDA's Redis key all agree with what promfleet has.
  */
 import { describe, expect, it } from 'vitest';
-import { QueueKeys } from 'bullmq';
 import type { ServiceRole } from '../../src/app.js';
-import { DEFAULT_QUEUE, parseQueueName, queueName } from '../../src/queue/index.js';
+import { readyJobsKey } from '../../src/queue/index.js';
 import { PROBE_PATHS, PROMFLEET_IMAGE, allowedMethods, listenPort, parseContainer, redisAddress, type ParsedContainer } from '../helpers/deploy.js';
 import { dockerfileUser } from '../helpers/dockerfile.js';
 import { containerPort, k8sObjects, ofKind, podLabels, podSpec, promfleetContainers, selects, type K8sContainer, type K8sObject } from '../helpers/k8s.js';
 import { arr, obj, optObj, str } from '../helpers/yaml-access.js';
-import { examplePrometheusIdentities } from '../helpers/prometheus-config.js';
 
 const objects = k8sObjects();
 const containers = promfleetContainers(objects);
@@ -102,7 +99,7 @@ describe('Kubernetes manifests', () => {
     expect(covered.sort()).toEqual(deployments.sort());
   });
 
-  it('scale workers with KEDA on the BullMQ wait lists of promfleet\'s queues, down to zero', () => {
+  it('scale workers with KEDA on the ready-jobs set, with one trigger, down to zero', () => {
     const [so] = ofKind(objects, 'ScaledObject');
     const spec = obj(so.node.spec, 'ScaledObject spec');
     const target = str(obj(spec.scaleTargetRef, 'scaleTargetRef').name, 'scaleTargetRef.name');
@@ -110,26 +107,27 @@ describe('Kubernetes manifests', () => {
     expect(workers.length, `scaleTargetRef ${target} is a worker Deployment`).toBeGreaterThan(0);
     expect(spec.minReplicaCount).toBe(0);
     const { config } = conf(workers[0]);
-    const queues = arr(spec.triggers, 'triggers').map((t, i) => {
-      const trigger = obj(t, `trigger ${i}`);
-      expect(trigger.type, `trigger ${i}`).toBe('redis');
-      const meta = obj(trigger.metadata, `trigger ${i} metadata`);
-      expect(meta.address, `trigger ${i} address`).toBe(redisAddress(config.queue.redisUrl));
-      const list = str(meta.listName, `trigger ${i} listName`);
-      const prefix = `${config.queue.queuePrefix}:`;
-      expect(list.startsWith(prefix), `${list} starts with --queue.prefix`).toBe(true);
-      const queue = list.slice(prefix.length).replace(/:wait$/, '');
-      expect(new QueueKeys(config.queue.queuePrefix).getKeys(queue).wait, 'BullMQ wait list key').toBe(list);
-      const id = parseQueueName(queue);
-      expect(id, `${list}: "${queue}" is not a promfleet write queue name`).toBeDefined();
-      expect(queueName(id ?? { group: undefined, replica: undefined }), `${queue} is spelt as promfleet spells it`).toBe(queue);
-      expect(Number(meta.listLength), `trigger ${i} listLength`).toBeGreaterThan(0);
-      return id ?? { group: undefined, replica: undefined };
-    });
-    // The example Prometheus pair (infra/prometheus, also the compose demo's) is the one whose queues are listed.
-    const pair = examplePrometheusIdentities(config.ingress.ha.clusterLabel, config.ingress.ha.replicaLabel);
-    expect(pair.length).toBeGreaterThanOrEqual(2);
-    const expected = [DEFAULT_QUEUE, ...pair.map((id) => queueName(id))].sort();
-    expect(queues.map((q) => queueName(q)).sort(), 'one trigger per replica queue of the example pair, and {default}').toEqual(expected);
+    const triggers = arr(spec.triggers, 'triggers').map((t, i) => obj(t, `trigger ${i}`));
+    // One trigger whatever the HA groups: no line per group, no follower list holding workers up.
+    expect(triggers).toHaveLength(1);
+    const [trigger] = triggers;
+    expect(trigger.type).toBe('redis');
+    const meta = obj(trigger.metadata, 'trigger metadata');
+    expect(meta.address).toBe(redisAddress(config.queue.redisUrl));
+    expect(meta.listName, 'the set the ingresses keep (src/queue/ready-jobs.ts)').toBe(readyJobsKey(config.queue.queuePrefix));
+    const listLength = Number(meta.listLength);
+    expect(listLength).toBeGreaterThan(0);
+    // The per-queue cap must not hide load KEDA would still scale on.
+    expect(listLength * Number(spec.maxReplicaCount)).toBeLessThanOrEqual(config.queue.readyJobs.max);
+    for (const c of byRole('ingress')) expect(conf(c).config.queue.readyJobs.intervalMs, `${c.where} keeps the set`).toBeGreaterThan(0);
+
+    // The Redis password comes from a Secret through a TriggerAuthentication.
+    const ref = str(obj(trigger.authenticationRef, 'authenticationRef').name, 'authenticationRef.name');
+    const auth = ofKind(objects, 'TriggerAuthentication').find((a) => a.name === ref);
+    expect(auth, `TriggerAuthentication ${ref}`).toBeDefined();
+    const secrets = arr(obj(auth?.node.spec, 'TriggerAuthentication spec').secretTargetRef, 'secretTargetRef').map((x) => obj(x, 'secretTargetRef entry'));
+    expect(secrets.map((x) => x.parameter)).toEqual(['password']);
+    expect(str(secrets[0].name, 'secret name').length).toBeGreaterThan(0);
+    expect(str(secrets[0].key, 'secret key').length).toBeGreaterThan(0);
   });
 });

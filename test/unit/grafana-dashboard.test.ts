@@ -1,6 +1,6 @@
 /**
- * infra/grafana/promfleet.json against the metrics promfleet registers: every promfleet_*
- * name a query uses exists, with the labels the query uses.
+ * infra/grafana/promfleet.json against the metrics promfleet registers: every promfleet_*,
+ * process_* and nodejs_* name a query uses exists, with the labels the query uses.
  */
 import { describe, expect, it } from 'vitest';
 import { Histogram } from 'prom-client';
@@ -54,8 +54,8 @@ describe('Grafana dashboard', () => {
     const names = await registered();
     expect(queries.length).toBeGreaterThan(0);
     for (const { panel, expr } of queries) {
-      const used = [...expr.matchAll(/\bpromfleet_\w+/g)].map((m) => m[0]);
-      expect(used.length, `${panel}: ${expr}`).toBeGreaterThan(0);
+      const used = [...expr.matchAll(/\b(?:promfleet|process|nodejs)_\w+/g)].map((m) => m[0]);
+      expect(used.filter((n) => n.startsWith('promfleet_')).length, `${panel}: ${expr} selects no promfleet_* metric`).toBeGreaterThan(0);
       const allowed = new Set(['instance', 'job']);
       for (const name of used) {
         const labels = names.get(name);
@@ -75,6 +75,22 @@ describe('Grafana dashboard', () => {
     ]) expect(uses(m), m).toBe(true);
     expect(queries.some((q) => /by \(queue\b[^)]*\) \(promfleet_queue_depth_batches/.test(q.expr)), 'backlog per queue').toBe(true);
     expect(queries.some((q) => /by \(group, replica\) \(promfleet_ha_leader\)/.test(q.expr)), 'leader per group').toBe(true);
+  });
+
+  it('uses the standard process and Node.js metric names, and rates over $__rate_interval', () => {
+    const exprs = queries.map((q) => q.expr);
+    expect(exprs.some((e) => /\bprocess_resident_memory_bytes\b/.test(e))).toBe(true);
+    expect(exprs.some((e) => /\bnodejs_heap_size_used_bytes\b/.test(e))).toBe(true);
+    for (const e of exprs) {
+      expect(e).not.toContain('promfleet_process_');
+      expect(e, 'a rate over the whole range hides when things happened').not.toContain('$__range');
+    }
+  });
+
+  it('shows the remote-read path and the PostgreSQL pools', () => {
+    for (const m of ['promfleet_read_requests_total', 'promfleet_read_request_seconds_bucket', 'promfleet_read_samples_total', 'promfleet_pg_pool_connections_in_use', 'promfleet_pg_pool_waiting_clients']) {
+      expect(queries.some((q) => q.expr.includes(m)), m).toBe(true);
+    }
   });
 
   it('takes its data source from a variable, so it imports into any Grafana', () => {
