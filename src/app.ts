@@ -20,7 +20,7 @@ export interface App {
   readonly server: HttpServer;
   readonly metrics: Metrics;
   start(): Promise<void>;
-  /** Re-reads the auth file and the TLS certificate (SIGHUP); what fails to load keeps the previous. */
+  /** Re-reads the auth file, the web config file and the TLS certificate (SIGHUP); what fails to load keeps the previous. */
   reload(): void;
   /** Stop accepting, drain up to --shutdown.timeout, then cut; parts stop in reverse order. Idempotent. */
   stop(): Promise<void>;
@@ -39,7 +39,7 @@ export interface AppSeams {
 export function createApp(role: ServiceRole, config: Config, log: Logger, seams: AppSeams = {}): App {
   const { storage } = config;
   const metrics = new Metrics();
-  const { server, credentials } = createListener(config, log, metrics);
+  const { server, credentials, webConfig, guarded } = createListener(config, log, metrics);
   const lifetime = new AbortController();
   const pool = (name: string, metricName: string): pg.Pool => {
     const p = createPool({ connectionString: storage.connectionString, max: storage.maxOpenConns, applicationName: `promfleet ${name}` }, log);
@@ -66,7 +66,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     const e = (election = createElection(config, `promfleet ${role} elector pid ${process.pid}`, log, metrics, () => schema.ensure()));
     registerElectionAdmin({
       server, elector: e.elector, token: config.election.restToken, listenHost: config.http.host,
-      authFile: config.auth.file !== undefined, log: log.child({ component: 'election' }),
+      authFile: guarded, log: log.child({ component: 'election' }),
     });
     ingress = createIngress({ ...config.queue, ...config.ingress, server, observe: (id) => e.observe(id), log: log.child({ component: 'ingress' }), metrics });
   }
@@ -84,6 +84,7 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
     metrics,
     reload() {
       credentials?.reload();
+      webConfig?.reload();
       server.reloadTls();
     },
     start() {

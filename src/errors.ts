@@ -35,7 +35,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 503, retryable: true, summary: 'the credential or HA group is over its request rate (--web.rate-limit.*); Retry-After says when to come back' },
   RATE_LIMITED_429: { status: 429, retryable: true, summary: 'as RATE_LIMITED, with --web.rate-limit.status=429 (for senders with retry_on_http_429)' },
   TOO_BUSY: { status: 503, retryable: true, summary: 'more requests are being processed than --web.max-concurrent-requests, or their bodies would pass --web.max-inflight-body-bytes' },
-  ELECTION_ADMIN_UNGUARDED: { status: 403, retryable: false, summary: 'PUT /admin/election/leader on a non-loopback --web.listen-address needs --leader-election.rest-token or --web.auth-file' },
+  ELECTION_ADMIN_UNGUARDED: { status: 403, retryable: false, summary: 'PUT /admin/election/leader on a non-loopback --web.listen-address needs --leader-election.rest-token, --web.auth-file or basic_auth_users in --web.config.file' },
   ELECTION_NOT_REST: { status: 409, retryable: false, summary: 'leadership can be set over REST only with --leader-election.rest' },
   BAD_REQUEST: { status: 400, retryable: false, summary: 'the request body is not what the endpoint takes' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'HTTP method not allowed on this path' },

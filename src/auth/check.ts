@@ -42,18 +42,28 @@ interface Presented {
   user: Buffer;
 }
 
-function present(header: string | undefined): Presented {
+/** What an Authorization header carries, in the clear. */
+export type Presentation = { readonly kind: 'bearer'; readonly token: string } | { readonly kind: 'basic'; readonly user: string; readonly password: string };
+
+/** Splits an Authorization header. @throws AuthError missing or malformed. */
+export function readAuthorization(header: string | undefined): Presentation {
   if (header === undefined || header === '') throw new AuthError('missing');
   const space = header.indexOf(' ');
   const scheme = header.slice(0, space).toLowerCase();
   const value = header.slice(space + 1).trim();
   if (space < 0 || value === '') throw new AuthError('malformed');
-  if (scheme === 'bearer') return { kind: 'bearer', secret: sha256(value), user: Buffer.alloc(0) };
+  if (scheme === 'bearer') return { kind: 'bearer', token: value };
   if (scheme !== 'basic') throw new AuthError('malformed');
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw new AuthError('malformed');
-  return { kind: 'basic', secret: sha256(decoded.slice(colon + 1)), user: sha256(decoded.slice(0, colon)) };
+  return { kind: 'basic', user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+function present(header: string | undefined): Presented {
+  const p = readAuthorization(header);
+  if (p.kind === 'bearer') return { kind: 'bearer', secret: sha256(p.token), user: Buffer.alloc(0) };
+  return { kind: 'basic', secret: sha256(p.password), user: sha256(p.user) };
 }
 
 /**

@@ -24,6 +24,8 @@ export interface HttpConfig {
   readonly host: string;
   readonly port: number;
   readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** --web.config.file: TLS, basic_auth_users and headers in Prometheus's web config format. */
+  readonly webConfigFile: string | undefined;
   readonly limits: {
     readonly headerTimeoutMs: number;
     readonly requestTimeoutMs: number;
@@ -158,6 +160,7 @@ export function sliceConfig(f: FlagValues, connectionString: string): Config {
     http: {
       host, port,
       tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+      webConfigFile: f['web.config.file'],
       limits: {
         headerTimeoutMs: f['web.read-header-timeout'],
         requestTimeoutMs: f['web.read-timeout'],

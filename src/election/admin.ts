@@ -20,7 +20,7 @@ export interface ElectionAdminOptions {
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
- * Whether PUT may change leadership: a bearer token or an auth file guards it, or only this
+ * Whether PUT may change leadership: a bearer token or an auth file (or basic_auth_users) guards it, or only this
  * host can reach the listener.
  */
 export function electionAdminGuarded(opts: { readonly listenHost: string; readonly token: string | undefined; readonly authFile: boolean }): boolean {
@@ -28,7 +28,7 @@ export function electionAdminGuarded(opts: { readonly listenHost: string; readon
 }
 
 const UNGUARDED = 'PUT /admin/election/leader is refused on a listener other hosts can reach: set --leader-election.rest-token '
-  + 'or --web.auth-file, or listen on a loopback --web.listen-address (127.0.0.1, [::1] or localhost)';
+  + 'or --web.auth-file (or basic_auth_users in --web.config.file), or listen on a loopback --web.listen-address (127.0.0.1, [::1] or localhost)';
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();

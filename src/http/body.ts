@@ -35,6 +35,9 @@ export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<B
     req.on('data', onData);
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
     req.once('error', reject);
-    req.once('aborted', () => reject(new Error('client aborted the request')));
+    // 'close' also follows a complete body; only an incomplete one means the client went away.
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('client aborted the request'));
+    });
   });
 }

@@ -1,10 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
 import { PromfleetError, isPromfleetError } from '../errors.js';
 import type { Guard, Scope } from '../auth/index.js';
 import { BodyBudget } from './body-budget.js';
+import { clientCertAcceptable, httpsOptions, type TlsSetup } from './tls.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -38,11 +39,6 @@ export const DEFAULT_SERVER_LIMITS: ServerLimits = {
   maxInflightBodyBytes: 1024 ** 3,
 };
 
-export interface TlsFiles {
-  readonly certFile: string;
-  readonly keyFile: string;
-}
-
 /** A readiness check: resolves to undefined when ready, or a reason why not. */
 export type ReadinessCheck = () => Promise<string | undefined>;
 
@@ -52,21 +48,12 @@ export interface HttpServerOptions {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly limits?: ServerLimits;
-  /** Serve HTTPS with these PEM files. */
-  readonly tls?: TlsFiles;
-  /** Authentication in front of every route (with --web.auth-file). */
+  /** Serve HTTPS (--web.tls-cert, or tls_server_config of --web.config.file). */
+  readonly tls?: TlsSetup;
+  /** Authentication in front of every route (--web.auth-file, basic_auth_users of --web.config.file). */
   readonly guard?: Guard;
-}
-
-function readTls(tls: TlsFiles): { cert: Buffer; key: Buffer } {
-  const read = (file: string, flag: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new PromfleetError('CONFIG_INVALID', `cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-  };
-  return { cert: read(tls.certFile, '--web.tls-cert'), key: read(tls.keyFile, '--web.tls-key') };
+  /** Headers set on every response (http_server_config.headers of --web.config.file), read per request. */
+  readonly responseHeaders?: () => Readonly<Record<string, string>>;
 }
 
 /**
@@ -95,7 +82,17 @@ export class HttpServer {
       connectionsCheckingInterval: Math.min(1000, l.headerTimeoutMs),
     };
     const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.dispatch(req, res);
-    this.server = opts.tls ? https.createServer({ ...options, ...readTls(opts.tls) }, listener) : http.createServer(options, listener);
+    const tlsSetup = opts.tls;
+    if (tlsSetup) {
+      const server = https.createServer({ ...options, ...httpsOptions(tlsSetup) }, listener);
+      // A connection that does not meet the client-certificate policy is closed before any request.
+      server.on('secureConnection', (socket: tls.TLSSocket) => {
+        if (!clientCertAcceptable(tlsSetup.clientAuth, socket)) socket.destroy();
+      });
+      this.server = server;
+    } else {
+      this.server = http.createServer(options, listener);
+    }
     this.server.maxRequestsPerSocket = l.maxRequestsPerSocket;
     this.server.maxConnections = l.maxConnections;
     this.route('GET', '/healthz', async (_req, res) => sendText(res, 200, 'ok\n'), 'metrics');
@@ -137,7 +134,7 @@ export class HttpServer {
   reloadTls(): boolean {
     if (!this.opts.tls || !(this.server instanceof https.Server)) return false;
     try {
-      this.server.setSecureContext(readTls(this.opts.tls));
+      this.server.setSecureContext(this.opts.tls.context());
       this.opts.log.info({ cert: this.opts.tls.certFile }, 'TLS certificate reloaded');
       return true;
     } catch (err) {
@@ -153,6 +150,11 @@ export class HttpServer {
   /** Bytes of request bodies held now (bounded by --web.max-inflight-body-bytes). */
   get bodyBytesInUse(): number {
     return this.bodies.inUse;
+  }
+
+  /** Whether the listener serves HTTPS. */
+  get secure(): boolean {
+    return this.server instanceof https.Server;
   }
 
   get isClosing(): boolean {
@@ -215,6 +217,8 @@ export class HttpServer {
   private async dispatch(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     const byMethod = this.routes.get(path);
+    const headers = this.opts.responseHeaders?.();
+    if (headers) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     try {
       if (!byMethod) throw new PromfleetError('NOT_FOUND', `no route for ${path}`);
       const route = byMethod.get(req.method ?? 'GET');
@@ -222,7 +226,7 @@ export class HttpServer {
         res.setHeader('Allow', [...byMethod.keys()].join(', '));
         throw new PromfleetError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
       }
-      this.opts.guard?.check(req, path, route.scope);
+      await this.opts.guard?.check(req, path, route.scope);
       this.bodies.open(req, res);
       await route.handler(req, res);
     } catch (err) {

@@ -19,7 +19,7 @@ export async function startApp(role: ServiceRole, opts: { pgUrl?: string; prefix
   const config = parseConfig([...args, ...(opts.args ?? [])], {});
   const app = createApp(role, config, opts.log ?? pino({ level: process.env.PROMFLEET_TEST_LOG ?? 'silent' }), opts.seams);
   await app.start();
-  const scheme = config.http.tls === undefined ? 'http' : 'https';
+  const scheme = app.server.secure ? 'https' : 'http';
   return { app, url: `${scheme}://127.0.0.1:${app.server.port}`, prefix, stop: () => app.stop() };
 }
 

@@ -145,6 +145,8 @@ export interface PrometheusOptions {
   readonly extraArgs?: readonly string[];
   /** Merged into the remote_write entry (send_native_histograms, authorization, basic_auth, tls_config, ...). */
   readonly remoteWriteExtra?: Readonly<Record<string, unknown>>;
+  /** Merged into the remote_read entry (basic_auth, tls_config, ...). */
+  readonly remoteReadExtra?: Readonly<Record<string, unknown>>;
 }
 
 /** One sample as Prometheus's HTTP API returns it: [unix seconds, value as text]. */
@@ -218,7 +220,7 @@ function prometheusConfig(opts: PrometheusOptions, port: number): unknown {
       metadata_config: { send: true, send_interval: '5s' },
       ...(opts.remoteWriteExtra ?? {}),
     }],
-    remote_read: opts.remoteReadUrl === undefined ? [] : [{ url: opts.remoteReadUrl, name: opts.name, read_recent: true }],
+    remote_read: opts.remoteReadUrl === undefined ? [] : [{ url: opts.remoteReadUrl, name: opts.name, read_recent: true, ...(opts.remoteReadExtra ?? {}) }],
   };
 }
 
