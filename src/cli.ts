@@ -1,4 +1,6 @@
-import { createApp, migrateOptions, type ServiceRole } from './app.js';
+import { migrateOptions, type ServiceRole } from './app.js';
+import { chooseDatabase, type DatabaseChoice } from './embedded/index.js';
+import { runService } from './service.js';
 import { parseConfig, helpText, maskUrl, ROLES, type Config } from './config/index.js';
 import { isPromfleetError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
@@ -37,11 +39,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`promfleet: --read-only serves reads only and goes with "ingress", not "${role}"\n`);
     return 2;
   }
+  let database: DatabaseChoice;
+  try {
+    database = chooseDatabase(role, config.storage);
+  } catch (err) {
+    if (!isPromfleetError(err)) throw err;
+    process.stderr.write(`promfleet: ${err.message}\n`);
+    return 2;
+  }
   const log = createLogger(config.log.level).child({ role });
-  log.info({ pg: maskUrl(config.storage.connectionString), redis: maskUrl(config.queue.redisUrl), schema: config.storage.schema, prefix: config.queue.queuePrefix }, 'starting');
+  const pg = database.kind === 'embedded' ? `embedded (${database.dir})` : maskUrl(config.storage.connectionString);
+  log.info({ pg, redis: maskUrl(config.queue.redisUrl), schema: config.storage.schema, prefix: config.queue.queuePrefix }, 'starting');
   if (role === 'migrate') return runMigrate(config, log);
 
-  return runService(role as ServiceRole, config, log);
+  return runService(role as ServiceRole, config, log, database);
 }
 
 /** `promfleet loadgen`: a bounded load run; exit 0 when it ran (whatever the statuses), 2 on bad flags. */
@@ -108,37 +119,4 @@ async function runDeadLetters(args: string[], config: Config): Promise<number> {
   } finally {
     redis.disconnect();
   }
-}
-
-async function runService(role: ServiceRole, config: Config, log: Logger): Promise<number> {
-  let app: ReturnType<typeof createApp>;
-  try {
-    app = createApp(role, config, log);
-  } catch (err) {
-    if (!isPromfleetError(err)) throw err;
-    process.stderr.write(`promfleet: ${err.message}\n`);
-    return 2;
-  }
-  await app.start();
-  process.on('SIGHUP', () => {
-    log.info('SIGHUP: reloading the auth file and the TLS certificate');
-    app.reload();
-  });
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (++signals > 1) {
-        // Everything answered 2xx is already in Redis: a second signal may leave at once.
-        log.warn({ signal: sig }, 'second signal; exiting now');
-        process.exit(130);
-      }
-      log.info({ signal: sig, timeoutMs: config.shutdown.timeoutMs }, 'shutting down');
-      app.stop().then(() => resolve(0), (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        resolve(1);
-      });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
 }

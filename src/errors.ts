@@ -47,6 +47,8 @@ export const ERRORS = {
   DB_REJECTED: { status: 500, retryable: false, summary: 'PostgreSQL rejected the data itself (constraint or data error)' },
   INTERNAL: { status: 500, retryable: true, summary: 'an unexpected fault in promfleet (logged); the sender should retry' },
   CONFIG_INVALID: { status: 500, retryable: false, summary: 'a setting has an invalid value; the process stops' },
+  PG_NOT_CONFIGURED: { status: 500, retryable: false, summary: 'ingress, worker and migrate need a PostgreSQL server (--pg.url, PROMFLEET_PG_URL or --pg.host); only "all" runs an embedded one; the process stops' },
+  EMBEDDED_PG_FAILED: { status: 500, retryable: false, summary: 'the embedded PostgreSQL of "all" could not be prepared, initialised or started (the message has its last log lines); the process stops' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

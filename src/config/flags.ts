@@ -112,8 +112,8 @@ export const FLAGS = {
   'web.config.file': flag<string | undefined>('string', undefined, optionalString,
     'Prometheus web configuration file (YAML, as Prometheus and its exporters read it): tls_server_config serves HTTPS, basic_auth_users (bcrypt) guards what --web.auth-file guards, http_server_config.headers; re-read on SIGHUP. See docs/security.md.'),
   'pg.url': flag<string | undefined>('url', undefined, (raw) => parseUrl(raw, ['postgres:', 'postgresql:']),
-    'PostgreSQL connection URL; when set, wins over the --pg.host/port/user/password/database flags.'),
-  'pg.host': flag<string>('string', '127.0.0.1', optionalString, 'PostgreSQL host (when --pg.url is unset).'),
+    'PostgreSQL connection URL; when set, wins over the --pg.host/port/user/password/database flags. Without it or --pg.host, `all` runs an embedded PostgreSQL (--storage.embedded-dir) and ingress, worker and migrate stop.'),
+  'pg.host': flag<string>('string', '127.0.0.1', optionalString, 'PostgreSQL host (when --pg.url is unset); setting it names a server, as --pg.url does.'),
   'pg.port': flag<number>('int', '5432', (raw) => parseInteger(raw, 1, 65535), 'PostgreSQL port (when --pg.url is unset).'),
   'pg.user': flag<string>('string', 'postgres', optionalString, 'PostgreSQL user (when --pg.url is unset).'),
   'pg.password': flag<string>('string', '', optionalString, 'PostgreSQL password (when --pg.url is unset).'),
@@ -188,6 +188,10 @@ export const FLAGS = {
   }, 'How long a worker holds a batch before another may take it again (renewed while it writes); a killed worker\'s batches wait this long.'),
   'worker.queue-poll-interval': flag<number>('duration', '500ms', parseDuration,
     'How often a worker looks for new queues and follows leadership changes.'),
+  'storage.embedded-dir': flag<string>('string', './promfleet-data', (raw) => {
+    if (raw.trim() === '') throw new Error('expected a folder');
+    return raw;
+  }, '`all` without --pg.url, PROMFLEET_PG_URL or --pg.host: folder of the embedded PostgreSQL it runs (created, and initialised while empty; data survives restarts). ingress and worker never embed one.'),
   'storage.partition-interval': flag<number>('duration', '1d', parseDuration,
     'Time span of one samples partition (vanilla PostgreSQL).'),
   'storage.partitions-ahead': flag<number>('int', '2', (raw) => parseInteger(raw, 0, 365),

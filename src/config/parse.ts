@@ -35,7 +35,15 @@ export function readArgs(argv: readonly string[]): Map<FlagName, string> {
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
   const flags = asConfigError(() => readFlagValues(FLAGS, argv, { vars: env, name: envName }));
   checkCrossRules(flags);
-  return sliceConfig(flags, connectionString(flags));
+  return sliceConfig(flags, connectionString(flags), serverConfigured(readArgs(argv), env));
+}
+
+/** Flags that name a PostgreSQL server; without any of them, `all` runs an embedded one. */
+export const SERVER_FLAGS = ['pg.url', 'pg.host'] as const satisfies readonly FlagName[];
+
+/** Whether --pg.url or --pg.host was given, as a flag or as its PROMFLEET_* variable. */
+export function serverConfigured(given: ReadonlyMap<FlagName, string>, env: NodeJS.ProcessEnv): boolean {
+  return SERVER_FLAGS.some((name) => given.has(name) || (env[envName(name)] ?? '') !== '');
 }
 
 function checkCrossRules(f: FlagValues): void {

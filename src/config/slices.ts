@@ -136,6 +136,10 @@ export interface ElectionConfig {
 export interface StorageConfig {
   /** Assembled from --pg.url or the --pg.* parts. */
   readonly connectionString: string;
+  /** Whether --pg.url or --pg.host (flag or variable) named a server; else `all` embeds one. */
+  readonly serverConfigured: boolean;
+  /** --storage.embedded-dir: where `all` keeps the embedded PostgreSQL when no server is named. */
+  readonly embeddedDir: string;
   readonly schema: string;
   readonly maxOpenConns: number;
   readonly migration: {
@@ -148,7 +152,7 @@ export interface StorageConfig {
 }
 
 /** Cuts the flat flag values into the slices. */
-export function sliceConfig(f: FlagValues, connectionString: string): Config {
+export function sliceConfig(f: FlagValues, connectionString: string, serverConfigured: boolean): Config {
   const { host, port } = f['web.listen-address'];
   const certFile = f['web.tls-cert'];
   const keyFile = f['web.tls-key'];
@@ -243,6 +247,8 @@ export function sliceConfig(f: FlagValues, connectionString: string): Config {
     },
     storage: {
       connectionString,
+      serverConfigured,
+      embeddedDir: f['storage.embedded-dir'],
       schema: f['pg.schema'],
       maxOpenConns: f['pg.max-open-conns'],
       migration: {

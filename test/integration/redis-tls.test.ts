@@ -14,7 +14,7 @@ import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js'
 import { readyStatus, startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { waitFor } from '../helpers/ports.js';
 import { redisKeys, deleteRedisPrefix } from '../helpers/app.js';
-import { redisUrl, uniqueName } from '../helpers/services.js';
+import { pgUrl, redisUrl, uniqueName } from '../helpers/services.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'promfleet-rediss-'));
 const cert = path.join(dir, 'cert.pem');
@@ -52,7 +52,7 @@ afterAll(async () => {
 describe('rediss://', () => {
   it('queues writes over TLS', async () => {
     const port = (proxy.address() as net.AddressInfo).port;
-    p = await startPromfleet('ingress', [`--redis.url=rediss://127.0.0.1:${port}`, `--queue.prefix=${prefix}`], { env: { NODE_EXTRA_CA_CERTS: cert } });
+    p = await startPromfleet('ingress', [`--pg.url=${pgUrl()}`, `--redis.url=rediss://127.0.0.1:${port}`, `--queue.prefix=${prefix}`], { env: { NODE_EXTRA_CA_CERTS: cert } });
     const started = p;
     await waitFor('ready (Redis answers over TLS)', async () => (await readyStatus(started.url)) === 200, 30_000, 200);
     const body = snappyCompress(encodeWriteRequest({
@@ -66,7 +66,7 @@ describe('rediss://', () => {
 
   it('does not trust a certificate it was not told about', async () => {
     const port = (proxy.address() as net.AddressInfo).port;
-    const untrusting = await startPromfleet('ingress', [`--redis.url=rediss://127.0.0.1:${port}`, `--queue.prefix=${prefix}`]);
+    const untrusting = await startPromfleet('ingress', [`--pg.url=${pgUrl()}`, `--redis.url=rediss://127.0.0.1:${port}`, `--queue.prefix=${prefix}`]);
     try {
       await new Promise((r) => setTimeout(r, 3_000));
       expect(await readyStatus(untrusting.url)).toBe(503);
