@@ -21,10 +21,23 @@ export interface PromfleetProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: string[], opts: { port?: number; env?: NodeJS.ProcessEnv; tlsCa?: string } = {}): Promise<PromfleetProcess> {
+export interface StartOptions {
+  readonly port?: number;
+  /** Added to the environment. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The environment to start from (default: this process's). */
+  readonly baseEnv?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  readonly tlsCa?: string;
+  /** How long /healthz may take to answer (ms; default 30 s). */
+  readonly healthyWithinMs?: number;
+}
+
+export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: string[], opts: StartOptions = {}): Promise<PromfleetProcess> {
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [CLI, role, `--web.listen-address=127.0.0.1:${port}`, ...args], {
-    env: { ...process.env, ...opts.env },
+    env: { ...(opts.baseEnv ?? process.env), ...opts.env },
+    cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -41,7 +54,7 @@ export async function startPromfleet(role: 'all' | 'ingress' | 'worker', args: s
       if (done) throw new Error(`promfleet exited early:\n${out}`);
       const res = dispatcher ? await undiciFetch(`${url}/healthz`, { dispatcher }) : await fetch(`${url}/healthz`);
       return res.ok;
-    }, 30_000);
+    }, opts.healthyWithinMs ?? 30_000);
   } catch (err) {
     // A process that never became healthy must not outlive the test.
     if (!done) proc.kill('SIGKILL');
