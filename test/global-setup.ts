@@ -1,14 +1,16 @@
 /**
  * Finds PostgreSQL and Redis for the whole run and puts their URLs in PROMFLEET_TEST_PG_URL and
  * PROMFLEET_TEST_REDIS_URL, in the order test/helpers/service-source.ts decides: those
- * variables; the machine's own services on their standard loopback ports; containers
- * (@testcontainers/postgresql, @testcontainers/redis), where a Docker engine answers. With none
- * of them the run fails: integration tests are never skipped for want of a service.
+ * variables; the machine's own services on their standard loopback ports; for PostgreSQL, the
+ * embedded one (test/helpers/embedded-pg.ts); containers (@testcontainers/postgresql,
+ * @testcontainers/redis), where a Docker engine answers. With none of them the run fails:
+ * integration tests are never skipped for want of a service.
  */
 import net from 'node:net';
 import { existsSync } from 'node:fs';
 import { POSTGRES, REDIS, chooseServiceSource, type ServiceProbes } from './helpers/service-source.js';
-import { startServiceContainer } from './helpers/service-containers.js';
+import { startServiceContainer, type StartedService } from './helpers/service-containers.js';
+import { embeddedPostgresInstalled, startEmbeddedTestPostgres } from './helpers/embedded-pg.js';
 
 function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -26,13 +28,14 @@ export default async function setup(): Promise<Stop> {
   const probes: ServiceProbes = {
     env: process.env,
     loopbackAnswers: (port) => reachable('127.0.0.1', port),
+    embeddedAvailable: embeddedPostgresInstalled,
     dockerAvailable: () => existsSync('/var/run/docker.sock') || process.env.DOCKER_HOST !== undefined,
   };
   try {
     for (const spec of [POSTGRES, REDIS]) {
       const source = await chooseServiceSource(spec, probes);
-      if (source.kind === 'container') {
-        const started = await startServiceContainer(spec.name);
+      if (source.kind === 'container' || source.kind === 'embedded') {
+        const started: StartedService = source.kind === 'embedded' ? await startEmbeddedTestPostgres() : await startServiceContainer(spec.name);
         stops.push(() => started.stop());
         process.env[spec.envVar] = started.url;
       } else {

