@@ -207,13 +207,6 @@ export class LockElector implements Elector {
     try {
       const t = await this.q(client, 'takeover', () => this.leadership.takeOver(client, group, candidate, 'lock', this.opts.cuts(group)),
         this.t.takeoverDeadlineMs);
-      if (t.deferred) {
-        // Back from a silence across the cut, with nothing of it accepted since: where its data
-        // resumes decides where its interval starts, so it tries again once its queue knows.
-        await this.q(client, 'unlock', () => this.leadership.unlock(client, id));
-        this.opts.log.debug({ group, replica: candidate, handoffMs: t.handoffMs }, 'takeover deferred until the replica\'s data is accepted again');
-        return;
-      }
       if (t.resigned) {
         // Quiet in its own interval while the database was away: the interval ends there, and those
         // that kept writing go first (one timeout, plus their reconnect backoff after the outage).

@@ -17,15 +17,13 @@ import { queueName } from './names.js';
  * Raises `accepted` (KEYS[1]) to ARGV[1] unless it is already higher. When the job's oldest
  * sample (ARGV[3]) comes more than ARGV[2] ms (the replica's Prometheus timeout) after what was
  * accepted before, the replica scraped nothing in between (its Prometheus was down): the
- * silence is recorded in `quiet` (KEYS[2]) as `<before>:<after>`, scored by the watermark from
- * before it. A handoff cuts the replica's ownership where it fell silent, not after it came
- * back; and a replica that takes over across its own silence starts where its data resumes.
- * Slow writes leave no such gap in the data.
+ * watermark from before the silence is recorded in `quiet` (KEYS[2]), and a handoff cuts the
+ * replica's ownership there, not after it came back. Slow writes leave no such gap in the data.
  */
 const RAISE = `
 local v = redis.call('GET', KEYS[1])
 if v and tonumber(ARGV[3]) - tonumber(v) > tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[2], v, v .. ':' .. ARGV[3])
+  redis.call('ZADD', KEYS[2], v, v)
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -101)
 end
 if (not v) or tonumber(v) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
@@ -104,14 +102,7 @@ export const SWEEP_PAGE = 2000;
 export interface QueueCuts {
   acceptedMs(replica: string): Promise<number | undefined>;
   quietMs(replica: string, afterMs: number | null): Promise<number | undefined>;
-  resumesAfter(replica: string, cutMs: number): Promise<number | 'pending' | undefined>;
   readonly maxSkewMs: number;
-}
-
-/** A recorded silence: the watermark before it, and (from this version on) the first sample time after it. */
-function parseSilence(member: string): { beforeMs: number; afterMs: number | undefined } {
-  const [before, after] = member.split(':');
-  return { beforeMs: Number(before), afterMs: after === undefined ? undefined : Number(after) };
 }
 
 export class QueueTimeIndex {
@@ -154,31 +145,14 @@ export class QueueTimeIndex {
    */
   async quietAfter(queue: string, afterMs: number | null): Promise<number | undefined> {
     const quiet = await this.redis.zrangebyscore(this.key(queue, 'quiet'), afterMs === null ? '-inf' : `(${afterMs}`, '+inf', 'LIMIT', 0, 1);
-    return quiet.length > 0 ? parseSilence(quiet[0]).beforeMs : undefined;
+    return quiet.length > 0 ? Number(quiet[0]) : undefined;
   }
 
-  /**
-   * Where the queue's data resumes when it was silent (longer than `quietAfterMs`) across
-   * `cutMs`: the first sample time after that silence; 'pending' while it is silent and nothing
-   * of it has been accepted since; undefined when its data does not stop around the cut.
-   */
-  async resumesAfter(queue: string, cutMs: number, quietAfterMs: number): Promise<number | 'pending' | undefined> {
-    const [last, accepted] = await Promise.all([
-      this.redis.zrevrangebyscore(this.key(queue, 'quiet'), String(cutMs), '-inf', 'LIMIT', 0, 1),
-      this.accepted(queue),
-    ]);
-    const silence = last.length > 0 ? parseSilence(last[0]) : undefined;
-    if (silence?.afterMs !== undefined && silence.afterMs > cutMs) return silence.afterMs;
-    if (accepted !== undefined && accepted < cutMs - quietAfterMs) return 'pending';
-    return undefined;
-  }
-
-  /** The cut source of one HA group, from its replicas' queues (`quietAfterMs`: the Prometheus timeout). */
-  cuts(group: string, maxSkewMs: number, quietAfterMs: number): QueueCuts {
+  /** The cut source of one HA group, from its replicas' queues. */
+  cuts(group: string, maxSkewMs: number): QueueCuts {
     return {
       acceptedMs: (replica) => this.accepted(queueName({ group, replica })),
       quietMs: (replica, afterMs) => this.quietAfter(queueName({ group, replica }), afterMs),
-      resumesAfter: (replica, cutMs) => this.resumesAfter(queueName({ group, replica }), cutMs, quietAfterMs),
       maxSkewMs,
     };
   }

@@ -20,12 +20,6 @@ export interface CutSource {
    * timeout (its Prometheus was down) after `afterMs`; undefined when there was none.
    */
   quietMs(replica: string, afterMs: number | null): Promise<number | undefined>;
-  /**
-   * Where the replica's data resumes when it was silent (its Prometheus down) across `cutMs`:
-   * the first sample time after the silence; 'pending' while it is still silent as far as its
-   * queue knows (nothing accepted from it since); undefined when its data runs across the cut.
-   */
-  resumesAfter(replica: string, cutMs: number): Promise<number | 'pending' | undefined>;
   /** A cut never passes the database's clock plus this (ms): one sample from a fast clock cannot move it into the future. */
   readonly maxSkewMs: number;
 }
@@ -44,11 +38,6 @@ export interface Takeover {
    * database was away): its interval was closed where it fell quiet, and it does not lead.
    */
   readonly resigned: boolean;
-  /**
-   * Nothing changed: the replica was silent across the cut and its queue has accepted nothing
-   * from it since, so where its data resumes is not known yet (it may try again once it is).
-   */
-  readonly deferred: boolean;
 }
 
 interface OpenInterval {
@@ -106,12 +95,6 @@ export class HandoffSql {
     return Math.max(cut, newest);
   }
 
-  /** The database clock (ms). */
-  async nowMs(c: Queryable): Promise<number> {
-    const r = await c.query<{ now_ms: string }>(`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms`);
-    return Number(r.rows[0].now_ms);
-  }
-
   async close(c: Queryable, group: string, epoch: number, cutMs: number): Promise<void> {
     await c.query(`UPDATE ${this.s}.ha_ownership SET to_ms = $3 WHERE group_name = $1 AND epoch = $2`, [group, epoch, cutMs]);
   }
@@ -119,12 +102,6 @@ export class HandoffSql {
   async open(c: Queryable, group: string, epoch: number, replica: string, fromMs: number | null, ready: boolean): Promise<void> {
     await c.query(`INSERT INTO ${this.s}.ha_ownership (group_name, epoch, replica, from_ms, ready) VALUES ($1, $2, $3, $4, $5)`,
       [group, epoch, replica, fromMs, ready]);
-  }
-
-  /** A closed interval: the previous owner's times up to where the next owner's data resumes. */
-  async insertClosed(c: Queryable, group: string, epoch: number, replica: string, fromMs: number, toMs: number): Promise<void> {
-    await c.query(`INSERT INTO ${this.s}.ha_ownership (group_name, epoch, replica, from_ms, to_ms, ready) VALUES ($1, $2, $3, $4, $5, true)`,
-      [group, epoch, replica, fromMs, toMs]);
   }
 
   /**

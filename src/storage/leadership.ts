@@ -125,47 +125,29 @@ export class Leadership {
         const quiet = await source.quietMs(replica, open.fromMs);
         if (quiet !== undefined && quiet >= ((await this.sql.committed(c, group)) ?? -Infinity)) {
           const cut = await this.closeOpen(c, group, source);
-          return { epoch: open.epoch, handoffMs: cut, previous: row.leader, changed: true, waits: false, resigned: true, deferred: false };
+          return { epoch: open.epoch, handoffMs: cut, previous: row.leader, changed: true, waits: false, resigned: true };
         }
         await c.query(`UPDATE ${this.s}.ha_leaders SET leader = $2, pid = ${pid}, via = $3, since = now() WHERE group_name = $1`, [group, replica, via]);
-        return { epoch: open.epoch, handoffMs: open.fromMs, previous: row.leader, changed: false, waits: false, resigned: false, deferred: false };
+        return { epoch: open.epoch, handoffMs: open.fromMs, previous: row.leader, changed: false, waits: false, resigned: false };
       }
       let cut: number | null;
       let previous: string | undefined;
-      let epoch = row.epoch;
       if (open) {
         cut = await this.sql.cut(c, group, open, source);
+        await this.sql.close(c, group, open.epoch, cut);
         previous = open.replica;
       } else {
         const last = await this.sql.lastInterval(c, group);
         cut = last ? last.toMs ?? NO_DATA_CUT_MS : null;
         previous = last?.replica;
       }
-      // A replica silent across the cut owns nothing until its data resumes: the previous owner
-      // keeps the times in between (what it sent there is written, not orphaned).
-      let resumed: number | undefined;
-      if (cut !== null && cut !== NO_DATA_CUT_MS && previous !== undefined && previous !== replica) {
-        const r = await source.resumesAfter(replica, cut);
-        if (r === 'pending' && via === 'lock') return { epoch: row.epoch, handoffMs: cut, previous: row.leader, changed: false, waits: false, resigned: false, deferred: true };
-        if (typeof r === 'number') resumed = Math.min(r - 1, (await this.sql.nowMs(c)) + source.maxSkewMs);
-      }
-      if (open) {
-        if (resumed !== undefined && resumed > (cut as number)) cut = resumed;
-        await this.sql.close(c, group, open.epoch, cut as number);
-      } else if (resumed !== undefined && cut !== null && resumed > cut && previous !== undefined) {
-        // The previous interval is closed, and may be partly written: the times up to the
-        // resumption are a new interval (a new epoch, so a new ledger entry per batch).
-        epoch++;
-        await this.sql.insertClosed(c, group, epoch, previous, cut, resumed);
-        cut = resumed;
-      }
       const waits = previous !== undefined && previous !== replica;
-      epoch++;
+      const epoch = row.epoch + 1;
       await this.sql.open(c, group, epoch, replica, cut, !waits);
       await c.query(
         `UPDATE ${this.s}.ha_leaders SET leader = $2, epoch = $3, pid = ${pid}, via = $4, since = now(), handoff_ms = $5, version = version + 1
          WHERE group_name = $1`, [group, replica, epoch, via, cut]);
-      return { epoch, handoffMs: cut, previous: row.leader, changed: true, waits, resigned: false, deferred: false };
+      return { epoch, handoffMs: cut, previous: row.leader, changed: true, waits, resigned: false };
     });
   }
 

@@ -28,7 +28,7 @@ export function createElection(config: Config, applicationName: string, log: Log
   redis.on('error', (err: Error) => log.debug({ err }, 'redis elector connection error'));
   const index = new QueueTimeIndex(redis, queue.queuePrefix);
   const common = {
-    cuts: (group: string): CutSource => index.cuts(group, election.maxClockSkewMs, election.timeoutMs),
+    cuts: (group: string): CutSource => index.cuts(group, election.maxClockSkewMs),
     ready,
     connectionString: config.storage.connectionString,
     schema: config.storage.schema,

@@ -50,8 +50,7 @@ export class FollowerWork {
 
   constructor(private readonly opts: FollowerWorkOptions) {
     this.backlog = new Backlog(opts.redis, opts.prefix);
-    // Closing a dead leader's interval opens none, so no replica's silence is ever pending here.
-    this.cuts = (group) => opts.index.cuts(group, opts.maxSkewMs, Infinity);
+    this.cuts = (group) => opts.index.cuts(group, opts.maxSkewMs);
   }
 
   /** Before a scan: the view, dead leaders, ready intervals. */

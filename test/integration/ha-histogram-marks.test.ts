@@ -44,7 +44,7 @@ describe('handoff marks', () => {
     await c.query(`INSERT INTO prom.histograms (time, series_id, histogram) VALUES ($1, $3, '{}'), ($2, $3, '{}')`, [at(T - 4000), at(T - 1000), hist]);
     // Outside the lookback: no mark.
     await c.query(`INSERT INTO prom.histograms (time, series_id, histogram) VALUES ($1, $2, '{}')`, [at(T - 7_200_000), quiet]);
-    const cuts = { acceptedMs: async () => undefined, quietMs: async () => undefined, resumesAfter: async () => undefined, maxSkewMs: 60_000 };
+    const cuts = { acceptedMs: async () => undefined, quietMs: async () => undefined, maxSkewMs: 60_000 };
     await leadership.takeOver(c, 'g', 'a', 'lock', cuts);
     await leadership.advanceWatermark(c, 'g', T, 60_000);
     const takeover = await leadership.takeOver(c, 'g', 'b', 'lock', cuts);

@@ -75,7 +75,7 @@ describe('advisory locks never stack', () => {
     });
     const elector = new LockElector({
       connectionString: db.url, schema: 'prom', applicationName: 'promfleet test elector',
-      intervalMs: 250, timeoutMs: 2_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, resumesAfter: async () => undefined, maxSkewMs: 60_000 }), log, metrics: new Metrics(), now: () => clock,
+      intervalMs: 250, timeoutMs: 2_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, maxSkewMs: 60_000 }), log, metrics: new Metrics(), now: () => clock,
     });
     try {
       elector.observe('g', 'a');

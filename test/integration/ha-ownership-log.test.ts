@@ -3,9 +3,7 @@
  * handoff (same epoch, no new interval); a handoff closes the open interval at the old owner's
  * cut and the new interval waits for its marks; a cut and the group watermark never pass the
  * database clock plus the skew (one sample from a fast clock), nor fall before what is
- * committed; a dead leader's interval is closed by anyone; a replica that takes over across
- * its own silence starts where its data resumes (the old owner keeps the times in between),
- * and waits to take over by lock while that is not known.
+ * committed; a dead leader's interval is closed by anyone.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,17 +15,7 @@ const db = useTestDatabase('ha_ownership_log', { checkReleased: false, migrate: 
 let c: pg.PoolClient;
 const leadership = new Leadership('prom');
 const accepted = new Map<string, number>();
-/** Where each replica's data resumes after a silence across a cut (see CutSource.resumesAfter). */
-const resumes = new Map<string, number | 'pending'>();
-const cuts: CutSource = {
-  acceptedMs: async (replica) => accepted.get(replica),
-  quietMs: async () => undefined,
-  resumesAfter: async (replica, cutMs) => {
-    const r = resumes.get(replica);
-    return r === 'pending' || (r !== undefined && r > cutMs) ? r : undefined;
-  },
-  maxSkewMs: SKEW,
-};
+const cuts: CutSource = { acceptedMs: async (replica) => accepted.get(replica), quietMs: async () => undefined, maxSkewMs: SKEW };
 
 async function intervals(group: string): Promise<{ epoch: number; replica: string; from: number | null; to: number | null; ready: boolean }[]> {
   const r = await c.query<{ epoch: string; replica: string; from_ms: string | null; to_ms: string | null; ready: boolean }>(
@@ -101,47 +89,5 @@ describe('the ownership log', () => {
     const row = await c.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', ['dead']);
     expect(row.rows[0].leader).toBeNull();
     expect((await intervals('dead')).map((i) => [i.replica, i.to])).toEqual([['a', 1_000]]);
-  });
-
-  it('lets the old owner keep the times up to where a new owner silent across the cut resumes', async () => {
-    await leadership.groupId(c, 'resume');
-    await leadership.takeOver(c, 'resume', 'a', 'lock', cuts);
-    const now = Date.now();
-    accepted.set('a', now - 4_000);
-    resumes.set('b', now - 1_000);
-    const t = await leadership.takeOver(c, 'resume', 'b', 'lock', cuts);
-    expect(t).toMatchObject({ handoffMs: now - 1_001, changed: true, waits: true, deferred: false });
-    expect((await intervals('resume')).map((i) => [i.replica, i.from, i.to])).toEqual([['a', null, now - 1_001], ['b', now - 1_001, null]]);
-  });
-
-  it('defers a takeover by lock while the new owner is silent across the cut, but not one over REST', async () => {
-    await leadership.groupId(c, 'pending');
-    await leadership.takeOver(c, 'pending', 'a', 'lock', cuts);
-    const now = Date.now();
-    accepted.set('a', now - 3_000);
-    resumes.set('c', 'pending');
-    const before = await intervals('pending');
-    const t = await leadership.takeOver(c, 'pending', 'c', 'lock', cuts);
-    expect(t).toMatchObject({ deferred: true, changed: false });
-    expect(await intervals('pending'), 'nothing changed').toEqual(before);
-    const rest = await leadership.takeOver(c, 'pending', 'c', 'rest', cuts);
-    expect(rest).toMatchObject({ deferred: false, changed: true, handoffMs: now - 3_000 });
-    resumes.delete('c');
-  });
-
-  it('adds an interval of the old owner after its closed one when the new owner resumes later', async () => {
-    await leadership.groupId(c, 'closed');
-    const first = await leadership.takeOver(c, 'closed', 'a', 'lock', cuts);
-    const now = Date.now();
-    accepted.set('a', now - 6_000);
-    expect(await leadership.resign(c, 'closed', 'a', cuts)).toBe(true);
-    resumes.set('d', now - 2_000);
-    const t = await leadership.takeOver(c, 'closed', 'd', 'lock', cuts);
-    expect(t).toMatchObject({ epoch: first.epoch + 2, handoffMs: now - 2_001, waits: true });
-    expect((await intervals('closed')).map((i) => [i.epoch, i.replica, i.from, i.to, i.ready])).toEqual([
-      [first.epoch, 'a', null, now - 6_000, true],
-      [first.epoch + 1, 'a', now - 6_000, now - 2_001, true],
-      [first.epoch + 2, 'd', now - 2_001, null, false],
-    ]);
   });
 });

@@ -90,7 +90,7 @@ describe('pg_terminate_backend on the leader\'s election session', () => {
     let clock = Date.now();
     const make = (name: string) => new LockElector({
       connectionString: ha.dbUrl, schema: 'prom', applicationName: `promfleet test elector ${name}`,
-      intervalMs: 1_000, timeoutMs: 6_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, resumesAfter: async () => undefined, maxSkewMs: 60_000 }),
+      intervalMs: 1_000, timeoutMs: 6_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, maxSkewMs: 60_000 }),
       log: pino({ level: 'silent' }), metrics: new Metrics(), now: () => clock,
     });
     const ea = make('a');

@@ -129,7 +129,7 @@ describe('the elector with shared liveness', () => {
   function elector(name: string, l: SharedLiveness, now: () => number): LockElector {
     const e = new LockElector({
       connectionString: dbUrl(), schema: 'prom', applicationName: `promfleet test elector ${name}`,
-      intervalMs: 250, timeoutMs: 2_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, resumesAfter: async () => undefined, maxSkewMs: 60_000 }), log, metrics: new Metrics(), now, liveness: l,
+      intervalMs: 250, timeoutMs: 2_000, cuts: () => ({ acceptedMs: async () => undefined, quietMs: async () => undefined, maxSkewMs: 60_000 }), log, metrics: new Metrics(), now, liveness: l,
     });
     cleanups.push(() => e.stop());
     return e;
