@@ -40,7 +40,8 @@ interface GroupState {
  * background: the round uses what the previous read brought, so a slow Redis never delays the
  * lock checks). While that store does not answer, no replica is removed from the election: it
  * may be writing through another ingress, and with the queues in that same Redis nothing could
- * be written for another leader anyway.
+ * be written for another leader anyway. Nor for one timeout after it answers again: the writes
+ * other ingresses tried to record meanwhile were lost, so its ages are too old until then.
  */
 export class LockElector implements Elector {
   readonly kind = 'lock';
@@ -52,6 +53,8 @@ export class LockElector implements Elector {
   private client: pg.Client | undefined;
   /** Whether the last read of the shared liveness succeeded ('unknown' before the first). */
   private shared: 'unknown' | 'ok' | 'down' = 'unknown';
+  /** When the shared liveness last answered again after failing (this process's clock). */
+  private sharedBackAtMs = -Infinity;
   private refreshing: Promise<void> | undefined;
   private warnedSettings = false;
   private nextConnectMs = 0;
@@ -109,7 +112,10 @@ export class LockElector implements Elector {
             if (g.replicas.has(replica) || age <= this.opts.timeoutMs) this.seen(g, group, replica, now - age);
           }
         }
-        if (this.shared === 'down') this.opts.log.info('replica liveness store answers again');
+        if (this.shared === 'down') {
+          this.opts.log.info('replica liveness store answers again; no replica leaves the election for one timeout');
+          this.sharedBackAtMs = this.now();
+        }
         this.shared = 'ok';
       } catch (err) {
         if (this.shared !== 'down') {
@@ -167,7 +173,7 @@ export class LockElector implements Elector {
     if (!client) return;
     const now = this.now();
     // Never resign because the shared liveness is unreadable (see the class comment).
-    const mayPause = this.opts.liveness === undefined || this.shared === 'ok';
+    const mayPause = this.opts.liveness === undefined || (this.shared === 'ok' && now - this.sharedBackAtMs > this.opts.timeoutMs);
     for (const [group, g] of this.groups) {
       for (const [replica, r] of g.replicas) {
         if (mayPause && !r.paused && now - r.lastSeenMs > this.opts.timeoutMs) {
