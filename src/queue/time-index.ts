@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { queueName } from './names.js';
+import type { TimeIndexStore } from './backend.js';
 
 /**
  * The data times of an HA queue's jobs, beside the queue in Redis (same hash slot):
@@ -118,7 +119,7 @@ function parseSilence(member: string): { beforeMs: number; afterMs: number | und
   return { beforeMs: Number(before), afterMs: after === undefined ? undefined : Number(after) };
 }
 
-export class QueueTimeIndex {
+export class QueueTimeIndex implements TimeIndexStore {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
   private key(queue: string, what: string): string {
