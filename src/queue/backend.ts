@@ -51,6 +51,14 @@ export interface ReadyJobsStore {
   size(): Promise<number>;
 }
 
+/** When each replica last wrote, on the store's clock (see liveness.ts). */
+export interface LivenessStore {
+  /** `replica` of `group` wrote now; a group's entries older than ttlMs are dropped, and the group's record expires ttlMs after its last write. */
+  record(group: string, replica: string, ttlMs: number): Promise<void>;
+  /** For each of `groups` that has any: replica → ms since its last write. */
+  ages(groups: readonly string[]): Promise<Map<string, Map<string, number>>>;
+}
+
 /** One holder at a time per queue, for at most ttlMs (a worker replaying an idle queue). */
 export interface QueueLease {
   /** A token when taken; undefined when someone else holds it. */
@@ -90,6 +98,7 @@ export interface QueueBackend {
   readonly backlog: BacklogStore;
   readonly index: TimeIndexStore;
   readonly lease: QueueLease;
+  readonly liveness: LivenessStore;
   /** The ready-jobs set, with each queue's share capped at max. */
   readyJobs(max: number): ReadyJobsStore;
   depth(queue: string): Promise<QueueDepth>;

@@ -9,8 +9,8 @@ export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export { Backlog, BacklogGate, RedisBacklogCounters } from './backlog.js';
 export { RedisQueueBackend } from './redis-backend.js';
 export type {
-  BacklogStore, BullBinding, QueueBackend, QueueDepth, QueueLease, QueueRegistryStore, ReadyJobsStore, TimeIndexStore, WorkerTuning,
+  BacklogStore, BullBinding, LivenessStore, QueueBackend, QueueDepth, QueueLease, QueueRegistryStore, ReadyJobsStore, TimeIndexStore, WorkerTuning,
 } from './backend.js';
 export { producerConnection, workerConnection } from './redis.js';
-export { SharedLiveness, livenessKey, type LivenessReader, type SharedLivenessOptions } from './liveness.js';
+export { SharedLiveness, RedisLivenessStore, livenessKey, type LivenessReader, type SharedLivenessOptions } from './liveness.js';
 export { ReadyJobs, readyJobsKey, readyShare } from './ready-jobs.js';

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
 import type { BullBinding, QueueBackend, QueueDepth, QueueLease, ReadyJobsStore, WorkerTuning } from './backend.js';
 import { RedisBacklogCounters } from './backlog.js';
+import { RedisLivenessStore } from './liveness.js';
 import { openQueue } from './open.js';
 import { ReadyJobs } from './ready-jobs.js';
 import { QueueRegistry } from './registry.js';
@@ -22,9 +23,11 @@ export class RedisQueueBackend implements QueueBackend {
   readonly backlog: RedisBacklogCounters;
   readonly index: QueueTimeIndex;
   readonly lease: QueueLease;
+  readonly liveness: RedisLivenessStore;
 
   constructor(readonly redis: Redis, readonly prefix: string, private readonly log: Logger) {
     this.registry = new QueueRegistry(redis, prefix);
+    this.liveness = new RedisLivenessStore(redis, prefix);
     this.backlog = new RedisBacklogCounters(redis, prefix);
     this.index = new QueueTimeIndex(redis, prefix);
     this.bull = {

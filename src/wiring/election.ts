@@ -35,9 +35,7 @@ export function createElection(config: Config, applicationName: string, log: Log
     log: log.child({ component: 'election' }),
     metrics,
   };
-  const liveness = election.rest ? undefined : SharedLiveness.open({
-    redisUrl: queue.redisUrl, prefix: queue.queuePrefix, timeoutMs: election.timeoutMs, log: log.child({ component: 'liveness' }),
-  });
+  const liveness = election.rest ? undefined : livenessOn(queue.redisUrl, queue.queuePrefix, election.timeoutMs, log.child({ component: 'liveness' }));
   const elector: Elector = liveness === undefined
     ? new RestElector({ ...common, identity: election.identity })
     : new LockElector({ ...common, intervalMs: election.intervalMs, timeoutMs: election.timeoutMs, liveness });
@@ -70,4 +68,11 @@ export function createElection(config: Config, applicationName: string, log: Log
       await backend.close();
     },
   };
+}
+
+/** Shared liveness on a Redis connection of its own, failing fast like the producer's. */
+function livenessOn(redisUrl: string, prefix: string, timeoutMs: number, log: Logger): SharedLiveness {
+  const backend = RedisQueueBackend.forProducer(redisUrl, prefix, log);
+  backend.redis.on('error', (err: Error) => log.debug({ err }, 'redis liveness connection error'));
+  return SharedLiveness.open({ backend, timeoutMs, log });
 }
