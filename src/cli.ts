@@ -5,7 +5,7 @@ import { parseConfig, helpText, maskUrl, ROLES, type Config } from './config/ind
 import { isPromfleetError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { createPool, migrate } from './storage/index.js';
-import { DeadLetters } from './queue/index.js';
+import { DeadLetters, RedisQueueBackend } from './queue/index.js';
 import { Redis } from 'ioredis';
 import { formatLoadgenReport, LoadgenArgsError, loadgenHelp, parseLoadgenArgs, runLoadgen } from './loadgen/index.js';
 
@@ -108,7 +108,9 @@ async function runDeadLetters(args: string[], config: Config): Promise<number> {
   }
   const redis = new Redis(config.queue.redisUrl, { maxRetriesPerRequest: 1 });
   try {
-    const dl = new DeadLetters(redis, config.queue.queuePrefix);
+    // Its output is the dead letters on stdout: the queue's own (debug) log goes to stderr.
+    const log = createLogger(config.log.level, process.stderr).child({ role: 'dead-letters' });
+    const dl = new DeadLetters(new RedisQueueBackend(redis, config.queue.queuePrefix, log));
     if (action === 'list') {
       for (const d of await dl.list()) process.stdout.write(`${JSON.stringify(d)}\n`);
     } else {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { BacklogStore, QueueRegistryStore } from './backend.js';
 import { parseQueueName } from './names.js';
-import type { QueueRegistry } from './registry.js';
 
 /**
  * Samples waiting per queue, counted beside the queue in Redis (same hash slot): ingress adds
@@ -8,33 +8,8 @@ import type { QueueRegistry } from './registry.js';
  * a queue operation and its count makes the count drift, so a consumer that finds a queue empty
  * resets it to zero.
  */
-export class Backlog {
-  /** Samples written off but not yet subtracted in Redis, per queue (see removeLater). */
-  private readonly owed = new Map<string, number>();
-  private scheduled = false;
-
+export class RedisBacklogCounters implements BacklogStore {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
-
-  /**
-   * Subtracts without making the caller wait: what a worker writes off in one turn of the event
-   * loop goes to Redis as one DECRBY per queue, not one round trip per batch. Errors are dropped
-   * (the count drifts, and is reset when the queue is found empty).
-   */
-  removeLater(queue: string, samples: number): void {
-    if (samples <= 0) return;
-    this.owed.set(queue, (this.owed.get(queue) ?? 0) + samples);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => void this.settle());
-  }
-
-  /** Sends what removeLater has gathered (call before closing the connection). */
-  async settle(): Promise<void> {
-    this.scheduled = false;
-    const owed = [...this.owed];
-    this.owed.clear();
-    await Promise.all(owed.map(([queue, samples]) => this.remove(queue, samples).catch(() => undefined)));
-  }
 
   private key(queue: string): string {
     return `${this.prefix}:${queue}:backlog-samples`;
@@ -63,6 +38,52 @@ export class Backlog {
   }
 }
 
+/** The backlog counters of a store, with subtractions gathered per turn of the event loop. */
+export class Backlog implements BacklogStore {
+  /** Samples written off but not yet subtracted in the store, per queue (see removeLater). */
+  private readonly owed = new Map<string, number>();
+  private scheduled = false;
+
+  constructor(private readonly store: BacklogStore) {}
+
+  /**
+   * Subtracts without making the caller wait: what a worker writes off in one turn of the event
+   * loop goes to the store as one subtraction per queue, not one round trip per batch. Errors
+   * are dropped (the count drifts, and is reset when the queue is found empty).
+   */
+  removeLater(queue: string, samples: number): void {
+    if (samples <= 0) return;
+    this.owed.set(queue, (this.owed.get(queue) ?? 0) + samples);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => void this.settle());
+  }
+
+  /** Sends what removeLater has gathered (call before closing the connection). */
+  async settle(): Promise<void> {
+    this.scheduled = false;
+    const owed = [...this.owed];
+    this.owed.clear();
+    await Promise.all(owed.map(([queue, samples]) => this.remove(queue, samples).catch(() => undefined)));
+  }
+
+  add(queue: string, samples: number): Promise<void> {
+    return this.store.add(queue, samples);
+  }
+
+  remove(queue: string, samples: number): Promise<void> {
+    return this.store.remove(queue, samples);
+  }
+
+  reset(queue: string): Promise<void> {
+    return this.store.reset(queue);
+  }
+
+  total(queues: readonly string[]): Promise<number> {
+    return this.store.total(queues);
+  }
+}
+
 /**
  * The per-group bound behind 503 QUEUE_FULL. The group's total is re-read at most every
  * refreshMs, so the check costs no Redis round trip on most requests; being a little late is
@@ -72,8 +93,8 @@ export class BacklogGate {
   private readonly cache = new Map<string, { total: number; at: number }>();
 
   constructor(
-    private readonly backlog: Backlog,
-    private readonly registry: QueueRegistry,
+    private readonly backlog: BacklogStore,
+    private readonly registry: QueueRegistryStore,
     private readonly maxSamples: number,
     private readonly now: () => number,
     private readonly refreshMs = 250,

@@ -1,14 +1,11 @@
 import { UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
-import { openQueue } from './open.js';
-import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
 import { sleep } from '../lib/sleep.js';
-import { workerConnection } from './redis.js';
-import { QueueRegistry } from './registry.js';
+import { isEmpty, type QueueBackend, type TimeIndexStore } from './backend.js';
 import { Backlog } from './backlog.js';
 import { parseQueueName, type QueueIdentity } from './names.js';
 import { isQueuedJob, jobBatches, narrowJob, type QueuedBatch, type QueuedJob } from './batch.js';
-import { QueueTimeIndex } from './time-index.js';
+import { RedisQueueBackend } from './redis-backend.js';
 
 /** One job as the handler takes it: its id, its queue, the batches it holds (one or more) and their data times. */
 export interface QueuedWork {
@@ -86,10 +83,10 @@ export interface ConsumerOptions {
  * consumes no attempt: a database outage never moves batches to the failed set.
  */
 export class Consumer {
-  private readonly redis: Redis;
-  private readonly registry: QueueRegistry;
+  /** The store the queues live in (the worker's other look-ups beside the queues go through it too). */
+  readonly backend: QueueBackend;
   private readonly backlog: Backlog;
-  readonly index: QueueTimeIndex;
+  readonly index: TimeIndexStore;
   private readonly workers = new Map<string, Worker>();
   private readonly idle = new Map<string, Queue>();
   private readonly abort = new AbortController();
@@ -97,21 +94,16 @@ export class Consumer {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly opts: ConsumerOptions) {
-    this.redis = workerConnection(opts.redisUrl);
-    this.redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis consumer connection error'));
-    this.registry = new QueueRegistry(this.redis, opts.prefix);
-    this.backlog = new Backlog(this.redis, opts.prefix);
-    this.index = new QueueTimeIndex(this.redis, opts.prefix);
-  }
-
-  /** The consumer's Redis connection (for the worker's other look-ups beside the queues). */
-  get connection(): Redis {
-    return this.redis;
+    const redis = RedisQueueBackend.forWorker(opts.redisUrl, opts.prefix, opts.log);
+    redis.redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis consumer connection error'));
+    this.backend = redis;
+    this.backlog = new Backlog(this.backend.backlog);
+    this.index = this.backend.index;
   }
 
   start(): Promise<void> {
     if (this.stopping) return Promise.resolve();
-    this.loop ??= this.redis.connect().then(() => {
+    this.loop ??= this.backend.connect().then(() => {
       void this.run(this.abort.signal);
     });
     return this.loop;
@@ -140,7 +132,7 @@ export class Consumer {
 
   /** One pass: open workers for new queues, close those no longer consumed, report depths. */
   async scan(): Promise<void> {
-    const names = await this.registry.list();
+    const names = await this.backend.registry.list();
     await this.opts.beforeScan?.(names);
     for (const name of names) {
       const identity = parseQueueName(name);
@@ -156,13 +148,13 @@ export class Consumer {
       if (!wanted && this.opts.idle && identity.group !== undefined && identity.replica !== undefined) {
         await this.opts.idle(this.idleQueue(name), identity);
       }
-      if (this.opts.onDepth) {
-        const w = this.workers.get(name);
-        if (w) this.opts.onDepth(name, await this.counts(name));
-      }
+      const reported = this.opts.onDepth !== undefined && this.workers.has(name);
+      if (!reported && !running) continue;
+      const depth = await this.backend.depth(name);
+      if (reported) this.opts.onDepth?.(name, { wait: depth.wait, active: depth.active, delayed: depth.delayed, failed: depth.failed });
       // Nothing waiting or in flight: whatever the backlog count says is drift (crashes between
       // a queue operation and its count); start again from zero.
-      if (running && (await this.isEmpty(name))) await this.backlog.reset(name);
+      if (running && isEmpty(depth)) await this.backlog.reset(name);
     }
   }
 
@@ -170,33 +162,15 @@ export class Consumer {
   idleQueue(name: string): Queue {
     let q = this.idle.get(name);
     if (!q) {
-      q = openQueue(name, this.redis, this.opts.prefix, this.opts.log);
+      q = this.backend.bull.queue(name);
       this.idle.set(name, q);
     }
     return q;
   }
 
-  private async isEmpty(name: string): Promise<boolean> {
-    const key = (s: string) => `${this.opts.prefix}:${name}:${s}`;
-    const [wait, active, delayed, prioritized] = await Promise.all([
-      this.redis.llen(key('wait')), this.redis.llen(key('active')), this.redis.zcard(key('delayed')), this.redis.zcard(key('prioritized')),
-    ]);
-    return wait + active + delayed + prioritized === 0;
-  }
-
-  private async counts(name: string): Promise<Record<string, number>> {
-    const key = (s: string) => `${this.opts.prefix}:${name}:${s}`;
-    const [wait, active, delayed, failed] = await Promise.all([
-      this.redis.llen(key('wait')), this.redis.llen(key('active')), this.redis.zcard(key('delayed')), this.redis.zcard(key('failed')),
-    ]);
-    return { wait, active, delayed, failed };
-  }
-
   private open(name: string): void {
     const log = this.opts.log.child({ queue: name });
-    // BullMQ does not close a connection it was handed: the worker's own is closed with it.
-    const connection = this.redis.duplicate();
-    const worker: Worker = new Worker(name, async (job: Job, _token?: string, signal?: AbortSignal) => {
+    const worker: Worker = this.backend.bull.worker(name, async (job: Job, _token?: string, signal?: AbortSignal) => {
       if (!isQueuedJob(job.data) || job.id === undefined) throw new UnrecoverableError('job is not a promfleet batch');
       const jobSignal = signal ?? this.abort.signal;
       try {
@@ -226,21 +200,16 @@ export class Consumer {
         throw err;
       }
     }, {
-      connection,
-      prefix: this.opts.prefix,
       concurrency: this.opts.concurrency,
-      autorun: true,
-      skipVersionCheck: true,
       // Stalled-job recovery: a worker killed mid-batch leaves its job active; another worker
       // takes it back after the lock expires, and the ledger makes the second write a no-op.
-      lockDuration: this.opts.lockDurationMs ?? 30_000,
+      lockDurationMs: this.opts.lockDurationMs ?? 30_000,
       maxStalledCount: 1000,
     });
     worker.on('error', (err: Error) => log.warn({ err }, 'worker error'));
     worker.on('failed', (job: Job | undefined, err: Error) => {
       if (err.name !== 'RateLimitError') log.warn({ batch: job?.id, err, attempts: job?.attemptsMade }, 'batch failed');
     });
-    worker.on('closed', () => connection.disconnect());
     this.workers.set(name, worker);
     log.info('consuming queue');
   }
@@ -268,7 +237,7 @@ export class Consumer {
       await Promise.allSettled([...this.idle.values()].map((q) => q.close()));
       this.workers.clear();
       await this.backlog.settle();
-      this.redis.disconnect();
+      await this.backend.close();
     })();
     return this.stopping;
   }
@@ -277,7 +246,7 @@ export class Consumer {
   async forceStop(): Promise<void> {
     this.abort.abort();
     await Promise.allSettled([...this.workers.values()].map((w) => w.close(true)));
-    this.redis.disconnect();
+    await this.backend.close();
   }
 }
 

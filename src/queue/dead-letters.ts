@@ -1,6 +1,5 @@
-import { Queue, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { QueueRegistry } from './registry.js';
+import type { Job, Queue } from 'bullmq';
+import type { QueueBackend } from './backend.js';
 import { isQueuedJob, partCount } from './batch.js';
 
 export interface DeadLetter {
@@ -18,19 +17,15 @@ export interface DeadLetter {
  * The dead-letter queue is each write queue's failed set: batches the database refused for
  * their content (or that failed every attempt). An operator lists them, retries them once the
  * cause is fixed (they go back to their queue; the ledger still guarantees at most one write),
- * or drops them.
+ * or drops them. Only BullMQ's API is used, so they work on any queue backend.
  */
 export class DeadLetters {
-  private readonly registry: QueueRegistry;
-
-  constructor(private readonly redis: Redis, private readonly prefix: string) {
-    this.registry = new QueueRegistry(redis, prefix);
-  }
+  constructor(private readonly backend: Pick<QueueBackend, 'registry' | 'bull'>) {}
 
   private async each<T>(fn: (queue: Queue, name: string) => Promise<T[]>): Promise<T[]> {
     const out: T[] = [];
-    for (const name of await this.registry.list()) {
-      const q = new Queue(name, { connection: this.redis, prefix: this.prefix, skipVersionCheck: true });
+    for (const name of await this.backend.registry.list()) {
+      const q = this.backend.bull.queue(name);
       try {
         out.push(...(await fn(q, name)));
       } finally {

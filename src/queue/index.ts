@@ -6,7 +6,11 @@ export { batchFormat, batchId, isQueuedJob, type BatchJob, type BatchSummary, ty
 export { DEFAULT_COALESCE, type CoalesceBounds } from './coalesce.js';
 export { QueueTimeIndex, SWEEP_PAGE, type QueueCuts } from './time-index.js';
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
-export { Backlog, BacklogGate } from './backlog.js';
+export { Backlog, BacklogGate, RedisBacklogCounters } from './backlog.js';
+export { RedisQueueBackend } from './redis-backend.js';
+export type {
+  BacklogStore, BullBinding, LivenessStore, QueueBackend, QueueDepth, QueueLease, QueueRegistryStore, ReadyJobsStore, TimeIndexStore, WorkerTuning,
+} from './backend.js';
 export { producerConnection, workerConnection } from './redis.js';
-export { SharedLiveness, livenessKey, type LivenessReader, type SharedLivenessOptions } from './liveness.js';
+export { SharedLiveness, RedisLivenessStore, livenessKey, type LivenessReader, type SharedLivenessOptions } from './liveness.js';
 export { ReadyJobs, readyJobsKey, readyShare } from './ready-jobs.js';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
+import type { LivenessStore, QueueBackend } from './backend.js';
 import { queueName } from './names.js';
-import { producerConnection } from './redis.js';
 
 /**
  * Replica liveness shared by every ingress process: when each (group, replica) last wrote,
@@ -22,8 +22,8 @@ export interface LivenessReader {
 }
 
 export interface SharedLivenessOptions {
-  readonly redis: Redis;
-  readonly prefix: string;
+  /** Where the replicas' times are kept, on the store's clock. */
+  readonly store: LivenessStore;
   /** The hash expires this long after its last write; older fields are dropped (ms). */
   readonly ttlMs: number;
   /** Each process writes a replica's time at most this often (ms). */
@@ -63,7 +63,7 @@ export function livenessKey(prefix: string, group: string): string {
 export class SharedLiveness implements LivenessReader {
   private readonly written = new Map<string, number>();
   private readonly now: () => number;
-  private owned: Redis | undefined;
+  private owned: QueueBackend | undefined;
   private started: Promise<void> | undefined;
   private stopped = false;
 
@@ -72,35 +72,33 @@ export class SharedLiveness implements LivenessReader {
   }
 
   /**
-   * On a connection of its own that fails fast like the producer's (a read never waits for a
-   * reconnect). Fields live three replica timeouts; a replica's time is written at most once a
-   * second per process (more often with a timeout under 4 s, so that it is never stale by more
-   * than a quarter of the timeout). start() connects, stop() closes.
+   * On a backend of its own, which it owns: give it a connection that fails fast like the
+   * producer's (a read never waits for a reconnect). Fields live three replica timeouts; a
+   * replica's time is written at most once a second per process (more often with a timeout under
+   * 4 s, so that it is never stale by more than a quarter of the timeout). start() connects,
+   * stop() closes.
    */
-  static open(opts: { redisUrl: string; prefix: string; timeoutMs: number; log: Logger; now?: () => number }): SharedLiveness {
-    const redis = producerConnection(opts.redisUrl);
-    redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis liveness connection error'));
+  static open(opts: { backend: QueueBackend; timeoutMs: number; log: Logger; now?: () => number }): SharedLiveness {
     const l = new SharedLiveness({
-      redis, prefix: opts.prefix, ttlMs: 3 * opts.timeoutMs, writeEveryMs: Math.min(1000, Math.floor(opts.timeoutMs / 4)), log: opts.log, now: opts.now,
+      store: opts.backend.liveness, ttlMs: 3 * opts.timeoutMs, writeEveryMs: Math.min(1000, Math.floor(opts.timeoutMs / 4)), log: opts.log, now: opts.now,
     });
-    l.owned = redis;
+    l.owned = opts.backend;
     return l;
   }
 
-  /** Connects an owned connection (a failure is not fatal: ioredis keeps reconnecting). Idempotent. */
+  /** Connects an owned backend (a failure is not fatal: its client keeps reconnecting). Idempotent. */
   start(): Promise<void> {
-    const redis = this.owned;
-    this.started ??= redis === undefined ? Promise.resolve() : redis.connect().catch((err: unknown) => {
+    const backend = this.owned;
+    this.started ??= backend === undefined ? Promise.resolve() : backend.connect().catch((err: unknown) => {
       this.opts.log.warn({ err }, 'redis liveness connection not up yet; retrying');
     });
     return this.started;
   }
 
-  /** Closes an owned connection. Idempotent. */
-  stop(): Promise<void> {
-    if (!this.stopped && this.owned !== undefined) this.owned.disconnect();
+  /** Closes an owned backend. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.stopped && this.owned !== undefined) await this.owned.close();
     this.stopped = true;
-    return Promise.resolve();
   }
 
   /**
@@ -113,7 +111,7 @@ export class SharedLiveness implements LivenessReader {
     const last = this.written.get(id);
     if (last !== undefined && now - last < this.opts.writeEveryMs) return;
     this.written.set(id, now);
-    this.opts.redis.eval(RECORD, 1, livenessKey(this.opts.prefix, group), replica, String(this.opts.ttlMs)).catch((err: unknown) => {
+    this.opts.store.record(group, replica, this.opts.ttlMs).catch((err: unknown) => {
       // Try again on the next write rather than a second later.
       if (this.written.get(id) === now) this.written.delete(id);
       this.opts.log.debug({ err, group, replica }, 'replica liveness not recorded');
@@ -121,21 +119,34 @@ export class SharedLiveness implements LivenessReader {
   }
 
   async ages(groups: readonly string[]): Promise<Map<string, Map<string, number>>> {
-    const out = new Map<string, Map<string, number>>();
-    if (groups.length === 0) return out;
-    const pipeline = this.opts.redis.pipeline();
-    for (const g of groups) pipeline.eval(AGES, 1, livenessKey(this.opts.prefix, g));
+    if (groups.length === 0) return new Map();
     const ms = this.opts.readTimeoutMs ?? 1000;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`replica liveness not read within ${ms} ms`)), ms);
     });
-    let results: [Error | null, unknown][] | null;
     try {
-      results = await Promise.race([pipeline.exec(), expired]);
+      return await Promise.race([this.opts.store.ages(groups), expired]);
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** Liveness in Redis: one hash per group (see above), written and read by script on Redis's clock. */
+export class RedisLivenessStore implements LivenessStore {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  async record(group: string, replica: string, ttlMs: number): Promise<void> {
+    await this.redis.eval(RECORD, 1, livenessKey(this.prefix, group), replica, String(ttlMs));
+  }
+
+  async ages(groups: readonly string[]): Promise<Map<string, Map<string, number>>> {
+    const out = new Map<string, Map<string, number>>();
+    if (groups.length === 0) return out;
+    const pipeline = this.redis.pipeline();
+    for (const g of groups) pipeline.eval(AGES, 1, livenessKey(this.prefix, g));
+    const results = await pipeline.exec();
     if (results === null) throw new Error('replica liveness read was discarded');
     groups.forEach((group, i) => {
       const [err, reply] = results[i] ?? [new Error('no reply'), null];

@@ -1,15 +1,12 @@
 import type { JobsOptions, Queue } from 'bullmq';
-import { openQueue } from './open.js';
-import type { Redis } from 'ioredis';
 import { PromfleetError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
-import { producerConnection } from './redis.js';
+import type { QueueBackend } from './backend.js';
+import { RedisQueueBackend } from './redis-backend.js';
 import { batchId, makeJob, type BatchSummary, type PartInput, type WireFormat } from './batch.js';
 import { Coalescer, DEFAULT_COALESCE, type CoalesceBounds } from './coalesce.js';
 import { queueName, type QueueIdentity } from './names.js';
-import { QueueRegistry } from './registry.js';
-import { Backlog, BacklogGate } from './backlog.js';
-import { QueueTimeIndex } from './time-index.js';
+import { BacklogGate } from './backlog.js';
 
 export interface ProducerOptions {
   readonly redisUrl: string;
@@ -72,59 +69,40 @@ interface Part extends PartInput {
 }
 
 /**
- * Puts batches on their (group, replica) queue and resolves only once Redis acknowledged them.
+ * Puts batches on their (group, replica) queue and resolves only once the store acknowledged them.
  * Batches for one queue that meet while an add to it is in flight share the next job.
  */
 export class Producer {
-  private readonly redis: Redis;
+  private readonly backend: QueueBackend;
   private readonly queues = new Map<string, Queue>();
   private readonly coalescers = new Map<string, Coalescer<Part>>();
   private readonly bounds: CoalesceBounds;
-  private readonly registry: QueueRegistry;
   private readonly timeoutMs: number;
-  private readonly backlog: Backlog;
   private readonly gate: BacklogGate;
-  private readonly index: QueueTimeIndex;
   private started: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly opts: ProducerOptions) {
-    this.redis = producerConnection(opts.redisUrl);
+    const redis = RedisQueueBackend.forProducer(opts.redisUrl, opts.prefix, opts.log);
     // ioredis reports every failed reconnect here; the request path turns them into 503s.
-    this.redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis producer connection error'));
-    this.registry = new QueueRegistry(this.redis, opts.prefix);
+    redis.redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis producer connection error'));
+    this.backend = redis;
     this.timeoutMs = opts.enqueueTimeoutMs ?? 5000;
     this.bounds = opts.coalesce ?? DEFAULT_COALESCE;
-    this.backlog = new Backlog(this.redis, opts.prefix);
-    this.index = new QueueTimeIndex(this.redis, opts.prefix);
-    this.gate = new BacklogGate(this.backlog, this.registry, opts.maxBacklogSamples ?? 0, opts.now ?? Date.now);
+    this.gate = new BacklogGate(this.backend.backlog, this.backend.registry, opts.maxBacklogSamples ?? 0, opts.now ?? Date.now);
   }
 
   start(): Promise<void> {
-    this.started ??= this.redis.connect().then(() => this.checkEviction()).catch((err: unknown) => {
-      // Not fatal: ingress answers 503 until Redis is back and ioredis reconnects by itself.
+    this.started ??= this.backend.connect().then(() => this.backend.check()).catch((err: unknown) => {
+      // Not fatal: ingress answers 503 until the store is back and its client reconnects by itself.
       this.opts.log.warn({ err }, 'redis not reachable at start; writes answer 503 until it is');
     });
     return this.started;
   }
 
-  /** A Redis that may evict keys can drop acknowledged batches: say so loudly at start. */
-  private async checkEviction(): Promise<void> {
-    try {
-      const reply = (await this.redis.config('GET', 'maxmemory-policy')) as unknown;
-      const policy = Array.isArray(reply) ? String(reply[1]) : undefined;
-      if (policy !== undefined && policy !== 'noeviction') {
-        this.opts.log.warn({ maxmemoryPolicy: policy }, 'Redis may evict keys (maxmemory-policy is not noeviction): queued batches can be lost; see infra/redis.conf');
-      }
-    } catch (err) {
-      // Managed Redis services often forbid CONFIG; nothing to check then.
-      this.opts.log.debug({ err }, 'cannot read Redis maxmemory-policy');
-    }
-  }
-
   async ping(): Promise<boolean> {
     try {
-      return (await this.withTimeout(this.redis.ping())) === 'PONG';
+      return await this.withTimeout(this.backend.ping());
     } catch {
       return false;
     }
@@ -169,22 +147,22 @@ export class Producer {
   }
 
   private async addJob(name: string, identity: QueueIdentity, parts: readonly Part[]): Promise<void> {
-    await this.registry.register(name);
+    await this.backend.registry.register(name);
     const { jobId, data } = makeJob(identity, parts);
     // An HA queue's jobs are indexed by data time (before the add: a crash in between leaves an
     // entry without a job, which readers drop, never a job nobody can find), and the newest
     // accepted time is raised before anyone is answered: a handoff cuts ownership there.
     const ha = identity.group !== undefined && identity.replica !== undefined && data.n > 0;
-    if (ha) await this.index.index(name, jobId, data.t0, data.t1);
+    if (ha) await this.backend.index.index(name, jobId, data.t0, data.t1);
     await this.queue(name).add('batch', data, { ...JOB_OPTIONS, jobId });
-    await Promise.all([ha ? this.index.raiseAccepted(name, data.t0, data.t1, this.opts.quietAfterMs ?? 30_000) : undefined, this.backlog.add(name, data.n)]);
+    await Promise.all([ha ? this.backend.index.raiseAccepted(name, data.t0, data.t1, this.opts.quietAfterMs ?? 30_000) : undefined, this.backend.backlog.add(name, data.n)]);
     this.opts.onJob?.(name, parts.length);
   }
 
   private queue(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      q = openQueue(name, this.redis, this.opts.prefix, this.opts.log);
+      q = this.backend.bull.queue(name);
       this.queues.set(name, q);
     }
     return q;
@@ -203,7 +181,7 @@ export class Producer {
       // Batches waiting for a job go now; their callers are still waiting for the answer.
       await this.withTimeout(Promise.allSettled([...this.coalescers.values()].map((c) => c.drain()))).catch(() => undefined);
       await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
-      this.redis.disconnect();
+      await this.backend.close();
     })();
     return this.stopped;
   }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { ReadyJobsStore } from './backend.js';
 import { parseQueueName } from './names.js';
 
 /**
@@ -45,7 +46,7 @@ export function readyJobsKey(prefix: string): string {
   return `${prefix}:{ready-jobs}`;
 }
 
-export class ReadyJobs {
+export class ReadyJobs implements ReadyJobsStore {
   readonly key: string;
   private readonly counts: string;
 

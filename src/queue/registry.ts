@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
+import type { QueueRegistryStore } from './backend.js';
 
 /**
  * The set of write queues that exist, so workers can find new (group, replica) queues without
  * scanning Redis keys. Ingress adds a name once per process; the set only grows.
  */
-export class QueueRegistry {
+export class QueueRegistry implements QueueRegistryStore {
   private readonly known = new Set<string>();
   private readonly key: string;
 

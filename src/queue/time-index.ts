@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { queueName } from './names.js';
+import type { TimeIndexStore } from './backend.js';
 
 /**
  * The data times of an HA queue's jobs, beside the queue in Redis (same hash slot):
@@ -52,6 +53,10 @@ return live`;
  * those whose unwritten part starts after ARGV[2] (nothing of them is the follower's own to
  * write) unless a worker holds them. Returns { jobs removed, samples in them, jobs looked at }.
  * KEYS: t0, t1, backlog counter. ARGV[4]: key prefix.
+ * BullMQ's own keys read here (the same in 5.x and 6.x): the lists `wait`, `active` and `paused`
+ * (6.x keeps a paused queue's jobs in `wait`; the list only holds what 5.x left), the sorted sets
+ * `delayed`, `prioritized` and `failed`, the job hash `<id>` (field `data`), `<id>:lock` and
+ * `<id>:logs`.
  */
 const DROP = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', tonumber(ARGV[5]), tonumber(ARGV[3]))
@@ -105,7 +110,7 @@ export interface QueueCuts {
   readonly maxSkewMs: number;
 }
 
-export class QueueTimeIndex {
+export class QueueTimeIndex implements TimeIndexStore {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
   private key(queue: string, what: string): string {

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { LockElector, RestElector, type Elector } from '../election/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { QueueRegistry, QueueTimeIndex, ReadyJobs, SharedLiveness, producerConnection, type QueueIdentity } from '../queue/index.js';
+import { RedisQueueBackend, SharedLiveness, type QueueIdentity } from '../queue/index.js';
 import type { CutSource } from '../storage/index.js';
 import { ReadyJobsPublisher } from './ready-jobs.js';
 
@@ -24,9 +23,9 @@ export interface Election {
  */
 export function createElection(config: Config, applicationName: string, log: Logger, metrics: Metrics, ready: () => Promise<void>): Election {
   const { election, queue } = config;
-  const redis: Redis = producerConnection(queue.redisUrl);
-  redis.on('error', (err: Error) => log.debug({ err }, 'redis elector connection error'));
-  const index = new QueueTimeIndex(redis, queue.queuePrefix);
+  const backend = RedisQueueBackend.forProducer(queue.redisUrl, queue.queuePrefix, log.child({ component: 'election' }));
+  backend.redis.on('error', (err: Error) => log.debug({ err }, 'redis elector connection error'));
+  const index = backend.index;
   const common = {
     cuts: (group: string): CutSource => index.cuts(group, election.maxClockSkewMs),
     ready,
@@ -36,17 +35,15 @@ export function createElection(config: Config, applicationName: string, log: Log
     log: log.child({ component: 'election' }),
     metrics,
   };
-  const liveness = election.rest ? undefined : SharedLiveness.open({
-    redisUrl: queue.redisUrl, prefix: queue.queuePrefix, timeoutMs: election.timeoutMs, log: log.child({ component: 'liveness' }),
-  });
+  const liveness = election.rest ? undefined : livenessOn(queue.redisUrl, queue.queuePrefix, election.timeoutMs, log.child({ component: 'liveness' }));
   const elector: Elector = liveness === undefined
     ? new RestElector({ ...common, identity: election.identity })
     : new LockElector({ ...common, intervalMs: election.intervalMs, timeoutMs: election.timeoutMs, liveness });
   // The set KEDA scales workers on: kept here, where the leaders are known, so it is right
   // while no worker runs.
   const readyJobs = new ReadyJobsPublisher({
-    ready: new ReadyJobs(redis, queue.queuePrefix, queue.readyJobs.max),
-    registry: new QueueRegistry(redis, queue.queuePrefix),
+    ready: backend.readyJobs(queue.readyJobs.max),
+    registry: backend.registry,
     leaders: () => elector.leaders(),
     intervalMs: queue.readyJobs.intervalMs,
     log: log.child({ component: 'ready-jobs' }),
@@ -59,7 +56,7 @@ export function createElection(config: Config, applicationName: string, log: Log
       liveness?.record(id.group, id.replica);
     },
     async start() {
-      await redis.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; handoffs wait for it'));
+      await backend.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; handoffs wait for it'));
       await liveness?.start();
       await elector.start();
       readyJobs.start();
@@ -68,7 +65,14 @@ export function createElection(config: Config, applicationName: string, log: Log
       await readyJobs.stop();
       await elector.stop();
       await liveness?.stop();
-      redis.disconnect();
+      await backend.close();
     },
   };
+}
+
+/** Shared liveness on a Redis connection of its own, failing fast like the producer's. */
+function livenessOn(redisUrl: string, prefix: string, timeoutMs: number, log: Logger): SharedLiveness {
+  const backend = RedisQueueBackend.forProducer(redisUrl, prefix, log);
+  backend.redis.on('error', (err: Error) => log.debug({ err }, 'redis liveness connection error'));
+  return SharedLiveness.open({ backend, timeoutMs, log });
 }

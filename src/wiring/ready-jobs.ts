@@ -1,10 +1,10 @@
 import type { Logger } from '../observability/log.js';
-import { ReadyJobs, readyShare, type QueueRegistry } from '../queue/index.js';
+import { readyShare, type QueueRegistryStore, type ReadyJobsStore } from '../queue/index.js';
 import { sleep } from '../lib/sleep.js';
 
 export interface ReadyJobsPublisherOptions {
-  readonly ready: ReadyJobs;
-  readonly registry: QueueRegistry;
+  readonly ready: ReadyJobsStore;
+  readonly registry: QueueRegistryStore;
   /** Groups this process leads now: group → replica (the elector's view). */
   readonly leaders: () => ReadonlyMap<string, string>;
   readonly intervalMs: number;

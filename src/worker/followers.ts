@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import {
-  Backlog, TransientError, isQueuedJob, parseQueueName, queuedWork, type BatchHandler, type QueueIdentity, type QueueTimeIndex,
+  TransientError, isQueuedJob, parseQueueName, queuedWork, type BatchHandler, type QueueBackend, type QueueIdentity, type TimeIndexStore,
 } from '../queue/index.js';
 import type { CutSource, Leadership } from '../storage/index.js';
 import type { Logger } from '../observability/log.js';
@@ -21,9 +19,9 @@ export interface FollowerWorkOptions {
   readonly view: OwnershipView;
   readonly leadership: Leadership;
   readonly pool: pg.Pool;
-  readonly redis: Redis;
-  readonly prefix: string;
-  readonly index: QueueTimeIndex;
+  /** The store of the queues: backlog counters and the replay lease. */
+  readonly backend: QueueBackend;
+  readonly index: TimeIndexStore;
   readonly handler: BatchHandler;
   /** A follower's batch goes once the leader has committed this far past its newest sample (ms). */
   readonly marginMs: number;
@@ -45,11 +43,9 @@ export interface FollowerWorkOptions {
  */
 export class FollowerWork {
   private readonly strikes = new Map<string, number>();
-  private readonly backlog: Backlog;
   private readonly cuts: (group: string) => CutSource;
 
   constructor(private readonly opts: FollowerWorkOptions) {
-    this.backlog = new Backlog(opts.redis, opts.prefix);
     this.cuts = (group) => opts.index.cuts(group, opts.maxSkewMs);
   }
 
@@ -124,12 +120,11 @@ export class FollowerWork {
     this.opts.metrics.followerBacklog.set({ queue: name }, await this.opts.index.size(name));
   }
 
-  /** Writes the decided part of jobs by id, one worker per queue at a time (a Redis lease). */
+  /** Writes the decided part of jobs by id, one worker per queue at a time (a lease in the store). */
   private async writeDecided(queue: Queue, ids: readonly string[]): Promise<void> {
     const name = queue.name;
-    const lease = `${this.opts.prefix}:${name}:replay-lease`;
-    const token = randomBytes(8).toString('hex');
-    if ((await this.opts.redis.set(lease, token, 'PX', 60_000, 'NX')) !== 'OK') return;
+    const token = await this.opts.backend.lease.acquire(name, 60_000);
+    if (token === undefined) return;
     try {
       const jobs = await Promise.all(ids.map(async (id) => ((await this.opts.index.isLocked(name, id)) ? undefined : queue.getJob(id))));
       await Promise.all(jobs.map(async (job) => {
@@ -145,7 +140,7 @@ export class FollowerWork {
           // A leader's worker may have taken it meanwhile (then it is locked and stays: the ledger makes its write a no-op).
           if ((await queue.remove(id)) === 1) {
             await this.opts.index.unindex(name, [id]);
-            await this.backlog.remove(name, data.n);
+            await this.opts.backend.backlog.remove(name, data.n);
           }
         } catch (err) {
           if (err instanceof TransientError) return;
@@ -156,7 +151,7 @@ export class FollowerWork {
         }
       }));
     } finally {
-      if ((await this.opts.redis.get(lease)) === token) await this.opts.redis.del(lease);
+      await this.opts.backend.lease.release(name, token);
     }
   }
 }

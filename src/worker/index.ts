@@ -103,7 +103,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     },
   });
   const followers: FollowerWork = new FollowerWork({
-    view, leadership, pool: opts.pool, redis: consumer.connection, prefix: opts.queuePrefix, index: consumer.index, handler,
+    view, leadership, pool: opts.pool, backend: consumer.backend, index: consumer.index, handler,
     marginMs: opts.followerMarginMs, lookbackMs: opts.markLookbackMs, maxSkewMs: opts.maxClockSkewMs,
     log: log.child({ component: 'handoff' }), metrics: opts.metrics, signal: abort.signal,
   });

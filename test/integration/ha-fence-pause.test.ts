@@ -78,7 +78,7 @@ afterAll(async () => {
 });
 
 async function jobsOfA(): Promise<Map<string, BatchJob>> {
-  const jobs = await queueA.getJobs(['wait', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'], 0, -1);
+  const jobs = await queueA.getJobs(['wait', 'active', 'delayed', 'prioritized', 'waiting-children'], 0, -1);
   const out = new Map<string, BatchJob>();
   for (const j of jobs) if (j.id !== undefined && isBatchJob(j.data)) out.set(j.id, j.data);
   return out;

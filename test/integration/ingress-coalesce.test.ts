@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { isPromfleetError } from '../../src/errors.js';
-import { DEFAULT_QUEUE, DeadLetters, Producer, batchId, type QueueIdentity } from '../../src/queue/index.js';
+import { DEFAULT_QUEUE, DeadLetters, Producer, RedisQueueBackend, batchId, type QueueIdentity } from '../../src/queue/index.js';
 import { redisUrl, uniqueName } from '../helpers/services.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/ports.js';
@@ -106,7 +106,7 @@ describe('ingress group commit', () => {
     await waitFor('the resent batches acknowledged', async () => (await counterSum(wm.writtenBatches, { outcome: 'duplicate' })) === 24, 30_000);
     expect(await stored('co_many')).toEqual({ rows: n * SERIES, distinct: n * SERIES, sum: expectedSum(all) });
     expect(await counterSum(wm.writtenBatches, { outcome: 'written' })).toBe(n);
-    expect(await new DeadLetters(fx.redis, prefix).list()).toEqual([]);
+    expect(await new DeadLetters(new RedisQueueBackend(fx.redis, prefix, log)).list()).toEqual([]);
   });
 
   it('dead-letters a job naming the batch the database refuses; its other batches are written, and a retry writes only the refused one', async () => {
@@ -115,7 +115,7 @@ describe('ingress group commit', () => {
     const payloads = Array.from({ length: 6 }, (_, b) => body('co_bad', b, b === bad ? (i) => (i === 5 ? -1 : i) : undefined));
     const ids = payloads.map((p) => batchId(DEFAULT_QUEUE, p));
     await fx.client.query('ALTER TABLE prom.samples ADD CONSTRAINT co_positive CHECK (value >= 0)');
-    const letters = new DeadLetters(fx.redis, prefix);
+    const letters = new DeadLetters(new RedisQueueBackend(fx.redis, prefix, log));
     try {
       // One enqueue call: the first batch goes alone (the queue is idle), the five others wait
       // for it and travel together as one job.

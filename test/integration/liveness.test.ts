@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { Redis } from 'ioredis';
 import { LockElector } from '../../src/election/index.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { SharedLiveness, livenessKey } from '../../src/queue/index.js';
+import { RedisLivenessStore, SharedLiveness, livenessKey } from '../../src/queue/index.js';
 import { migrate } from '../../src/storage/index.js';
 import { deleteRedisPrefix } from '../helpers/app.js';
 import { leaderRow } from '../helpers/ha-load.js';
@@ -43,7 +43,7 @@ function obs(): pg.Client {
 
 function liveness(opts: { now?: () => number; ttlMs?: number; writeEveryMs?: number; on?: Redis; readTimeoutMs?: number } = {}): SharedLiveness {
   return new SharedLiveness({
-    redis: opts.on ?? r(), prefix, ttlMs: opts.ttlMs ?? 6_000, writeEveryMs: opts.writeEveryMs ?? 1_000, log, now: opts.now, readTimeoutMs: opts.readTimeoutMs,
+    store: new RedisLivenessStore(opts.on ?? r(), prefix), ttlMs: opts.ttlMs ?? 6_000, writeEveryMs: opts.writeEveryMs ?? 1_000, log, now: opts.now, readTimeoutMs: opts.readTimeoutMs,
   });
 }
 

@@ -18,9 +18,13 @@ const B = queueName({ group: 'demo', replica: 'replica-b' });
 const OTHER_A = queueName({ group: 'other', replica: 'replica-a' });
 let redis: Redis;
 const queues: Queue[] = [];
+/** BullMQ does not close a connection it was handed. */
+const connections: Redis[] = [];
 
 async function addJobs(name: string, n: number): Promise<void> {
-  const q = new Queue(name, { connection: redis.duplicate(), prefix });
+  const connection = redis.duplicate();
+  connections.push(connection);
+  const q = new Queue(name, { connection, prefix });
   queues.push(q);
   await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: 'batch', data: { i } })));
   await new QueueRegistry(redis, prefix).register(name);
@@ -41,10 +45,8 @@ beforeAll(async () => {
   await addJobs(OTHER_A, 11);
 });
 afterAll(async () => {
-  for (const q of queues) {
-    await q.close();
-    await (await q.client).quit();
-  }
+  for (const q of queues) await q.close();
+  for (const c of connections) await c.quit();
   await deleteRedisPrefix(prefix);
   redis.disconnect();
 });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
-import { DEFAULT_COALESCE, DEFAULT_QUEUE, DeadLetters, Producer, batchId, queueName, type QueueIdentity } from '../../src/queue/index.js';
+import { DEFAULT_COALESCE, DEFAULT_QUEUE, DeadLetters, Producer, RedisQueueBackend, batchId, queueName, type QueueIdentity } from '../../src/queue/index.js';
 import { openQueue } from '../../src/queue/open.js';
 import { redisUrl, uniqueName } from '../helpers/services.js';
 import { startApp, type TestApp } from '../helpers/app.js';
@@ -135,7 +135,7 @@ describe('worker group commit', () => {
     expect(await stored('gc_dup')).toEqual({ rows: (n - 1) * SERIES, distinct: (n - 1) * SERIES, sum: expectedSum(others) });
     const tx = await transactions(m.transactionBatches);
     expect(tx.count).toBeLessThan(n);
-    expect(await new DeadLetters(fx.redis, prefix).list()).toEqual([]);
+    expect(await new DeadLetters(new RedisQueueBackend(fx.redis, prefix, log)).list()).toEqual([]);
   });
 
   it('dead-letters only the batch the database refuses; the batches of its transaction are written', async () => {
@@ -147,7 +147,7 @@ describe('worker group commit', () => {
       const ids = await enqueue(prefix, Array.from({ length: n }, (_, b) => payload('gc_bad', b, b === bad ? (i) => (i === 3 ? -1 : i) : undefined)));
       const worker = await startWorker(prefix);
       const m = worker.app.metrics;
-      const letters = new DeadLetters(fx.redis, prefix);
+      const letters = new DeadLetters(new RedisQueueBackend(fx.redis, prefix, log));
       await waitFor('the refused batch dead-lettered', async () => (await letters.list()).length === 1, 30_000);
       await waitFor('the other batches written', async () => (await inLedger(ids)) === n - 1, 30_000);
 
