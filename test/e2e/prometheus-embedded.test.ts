@@ -12,19 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteRedisPrefix } from '../helpers/app.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
-import { startNodeExporter, startPrometheus, type NodeExporter, type PrometheusProcess, type QueryData } from '../helpers/prometheus.js';
+import { expectSamePromql } from '../helpers/promql-compare.js';
+import { startNodeExporter, startPrometheus, type NodeExporter, type PrometheusProcess } from '../helpers/prometheus.js';
 import { redisUrl, uniqueName } from '../helpers/services.js';
 import { sleep, tail } from './support.js';
 
 const RUN_MS = 40_000;
 const EXTERNAL = { cluster: 'e2e-embedded', __replica__: 'w' };
-
-/** A query result in a canonical order, values as Prometheus printed them. */
-function canonical(d: QueryData): string {
-  if (d.resultType === 'vector') return JSON.stringify({ t: d.resultType, r: d.result.map((x) => JSON.stringify([x.metric, x.value])).sort() });
-  if (d.resultType === 'matrix') return JSON.stringify({ t: d.resultType, r: d.result.map((x) => JSON.stringify([x.metric, x.values])).sort() });
-  return JSON.stringify(d);
-}
 
 describe('Prometheus 2.42 → promfleet all on its embedded PostgreSQL → Prometheus', () => {
   let dir = '';
@@ -94,23 +88,7 @@ describe('Prometheus 2.42 → promfleet all on its embedded PostgreSQL → Prome
       'scrape_samples_scraped',
       'rate(prometheus_tsdb_head_samples_appended_total[10s])',
     ];
-    let compared = 0;
-    for (const q of instant) {
-      for (const t of [mid, end]) {
-        const want = await w!.query(q, t);
-        const got = await r!.query(q, t);
-        expect(want.resultType === 'vector' && want.result.length > 0, `${q} @ ${t} selects something`).toBe(true);
-        expect(canonical(got), `${q} @ ${t}`).toBe(canonical(want));
-        compared += 1;
-      }
-    }
-    for (const q of range) {
-      const want = await w!.queryRange(q, start, end, 2);
-      const got = await r!.queryRange(q, start, end, 2);
-      expect(want.length, `${q} selects something`).toBeGreaterThan(0);
-      expect(canonical({ resultType: 'matrix', result: got }), q).toBe(canonical({ resultType: 'matrix', result: want }));
-      compared += 1;
-    }
+    const compared = await expectSamePromql(w!, r!, { instant, at: [mid, end], range, start, end, step: 2 });
     console.info(`${compared} PromQL evaluations equal on W (own TSDB) and R (promfleet on its embedded PostgreSQL)`);
     passed = true;
   }, 120_000);
