@@ -8,6 +8,8 @@ export interface ReplicaState {
   paused: boolean;
   /** Out of the election until then (ms): it fell quiet in its own interval, the others go first. */
   heldOutUntilMs?: number;
+  /** The cut it was held out for (once per cut: after the hold-out it may lead from there). */
+  heldOutForCutMs?: number | null;
 }
 
 /**

@@ -211,16 +211,20 @@ export class LockElector implements Elector {
     const id = (g.id ??= await this.q(client, 'group id', () => this.leadership.groupId(client, group)));
     if (!(await this.q(client, 'try lock', () => this.leadership.tryLock(client, id)))) return;
     try {
-      const t = await this.q(client, 'takeover', () => this.leadership.takeOver(client, group, candidate, 'lock', this.opts.cuts(group)),
+      const held = g.replicas.get(candidate)?.heldOutForCutMs;
+      const t = await this.q(client, 'takeover', () => this.leadership.takeOver(client, group, candidate, 'lock', this.opts.cuts(group), held),
         this.t.takeoverDeadlineMs);
       if (t.resigned) {
         // Quiet in its own interval while the database was away: the interval ends there, and those
         // that kept writing go first (one timeout, plus their reconnect backoff after the outage).
         await this.q(client, 'unlock', () => this.leadership.unlock(client, id));
         const r = g.replicas.get(candidate);
-        if (r) r.heldOutUntilMs = this.now() + this.opts.timeoutMs + this.backoff.maxMs + 2 * this.opts.intervalMs;
+        if (r) {
+          r.heldOutUntilMs = this.now() + this.opts.timeoutMs + this.backoff.maxMs + 2 * this.opts.intervalMs;
+          r.heldOutForCutMs = t.handoffMs;
+        }
         this.opts.log.warn({ group, replica: candidate, handoffMs: t.handoffMs }, 'replica fell quiet while the database was away: its interval is closed where it fell quiet; others may take over');
-        this.opts.metrics.haLeadershipChanges.inc({ group });
+        if (t.changed) this.opts.metrics.haLeadershipChanges.inc({ group });
         return;
       }
       g.leading = candidate;

@@ -35,7 +35,9 @@ export interface Takeover {
   readonly waits: boolean;
   /**
    * The replica owned the open interval but fell quiet in it while nobody could take over (the
-   * database was away): its interval was closed where it fell quiet, and it does not lead.
+   * database was away): its interval was closed where it fell quiet, and it does not lead. Also
+   * when a worker had closed that interval already (unchanged then), unless the caller held the
+   * replica out for that cut before.
    */
   readonly resigned: boolean;
 }
@@ -66,11 +68,12 @@ export class HandoffSql {
     return { epoch: Number(row.epoch), replica: row.replica, fromMs: row.from_ms === null ? null : Number(row.from_ms) };
   }
 
-  async lastInterval(c: Queryable, group: string): Promise<{ replica: string; toMs: number | null } | undefined> {
-    const r = await c.query<{ replica: string; to_ms: string | null }>(
-      `SELECT replica, to_ms FROM ${this.s}.ha_ownership WHERE group_name = $1 ORDER BY epoch DESC LIMIT 1`, [group]);
+  async lastInterval(c: Queryable, group: string): Promise<{ replica: string; fromMs: number | null; toMs: number | null } | undefined> {
+    const r = await c.query<{ replica: string; from_ms: string | null; to_ms: string | null }>(
+      `SELECT replica, from_ms, to_ms FROM ${this.s}.ha_ownership WHERE group_name = $1 ORDER BY epoch DESC LIMIT 1`, [group]);
     if (r.rowCount === 0) return undefined;
-    return { replica: r.rows[0].replica, toMs: r.rows[0].to_ms === null ? null : Number(r.rows[0].to_ms) };
+    const row = r.rows[0];
+    return { replica: row.replica, fromMs: row.from_ms === null ? null : Number(row.from_ms), toMs: row.to_ms === null ? null : Number(row.to_ms) };
   }
 
   /**

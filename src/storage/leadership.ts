@@ -113,7 +113,7 @@ export class Leadership {
    * there; it waits for the previous owner's queue (see markReady) unless there is no
    * previous owner or it is the same replica.
    */
-  async takeOver(c: Queryable, group: string, replica: string, via: LeaderVia, source: CutSource): Promise<Takeover> {
+  async takeOver(c: Queryable, group: string, replica: string, via: LeaderVia, source: CutSource, heldOutForCutMs?: number | null): Promise<Takeover> {
     return inTransaction(c, async () => {
       const row = await this.sql.lockRow(c, group);
       if (!row) throw new Error(`group ${group} has no leadership row`);
@@ -140,6 +140,12 @@ export class Leadership {
         const last = await this.sql.lastInterval(c, group);
         cut = last ? last.toMs ?? NO_DATA_CUT_MS : null;
         previous = last?.replica;
+        // Its own interval was closed where it fell quiet (by a worker, while its elector was
+        // away): as when it resigns, those that kept writing go first, once per cut.
+        if (last?.replica === replica && cut !== null && heldOutForCutMs !== cut) {
+          const quiet = await source.quietMs(replica, last.fromMs);
+          if (quiet !== undefined && quiet <= cut) return { epoch: row.epoch, handoffMs: cut, previous: row.leader, changed: false, waits: false, resigned: true };
+        }
       }
       const waits = previous !== undefined && previous !== replica;
       const epoch = row.epoch + 1;

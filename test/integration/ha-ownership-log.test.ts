@@ -15,7 +15,16 @@ const db = useTestDatabase('ha_ownership_log', { checkReleased: false, migrate: 
 let c: pg.PoolClient;
 const leadership = new Leadership('prom');
 const accepted = new Map<string, number>();
-const cuts: CutSource = { acceptedMs: async (replica) => accepted.get(replica), quietMs: async () => undefined, maxSkewMs: SKEW };
+/** Per replica, where it first fell quiet (what it had accepted before a silence in its data). */
+const quiet = new Map<string, number>();
+const cuts: CutSource = {
+  acceptedMs: async (replica) => accepted.get(replica),
+  quietMs: async (replica, afterMs) => {
+    const q = quiet.get(replica);
+    return q !== undefined && (afterMs === null || q > afterMs) ? q : undefined;
+  },
+  maxSkewMs: SKEW,
+};
 
 async function intervals(group: string): Promise<{ epoch: number; replica: string; from: number | null; to: number | null; ready: boolean }[]> {
   const r = await c.query<{ epoch: string; replica: string; from_ms: string | null; to_ms: string | null; ready: boolean }>(
@@ -89,5 +98,26 @@ describe('the ownership log', () => {
     const row = await c.query<{ leader: string | null }>('SELECT leader FROM prom.ha_leaders WHERE group_name = $1', ['dead']);
     expect(row.rows[0].leader).toBeNull();
     expect((await intervals('dead')).map((i) => [i.replica, i.to])).toEqual([['a', 1_000]]);
+  });
+
+  it('holds a replica out once when a worker closed its interval where it fell quiet, then lets it lead from there', async () => {
+    await leadership.groupId(c, 'quiet');
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    const id = await leadership.groupId(other, 'quiet');
+    expect(await leadership.tryLock(other, id)).toBe(true);
+    const first = await leadership.takeOver(other, 'quiet', 'q', 'lock', cuts);
+    await other.end();
+    accepted.set('q', 9_000);
+    quiet.set('q', 5_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await leadership.closeDead(c, 'quiet', cuts)).toBe(true);
+    expect((await intervals('quiet')).map((i) => [i.replica, i.to])).toEqual([['q', 5_000]]);
+    const back = await leadership.takeOver(c, 'quiet', 'q', 'lock', cuts);
+    expect(back).toMatchObject({ resigned: true, changed: false, handoffMs: 5_000, epoch: first.epoch });
+    expect(await intervals('quiet'), 'nothing changed').toHaveLength(1);
+    const after = await leadership.takeOver(c, 'quiet', 'q', 'lock', cuts, 5_000);
+    expect(after).toMatchObject({ resigned: false, changed: true, handoffMs: 5_000, waits: false });
+    expect((await intervals('quiet')).map((i) => [i.replica, i.from, i.to])).toEqual([['q', null, 5_000], ['q', 5_000, null]]);
   });
 });
