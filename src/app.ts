@@ -68,11 +68,11 @@ export function createApp(role: ServiceRole, config: Config, log: Logger, seams:
       server, elector: e.elector, token: config.election.restToken, listenHost: config.http.host,
       authFile: guarded, log: log.child({ component: 'election' }),
     });
-    ingress = createIngress({ ...config.queue, ...config.ingress, server, observe: (id) => e.observe(id), log: log.child({ component: 'ingress' }), metrics });
+    ingress = createIngress({ ...config.queue, ...config.ingress, pgUrl: storage.connectionString, server, observe: (id) => e.observe(id), log: log.child({ component: 'ingress' }), metrics });
   }
   const workerPool = role === 'worker' || role === 'all' ? pool(role, 'worker') : undefined;
   const worker: WorkerRole | undefined = workerPool && createWorker({
-    ...config.queue, ...config.worker, server, pool: workerPool, schema: storage.schema, migrate: () => schema.ensure(),
+    ...config.queue, ...config.worker, pgUrl: storage.connectionString, server, pool: workerPool, schema: storage.schema, migrate: () => schema.ensure(),
     pauseBeforeFence: seams.pauseBeforeFence, seams: { afterCopy: seams.afterCopy, afterCommit: seams.afterCommit },
     log: log.child({ component: 'worker' }), metrics,
   });

@@ -5,8 +5,8 @@ import { parseConfig, helpText, maskUrl, ROLES, type Config } from './config/ind
 import { isPromfleetError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { createPool, migrate } from './storage/index.js';
-import { DeadLetters, RedisQueueBackend } from './queue/index.js';
-import { Redis } from 'ioredis';
+import { DeadLetters, openQueueBackend, queueSchema } from './queue/index.js';
+import { queueStore } from './wiring/index.js';
 import { formatLoadgenReport, LoadgenArgsError, loadgenHelp, parseLoadgenArgs, runLoadgen } from './loadgen/index.js';
 
 /** Entry point: returns the process exit code. */
@@ -49,7 +49,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const log = createLogger(config.log.level).child({ role });
   const pg = database.kind === 'embedded' ? `embedded (${database.dir})` : maskUrl(config.storage.connectionString);
-  log.info({ pg, redis: maskUrl(config.queue.redisUrl), schema: config.storage.schema, prefix: config.queue.queuePrefix }, 'starting');
+  const queue = config.queue.backend === 'redis' ? maskUrl(config.queue.redisUrl) : `postgres (schema ${queueSchema(config.queue.queuePrefix)})`;
+  log.info({ pg, queue, schema: config.storage.schema, prefix: config.queue.queuePrefix }, 'starting');
   if (role === 'migrate') return runMigrate(config, log);
 
   return runService(role as ServiceRole, config, log, database);
@@ -106,11 +107,16 @@ async function runDeadLetters(args: string[], config: Config): Promise<number> {
     process.stderr.write('promfleet: dead-letters drop needs batch ids (or PROMFLEET_DROP_ALL=1 to drop every dead letter)\n');
     return 2;
   }
-  const redis = new Redis(config.queue.redisUrl, { maxRetriesPerRequest: 1 });
+  if (config.queue.backend === 'postgres' && !config.storage.serverConfigured) {
+    process.stderr.write('promfleet: dead-letters: the queue is on PostgreSQL; name its server with --pg.url (for the embedded one, the URL `promfleet all` logs at start)\n');
+    return 2;
+  }
+  // Its output is the dead letters on stdout: the queue's own (debug) log goes to stderr.
+  const log = createLogger(config.log.level, process.stderr).child({ role: 'dead-letters' });
+  const backend = openQueueBackend(queueStore(config), 'producer', log);
   try {
-    // Its output is the dead letters on stdout: the queue's own (debug) log goes to stderr.
-    const log = createLogger(config.log.level, process.stderr).child({ role: 'dead-letters' });
-    const dl = new DeadLetters(new RedisQueueBackend(redis, config.queue.queuePrefix, log));
+    await backend.connect();
+    const dl = new DeadLetters(backend);
     if (action === 'list') {
       for (const d of await dl.list()) process.stdout.write(`${JSON.stringify(d)}\n`);
     } else {
@@ -119,6 +125,6 @@ async function runDeadLetters(args: string[], config: Config): Promise<number> {
     }
     return 0;
   } finally {
-    redis.disconnect();
+    await backend.close();
   }
 }

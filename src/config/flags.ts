@@ -7,6 +7,9 @@ import { flag, type FlagValuesOf } from './flag-spec.js';
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const QUEUE_BACKENDS = ['redis', 'postgres'] as const;
+export type QueueBackendKind = (typeof QUEUE_BACKENDS)[number];
+
 function oneOf<T extends string>(values: readonly T[]): (raw: string) => T {
   return (raw) => {
     const v = raw.trim().toLowerCase();
@@ -123,11 +126,13 @@ export const FLAGS = {
   'pg.max-open-conns': flag<number>('int', '4', (raw) => parseInteger(raw, 1, 1000),
     'Pooled PostgreSQL connections per process (writers and readers; a remote read of 64 series or more uses two at once).'),
   'redis.url': flag<string>('url', 'redis://127.0.0.1:6379', (raw) => parseUrl(raw, ['redis:', 'rediss:']),
-    'Redis URL for the queue.'),
+    'Redis URL for the queue (setting it, as a flag or as PROMFLEET_REDIS_URL, puts the queue on Redis unless --queue.backend says otherwise).'),
+  'queue.backend': flag<QueueBackendKind | undefined>('enum', undefined, oneOf(QUEUE_BACKENDS),
+    'Where the queue lives: redis (the production path; survives database outages) or postgres (in the storage database, schema <--queue.prefix>_queue; goes down with it). Default: redis when --redis.url or PROMFLEET_REDIS_URL is set, else postgres.'),
   'queue.prefix': flag<string>('string', 'promfleet', (raw) => {
     if (!/^[A-Za-z0-9_.{}-]{1,64}$/.test(raw)) throw new Error('expected 1-64 characters of [A-Za-z0-9_.{}-]');
     return raw;
-  }, 'Redis key prefix; deployments sharing one Redis use different prefixes.'),
+  }, 'Queue namespace: the Redis key prefix, or on PostgreSQL the schema <prefix>_queue; deployments sharing one store use different prefixes.'),
   'queue.max-backlog-samples': flag<number>('int', '0', (raw) => parseInteger(raw, 0, Number.MAX_SAFE_INTEGER),
     'Samples an HA group may have waiting in Redis before its writes get 503 (Prometheus keeps them in its WAL); 0: no bound but Redis memory.'),
   'queue.ready-jobs-interval': flag<number>('duration', '5s', parseDuration,

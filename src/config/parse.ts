@@ -35,7 +35,13 @@ export function readArgs(argv: readonly string[]): Map<FlagName, string> {
 export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
   const flags = asConfigError(() => readFlagValues(FLAGS, argv, { vars: env, name: envName }));
   checkCrossRules(flags);
-  return sliceConfig(flags, connectionString(flags), serverConfigured(readArgs(argv), env));
+  const given = readArgs(argv);
+  return sliceConfig(flags, connectionString(flags), serverConfigured(given, env), redisConfigured(given, env));
+}
+
+/** Whether --redis.url was given, as a flag or as PROMFLEET_REDIS_URL: then the queue defaults to Redis. */
+export function redisConfigured(given: ReadonlyMap<FlagName, string>, env: NodeJS.ProcessEnv): boolean {
+  return given.has('redis.url') || (env[envName('redis.url')] ?? '') !== '';
 }
 
 /** Flags that name a PostgreSQL server; without any of them, `all` runs an embedded one. */

@@ -1,4 +1,4 @@
-import type { FlagValues, LogLevel } from './flags.js';
+import type { FlagValues, LogLevel, QueueBackendKind } from './flags.js';
 
 /**
  * The parsed configuration, one typed slice per part of a process. Each slice holds what its part
@@ -94,8 +94,9 @@ export interface ReadConfig {
   readonly regex: { readonly dotMatchesNewline: boolean };
 }
 
-/** The Redis holding the queues, and the key prefix of this deployment. */
+/** Where the queues live (Redis, or the storage database), and the namespace of this deployment. */
 export interface QueueConfig {
+  readonly backend: QueueBackendKind;
   readonly redisUrl: string;
   readonly queuePrefix: string;
   /** The ready-jobs set KEDA reads: refresh interval (ms; 0: off) and members per queue at most. */
@@ -152,7 +153,7 @@ export interface StorageConfig {
 }
 
 /** Cuts the flat flag values into the slices. */
-export function sliceConfig(f: FlagValues, connectionString: string, serverConfigured: boolean): Config {
+export function sliceConfig(f: FlagValues, connectionString: string, serverConfigured: boolean, redisConfigured: boolean): Config {
   const { host, port } = f['web.listen-address'];
   const certFile = f['web.tls-cert'];
   const keyFile = f['web.tls-key'];
@@ -218,6 +219,7 @@ export function sliceConfig(f: FlagValues, connectionString: string, serverConfi
       regex: { dotMatchesNewline: f['read.regex-dot-matches-newline'] },
     },
     queue: {
+      backend: f['queue.backend'] ?? (redisConfigured ? 'redis' : 'postgres'),
       redisUrl: f['redis.url'], queuePrefix: f['queue.prefix'],
       readyJobs: { intervalMs: f['queue.ready-jobs-interval'], max: f['queue.ready-jobs-max'] },
     },

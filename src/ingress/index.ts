@@ -14,6 +14,9 @@ export interface IngressOptions {
   readonly server: HttpServer;
   readonly redisUrl: string;
   readonly queuePrefix: string;
+  /** Where the queue lives (default redis); on postgres, in the database at pgUrl. */
+  readonly backend?: 'redis' | 'postgres';
+  readonly pgUrl?: string;
   /** Per-group backlog bound in samples (0: none). */
   readonly maxBacklogSamples?: number;
   /** Concurrent batches of one queue gathered into one job (default DEFAULT_COALESCE). */
@@ -41,7 +44,7 @@ export interface Ingress {
 /** The ingress role: POST /write and /api/v1/write → decode, validate, tag, enqueue, 204. */
 export function createIngress(opts: IngressOptions): Ingress {
   const producer = new Producer({
-    redisUrl: opts.redisUrl, prefix: opts.queuePrefix, log: opts.log.child({ component: 'producer' }),
+    backend: opts.backend, redisUrl: opts.redisUrl, pgUrl: opts.pgUrl, prefix: opts.queuePrefix, log: opts.log.child({ component: 'producer' }),
     maxBacklogSamples: opts.maxBacklogSamples, now: opts.now, coalesce: opts.coalesce, quietAfterMs: opts.quietAfterMs,
     onJob: (queue, parts) => {
       opts.metrics.enqueuedJobs.inc({ queue });

@@ -91,7 +91,7 @@ export interface BullBinding {
 }
 
 export interface QueueBackend {
-  readonly kind: 'redis';
+  readonly kind: 'redis' | 'postgres';
   readonly bull: BullBinding;
   readonly registry: QueueRegistryStore;
   readonly backlog: BacklogStore;

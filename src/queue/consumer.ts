@@ -5,7 +5,7 @@ import { isEmpty, type QueueBackend, type TimeIndexStore } from './backend.js';
 import { Backlog } from './backlog.js';
 import { parseQueueName, type QueueIdentity } from './names.js';
 import { isQueuedJob, jobBatches, narrowJob, type QueuedBatch, type QueuedJob } from './batch.js';
-import { RedisQueueBackend } from './redis-backend.js';
+import { openQueueBackend, type QueueStoreOptions } from './open-backend.js';
 
 /** One job as the handler takes it: its id, its queue, the batches it holds (one or more) and their data times. */
 export interface QueuedWork {
@@ -58,9 +58,7 @@ export class PermanentError extends Error {
   }
 }
 
-export interface ConsumerOptions {
-  readonly redisUrl: string;
-  readonly prefix: string;
+export interface ConsumerOptions extends QueueStoreOptions {
   readonly concurrency: number;
   /** BullMQ lockDuration (ms): a job whose worker stops renewing it is taken again after this long. Default 30000. */
   readonly lockDurationMs?: number;
@@ -94,9 +92,7 @@ export class Consumer {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly opts: ConsumerOptions) {
-    const redis = RedisQueueBackend.forWorker(opts.redisUrl, opts.prefix, opts.log);
-    redis.redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis consumer connection error'));
-    this.backend = redis;
+    this.backend = openQueueBackend(opts, 'worker', opts.log);
     this.backlog = new Backlog(this.backend.backlog);
     this.index = this.backend.index;
   }

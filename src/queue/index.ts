@@ -8,6 +8,9 @@ export { QueueTimeIndex, SWEEP_PAGE, type QueueCuts } from './time-index.js';
 export { DeadLetters, type DeadLetter } from './dead-letters.js';
 export { Backlog, BacklogGate, RedisBacklogCounters } from './backlog.js';
 export { RedisQueueBackend } from './redis-backend.js';
+export { PostgresQueueBackend } from './pg/backend.js';
+export { queueSchema } from './pg/schema.js';
+export { openQueueBackend, type QueueStoreOptions } from './open-backend.js';
 export type {
   BacklogStore, BullBinding, LivenessStore, QueueBackend, QueueDepth, QueueLease, QueueRegistryStore, ReadyJobsStore, TimeIndexStore, WorkerTuning,
 } from './backend.js';

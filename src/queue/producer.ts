@@ -2,15 +2,13 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { PromfleetError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { QueueBackend } from './backend.js';
-import { RedisQueueBackend } from './redis-backend.js';
+import { openQueueBackend, type QueueStoreOptions } from './open-backend.js';
 import { batchId, makeJob, type BatchSummary, type PartInput, type WireFormat } from './batch.js';
 import { Coalescer, DEFAULT_COALESCE, type CoalesceBounds } from './coalesce.js';
 import { queueName, type QueueIdentity } from './names.js';
 import { BacklogGate } from './backlog.js';
 
-export interface ProducerOptions {
-  readonly redisUrl: string;
-  readonly prefix: string;
+export interface ProducerOptions extends QueueStoreOptions {
   readonly log: Logger;
   /** How long one enqueue may take before the request is answered 503 (ms). Default 5000. */
   readonly enqueueTimeoutMs?: number;
@@ -83,10 +81,7 @@ export class Producer {
   private stopped: Promise<void> | undefined;
 
   constructor(private readonly opts: ProducerOptions) {
-    const redis = RedisQueueBackend.forProducer(opts.redisUrl, opts.prefix, opts.log);
-    // ioredis reports every failed reconnect here; the request path turns them into 503s.
-    redis.redis.on('error', (err: Error) => opts.log.debug({ err }, 'redis producer connection error'));
-    this.backend = redis;
+    this.backend = openQueueBackend(opts, 'producer', opts.log);
     this.timeoutMs = opts.enqueueTimeoutMs ?? 5000;
     this.bounds = opts.coalesce ?? DEFAULT_COALESCE;
     this.gate = new BacklogGate(this.backend.backlog, this.backend.registry, opts.maxBacklogSamples ?? 0, opts.now ?? Date.now);
@@ -95,7 +90,7 @@ export class Producer {
   start(): Promise<void> {
     this.started ??= this.backend.connect().then(() => this.backend.check()).catch((err: unknown) => {
       // Not fatal: ingress answers 503 until the store is back and its client reconnects by itself.
-      this.opts.log.warn({ err }, 'redis not reachable at start; writes answer 503 until it is');
+      this.opts.log.warn({ err }, 'queue store not reachable at start; writes answer 503 until it is');
     });
     return this.started;
   }

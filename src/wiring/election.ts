@@ -2,7 +2,7 @@ import type { Config } from '../config/index.js';
 import { LockElector, RestElector, type Elector } from '../election/index.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import { RedisQueueBackend, SharedLiveness, type QueueIdentity } from '../queue/index.js';
+import { openQueueBackend, SharedLiveness, type QueueIdentity, type QueueStoreOptions } from '../queue/index.js';
 import type { CutSource } from '../storage/index.js';
 import { ReadyJobsPublisher } from './ready-jobs.js';
 
@@ -16,15 +16,15 @@ export interface Election {
 }
 
 /**
- * The lock elector, or the REST one with --leader-election.rest. Its own Redis connection reads
+ * The lock elector, or the REST one with --leader-election.rest. Its own queue-store connection reads
  * the replicas' accepted watermarks beside their queues (a handoff cuts there); the lock elector
  * sees a replica alive while it writes through any ingress process (shared liveness). The same
  * connection keeps the ready-jobs set KEDA reads (ReadyJobsPublisher).
  */
 export function createElection(config: Config, applicationName: string, log: Logger, metrics: Metrics, ready: () => Promise<void>): Election {
   const { election, queue } = config;
-  const backend = RedisQueueBackend.forProducer(queue.redisUrl, queue.queuePrefix, log.child({ component: 'election' }));
-  backend.redis.on('error', (err: Error) => log.debug({ err }, 'redis elector connection error'));
+  const store = queueStore(config);
+  const backend = openQueueBackend(store, 'producer', log.child({ component: 'election' }));
   const index = backend.index;
   const common = {
     cuts: (group: string): CutSource => index.cuts(group, election.maxClockSkewMs),
@@ -35,7 +35,7 @@ export function createElection(config: Config, applicationName: string, log: Log
     log: log.child({ component: 'election' }),
     metrics,
   };
-  const liveness = election.rest ? undefined : livenessOn(queue.redisUrl, queue.queuePrefix, election.timeoutMs, log.child({ component: 'liveness' }));
+  const liveness = election.rest ? undefined : livenessOn(store, election.timeoutMs, log.child({ component: 'liveness' }));
   const elector: Elector = liveness === undefined
     ? new RestElector({ ...common, identity: election.identity })
     : new LockElector({ ...common, intervalMs: election.intervalMs, timeoutMs: election.timeoutMs, liveness });
@@ -56,7 +56,7 @@ export function createElection(config: Config, applicationName: string, log: Log
       liveness?.record(id.group, id.replica);
     },
     async start() {
-      await backend.connect().catch((err: unknown) => log.warn({ err }, 'redis not reachable at start; handoffs wait for it'));
+      await backend.connect().catch((err: unknown) => log.warn({ err }, 'queue store not reachable at start; handoffs wait for it'));
       await liveness?.start();
       await elector.start();
       readyJobs.start();
@@ -70,9 +70,12 @@ export function createElection(config: Config, applicationName: string, log: Log
   };
 }
 
-/** Shared liveness on a Redis connection of its own, failing fast like the producer's. */
-function livenessOn(redisUrl: string, prefix: string, timeoutMs: number, log: Logger): SharedLiveness {
-  const backend = RedisQueueBackend.forProducer(redisUrl, prefix, log);
-  backend.redis.on('error', (err: Error) => log.debug({ err }, 'redis liveness connection error'));
-  return SharedLiveness.open({ backend, timeoutMs, log });
+/** Shared liveness on a connection of its own, failing fast like the producer's. */
+function livenessOn(store: QueueStoreOptions, timeoutMs: number, log: Logger): SharedLiveness {
+  return SharedLiveness.open({ backend: openQueueBackend(store, 'producer', log), timeoutMs, log });
+}
+
+/** Where this deployment's queues live (on the postgres backend, in the storage database). */
+export function queueStore(config: Config): QueueStoreOptions {
+  return { backend: config.queue.backend, redisUrl: config.queue.redisUrl, pgUrl: config.storage.connectionString, prefix: config.queue.queuePrefix };
 }

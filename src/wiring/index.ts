@@ -1,3 +1,3 @@
 export { createListener } from './http.js';
 export { schemaGate, migrateOptions } from './schema.js';
-export { createElection, type Election } from './election.js';
+export { createElection, queueStore, type Election } from './election.js';

@@ -29,6 +29,9 @@ export interface WorkerOptions {
   readonly schema: string;
   readonly redisUrl: string;
   readonly queuePrefix: string;
+  /** Where the queue lives (default redis); on postgres, in the database at pgUrl. */
+  readonly backend?: 'redis' | 'postgres';
+  readonly pgUrl?: string;
   /** Jobs taken at once per queue (BullMQ concurrency), each of one or more batches; batches are written together when they arrive together. */
   readonly concurrency: number;
   /** Group commit: most samples one transaction gathers from a queue's batches. */
@@ -88,7 +91,7 @@ export function createWorker(opts: WorkerOptions): WorkerRole {
     seams: opts.seams,
   });
   const consumer: Consumer = new Consumer({
-    redisUrl: opts.redisUrl,
+    backend: opts.backend, redisUrl: opts.redisUrl, pgUrl: opts.pgUrl,
     prefix: opts.queuePrefix,
     concurrency: opts.concurrency,
     lockDurationMs: opts.lockDurationMs,

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { createApp, type App, type AppSeams, type ServiceRole } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
 import { redisUrl, uniqueName } from './services.js';
+import { dropQueueSchema, queueFlags, testQueueBackend } from './queue-store.js';
 
 export interface TestApp {
   readonly app: App;
@@ -14,7 +15,7 @@ export interface TestApp {
 
 export async function startApp(role: ServiceRole, opts: { pgUrl?: string; prefix?: string; args?: string[]; seams?: AppSeams; log?: Logger } = {}): Promise<TestApp> {
   const prefix = opts.prefix ?? uniqueName('pft');
-  const args = ['--web.listen-address=127.0.0.1:0', `--redis.url=${redisUrl()}`, `--queue.prefix=${prefix}`, '--worker.queue-poll-interval=200ms', '--shutdown.timeout=10s'];
+  const args = ['--web.listen-address=127.0.0.1:0', ...queueFlags(), `--queue.prefix=${prefix}`, '--worker.queue-poll-interval=200ms', '--shutdown.timeout=10s'];
   if (opts.pgUrl) args.push(`--pg.url=${opts.pgUrl}`);
   const config = parseConfig([...args, ...(opts.args ?? [])], {});
   const app = createApp(role, config, opts.log ?? pino({ level: process.env.PROMFLEET_TEST_LOG ?? 'silent' }), opts.seams);
@@ -34,7 +35,12 @@ export async function redisKeys(prefix: string): Promise<string[]> {
   }
 }
 
+/** Removes a queue: its Redis keys, or on postgres its schema in the default test database (test databases take theirs along). */
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  if (testQueueBackend() === 'postgres') {
+    await dropQueueSchema(prefix);
+    return;
+  }
   const r = new Redis(redisUrl(), { lazyConnect: true });
   await r.connect();
   try {

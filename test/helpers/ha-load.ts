@@ -19,6 +19,7 @@ import { sleep } from '../../src/lib/sleep.js';
 import { encodeWriteRequest, snappyCompress, type TimeSeries } from '../../src/protocol/index.js';
 import { lockNamespace } from '../../src/storage/index.js';
 import { deleteRedisPrefix } from './app.js';
+import { queueFlags } from './queue-store.js';
 import { waitFor } from './ports.js';
 import { startPromfleet, type PromfleetProcess } from './promfleet.js';
 import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from './services.js';
@@ -447,7 +448,7 @@ export function continuityProblems(stored: Map<number, StoredSample[]>, series: 
 export function haArgs(opts: { pgUrl: string; redisUrl: string; prefix: string; extra?: readonly string[] }): string[] {
   return [
     `--pg.url=${opts.pgUrl}`,
-    `--redis.url=${opts.redisUrl}`,
+    ...queueFlags(opts.redisUrl),
     `--queue.prefix=${opts.prefix}`,
     '--leader-election.pg-advisory-lock.prometheus-timeout=2s',
     '--election.interval=250ms',
