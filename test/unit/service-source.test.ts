@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { POSTGRES, REDIS, chooseServiceSource, type ServiceProbes, type ServiceSpec } from '../helpers/service-source.js';
 
-interface Recorded { readonly probes: ServiceProbes; readonly loopbackPorts: number[]; dockerChecks: number; embeddedChecks: number }
+interface Recorded { readonly probes: ServiceProbes; readonly loopbackPorts: number[]; readonly pathLookups: string[]; dockerChecks: number; embeddedChecks: number }
 
-function probes(env: Record<string, string | undefined>, loopbackUp: boolean, docker: boolean, embedded = false): Recorded {
+function probes(env: Record<string, string | undefined>, loopbackUp: boolean, docker: boolean, embedded = false, onPath = false): Recorded {
   const rec: Recorded = {
     loopbackPorts: [],
+    pathLookups: [],
     dockerChecks: 0,
     embeddedChecks: 0,
     probes: {
@@ -13,6 +14,7 @@ function probes(env: Record<string, string | undefined>, loopbackUp: boolean, do
       loopbackAnswers: async (port) => { rec.loopbackPorts.push(port); return loopbackUp; },
       embeddedAvailable: () => { rec.embeddedChecks++; return embedded; },
       dockerAvailable: () => { rec.dockerChecks++; return docker; },
+      onPath: (name) => { rec.pathLookups.push(name); return onPath; },
     },
   };
   return rec;
@@ -76,5 +78,27 @@ describe('the embedded PostgreSQL as a test service', () => {
     expect(await chooseServiceSource(REDIS, r.probes)).toEqual({ kind: 'container' });
     expect(r.embeddedChecks).toBe(0);
     await expect(chooseServiceSource(REDIS, probes({}, false, false, true).probes)).rejects.toThrow(/^no Redis/);
+  });
+});
+
+describe('a redis-server from PATH as the Redis test service', () => {
+  it('is started by the run when nothing answers on 127.0.0.1:6379, before a container', async () => {
+    const r = probes({}, false, true, false, true);
+    expect(await chooseServiceSource(REDIS, r.probes)).toEqual({ kind: 'binary', name: 'redis-server' });
+    expect(r.pathLookups).toEqual(['redis-server']);
+    expect(r.dockerChecks).toBe(0);
+  });
+
+  it('is not looked for while one answers on loopback, nor for PostgreSQL', async () => {
+    const r = probes({}, true, true, false, true);
+    expect(await chooseServiceSource(REDIS, r.probes)).toEqual({ kind: 'loopback', url: REDIS.loopbackUrl });
+    const p = probes({}, false, true, false, true);
+    expect(await chooseServiceSource(POSTGRES, p.probes)).toEqual({ kind: 'container' });
+    expect(r.pathLookups).toEqual([]);
+    expect(p.pathLookups).toEqual([]);
+  });
+
+  it('missing, with no Docker either, fails naming the package to install', async () => {
+    await expect(chooseServiceSource(REDIS, probes({}, false, false).probes)).rejects.toThrow(/apt install redis-server/);
   });
 });
