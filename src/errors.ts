@@ -41,7 +41,7 @@ export const ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'HTTP method not allowed on this path' },
   NOT_FOUND: { status: 404, retryable: false, summary: 'no such path' },
   QUEUE_FULL: { status: 503, retryable: true, summary: 'the HA group\'s backlog is over --queue.max-backlog-samples (database behind or away)' },
-  QUEUE_UNAVAILABLE: { status: 503, retryable: true, summary: 'the queue (Redis) did not acknowledge the batch' },
+  QUEUE_UNAVAILABLE: { status: 503, retryable: true, summary: 'the queue (Redis, or the PostgreSQL it lives in with --queue.backend=postgres) did not acknowledge the batch' },
   SHUTTING_DOWN: { status: 503, retryable: true, summary: 'the process is shutting down' },
   DB_UNAVAILABLE: { status: 503, retryable: true, summary: 'PostgreSQL is unreachable or the transaction must be retried' },
   DB_REJECTED: { status: 500, retryable: false, summary: 'PostgreSQL rejected the data itself (constraint or data error)' },

@@ -1,7 +1,7 @@
 /**
  * A bare machine: the built CLI's `promfleet all` in an empty folder, with no PROMFLEET_*
- * variable and no --pg.* flag, runs its embedded PostgreSQL (Redis is the test run's, as
- * --redis.url). It answers /readyz within 30 s of being started, takes every captured
+ * variable and no --pg.* or --redis.* flag, runs its embedded PostgreSQL and keeps its queue in
+ * that same database (no Redis). It answers /readyz within 30 s of being started, takes every captured
  * Prometheus 2.42 remote_write body, answers the captured remote_read requests with exactly what
  * was written, stops on SIGTERM, and after a start on the same data folder still answers them so.
  */
@@ -11,12 +11,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeReadRequest, decodeReadResponse, decodeWriteRequest, snappyDecompress, type Label, type Query } from '../../src/protocol/index.js';
 import { matchesAll } from '../../src/read/matchers.js';
-import { deleteRedisPrefix } from '../helpers/app.js';
 import { capturedRequests, type CapturedRequest } from '../helpers/fixtures.js';
 import { toBits } from '../helpers/float-bits.js';
 import { waitFor } from '../helpers/ports.js';
 import { readyStatus, startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
-import { redisUrl, uniqueName } from '../helpers/services.js';
 import { tail } from './support.js';
 
 const READY_WITHIN_MS = 30_000;
@@ -72,7 +70,6 @@ function canonical(answers: Map<string, string[]>[][]): string {
 
 describe('promfleet all on a bare machine', () => {
   let dir = '';
-  const prefix = uniqueName('pfbare');
   const outputs: string[] = [];
   let running: PromfleetProcess | undefined;
 
@@ -85,14 +82,13 @@ describe('promfleet all on a bare machine', () => {
   afterAll(async () => {
     await running?.stop('SIGTERM');
     if (running) outputs.push(running.output());
-    await deleteRedisPrefix(prefix);
     await rm(dir, { recursive: true, force: true });
   }, 60_000);
 
   /** Starts the CLI in the empty folder and waits for /readyz, counting from the spawn. */
   async function start(): Promise<PromfleetProcess> {
     const t0 = Date.now();
-    const p = await startPromfleet('all', [`--storage.embedded-dir=${path.join(dir, 'data')}`, `--redis.url=${redisUrl()}`, `--queue.prefix=${prefix}`], {
+    const p = await startPromfleet('all', [`--storage.embedded-dir=${path.join(dir, 'data')}`], {
       baseEnv: bareEnv(), cwd: dir, healthyWithinMs: READY_WITHIN_MS,
     });
     running = p;
@@ -121,6 +117,9 @@ describe('promfleet all on a bare machine', () => {
     expect(log).toMatch(/"pg":"embedded \(/);
     expect(log).toMatch(/"msg":"embedded PostgreSQL on 127\.0\.0\.1:\d+, data in [^"]+; for production set --pg\.url or PROMFLEET_PG_URL/);
     expect(log).toMatch(/"initialised":true/);
+    // The queue is in the embedded database (default prefix), and nothing reached for Redis.
+    expect(log).toContain('"queue":"postgres (schema promfleet_queue)"');
+    expect(log).not.toMatch(/redis/i);
     for (const r of writes) {
       const res = await fetch(`${first.url}${r.url}`, { method: 'POST', headers: r.headers, body: new Uint8Array(r.body) });
       expect(res.status, `${r.file}: ${await res.clone().text()}`).toBe(204);

@@ -1,6 +1,7 @@
 /**
  * The out-of-the-box path with a real Prometheus: `promfleet all` started as a new user would
- * (an empty folder, no PROMFLEET_* variable, no --pg.* flag), so on its embedded PostgreSQL.
+ * (an empty folder, no PROMFLEET_* variable, no --pg.* or --redis.* flag), so on its embedded
+ * PostgreSQL, which also holds the queue.
  * Debian's Prometheus 2.42 W scrapes itself and node_exporter every second and remote_writes
  * through it for 40 s; a second, empty Prometheus R whose only data source is promfleet's
  * remote_read then answers PromQL exactly as W answers it from its own TSDB.
@@ -9,12 +10,10 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteRedisPrefix } from '../helpers/app.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { expectSamePromql } from '../helpers/promql-compare.js';
 import { startNodeExporter, startPrometheus, type NodeExporter, type PrometheusProcess } from '../helpers/prometheus.js';
-import { redisUrl, uniqueName } from '../helpers/services.js';
 import { sleep, tail } from './support.js';
 
 const RUN_MS = 40_000;
@@ -22,7 +21,6 @@ const EXTERNAL = { cluster: 'e2e-embedded', __replica__: 'w' };
 
 describe('Prometheus 2.42 → promfleet all on its embedded PostgreSQL → Prometheus', () => {
   let dir = '';
-  const prefix = uniqueName('pfe2eemb');
   let promfleet: PromfleetProcess | undefined;
   let exporter: NodeExporter | undefined;
   let w: PrometheusProcess | undefined;
@@ -36,10 +34,11 @@ describe('Prometheus 2.42 → promfleet all on its embedded PostgreSQL → Prome
     // Run as root, the embedded PostgreSQL runs as the postgres OS user, which must reach the folder.
     await chmod(dir, 0o755);
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PROMFLEET_')));
-    promfleet = await startPromfleet('all', [`--storage.embedded-dir=${path.join(dir, 'data')}`, `--redis.url=${redisUrl()}`, `--queue.prefix=${prefix}`], {
+    promfleet = await startPromfleet('all', [`--storage.embedded-dir=${path.join(dir, 'data')}`], {
       baseEnv: env, cwd: dir,
     });
     expect(promfleet.output()).toMatch(/"msg":"embedded PostgreSQL on 127\.0\.0\.1:\d+/);
+    expect(promfleet.output()).toContain('"queue":"postgres (schema promfleet_queue)"');
     exporter = await startNodeExporter();
     startedAt = Date.now();
     w = await startPrometheus({
@@ -67,7 +66,6 @@ describe('Prometheus 2.42 → promfleet all on its embedded PostgreSQL → Prome
       console.error(`promfleet (exit ${String(code)}):\n${tail(promfleet?.output() ?? '')}\nprometheus W:\n${tail(w?.output() ?? '')}\nprometheus R:\n${tail(r?.output() ?? '')}`);
     }
     expect(code).toBe(0);
-    await deleteRedisPrefix(prefix);
     await rm(dir, { recursive: true, force: true });
   }, 60_000);
 

@@ -22,20 +22,30 @@ export function probeBody(metric: string, job: string, series: number, i: number
   return Buffer.from(snappyCompress(encodeWriteRequest({ timeseries, metadata: [] })));
 }
 
+/** One attempt of deliverLikePrometheus, besides its status. */
+export interface AttemptDetail {
+  /** Date.now() when the attempt was sent. */
+  readonly sentAt: number;
+  /** The answer's Retry-After header, if any. */
+  readonly retryAfter?: string;
+}
+
 /**
  * Posts one remote-write body the way Prometheus does: the same bytes again after a 5xx, a 429
  * or a connection error (backoff doubling to 1 s), giving up on any other 4xx, at most
- * maxAttempts times. onAttempt hears every attempt's status code, or the error code (status 0).
+ * maxAttempts times. onAttempt hears every attempt's status code, or the error code (status 0),
+ * with when the attempt was sent and its Retry-After header.
  */
 export async function deliverLikePrometheus(
   url: string, payload: Buffer, dispatcher: Dispatcher, maxAttempts: number,
-  onAttempt: (outcome: string, status: number) => void,
+  onAttempt: (outcome: string, status: number, detail: AttemptDetail) => void,
 ): Promise<{ status: number; attempts: number }> {
   let backoff = 50;
   let status = 0;
   let attempts = 0;
   while (attempts < maxAttempts) {
     attempts++;
+    const sentAt = Date.now();
     try {
       const res = await request(url, {
         method: 'POST',
@@ -52,13 +62,14 @@ export async function deliverLikePrometheus(
       });
       await res.body.dump();
       status = res.statusCode;
-      onAttempt(String(status), status);
+      const retryAfter = res.headers['retry-after'];
+      onAttempt(String(status), status, { sentAt, retryAfter: Array.isArray(retryAfter) ? retryAfter.join(',') : retryAfter });
       if (status >= 200 && status < 300) break;
       // Prometheus drops a batch on 4xx (other than 429): so does this client.
       if (status < 500 && status !== 429) break;
     } catch (err) {
       status = 0;
-      onAttempt((err as { code?: string }).code ?? (err as Error).message, 0);
+      onAttempt((err as { code?: string }).code ?? (err as Error).message, 0, { sentAt });
     }
     await new Promise((r) => setTimeout(r, backoff));
     backoff = Math.min(backoff * 2, 1_000);

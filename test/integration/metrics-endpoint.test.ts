@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeReadResponse, encodeReadRequest, encodeWriteRequest, snappyCompress, snappyDecompress, type TimeSeries,
 } from '../../src/protocol/index.js';
-import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
+import { createTestDatabase, uniqueName, type TestDatabase } from '../helpers/services.js';
 import { deleteRedisPrefix } from '../helpers/app.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
 import { waitFor } from '../helpers/ports.js';
+import { queueFlags } from '../helpers/queue-store.js';
 
 const prefix = uniqueName('pfmet');
 let db: TestDatabase;
@@ -38,7 +39,7 @@ function value(text: string, series: string): number | undefined {
 
 beforeAll(async () => {
   db = await createTestDatabase('metrics');
-  proc = await startPromfleet('all', [`--pg.url=${db.url}`, `--redis.url=${redisUrl()}`, `--queue.prefix=${prefix}`, '--worker.queue-poll-interval=200ms']);
+  proc = await startPromfleet('all', [`--pg.url=${db.url}`, ...queueFlags(), `--queue.prefix=${prefix}`, '--worker.queue-poll-interval=200ms']);
   await waitFor('ready', async () => (await fetch(`${proc.url}/readyz`)).ok, 60_000, 100);
   const body = snappyCompress(encodeWriteRequest({ timeseries: SERIES, metadata: [] }));
   const res = await fetch(`${proc.url}/write`, {

@@ -9,6 +9,10 @@
  * connection error until it gets a 2xx. Every write is answered 204 or 503; afterwards every
  * sample answered 204 is stored exactly once, and the process's /readyz answers 200 again
  * without a restart.
+ *
+ * On the redis queue the ingress keeps accepting through the outage (Redis holds the batches).
+ * On the postgres queue the queue is in the stopped database: every write sent while it is down
+ * is answered 503 with Retry-After, never 2xx, and the resent ones get in once it is back.
  */
 import pg from 'pg';
 import { Agent } from 'undici';
@@ -17,7 +21,8 @@ import { dropOrKeep, sleep, tail } from '../e2e/support.js';
 import { waitFor } from '../helpers/ports.js';
 import { deliverLikePrometheus, probeBody } from '../helpers/probe-requests.js';
 import { readyStatus, startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
-import { redisUrl, uniqueName } from '../helpers/services.js';
+import { queueFlags, testQueueBackend } from '../helpers/queue-store.js';
+import { uniqueName } from '../helpers/services.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../helpers/throwaway-pg.js';
 
 const METRIC = 'pg_outage_probe';
@@ -34,7 +39,8 @@ function body(i: number, baseMs: number): Buffer {
   return probeBody(METRIC, 'outage', SERIES, i, baseMs);
 }
 
-interface Outcome { status: number; attempts: number; statuses: string[] }
+interface Attempt { outcome: string; sentAt: number; answeredAt: number; retryAfter?: string }
+interface Outcome { status: number; attempts: number; statuses: string[]; log: Attempt[] }
 
 
 describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
@@ -49,7 +55,7 @@ describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
     server = await startThrowawayPostgres();
     prefix = uniqueName('pfoutage');
     promfleet = await startPromfleet('all', [
-      `--pg.url=${server.url}`, `--queue.prefix=${prefix}`, `--redis.url=${redisUrl()}`,
+      `--pg.url=${server.url}`, `--queue.prefix=${prefix}`, ...queueFlags(),
       '--storage.timescaledb=false', '--shutdown.timeout=10s',
     ]);
     const pf = promfleet;
@@ -69,16 +75,19 @@ describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
     await server?.destroy();
   }, 90_000);
 
-  it('stores every sample answered 204 exactly once, and recovers without a restart', async () => {
+  it(`stores every sample answered 204 exactly once, and recovers without a restart (${testQueueBackend()} queue)`, async () => {
     const pf = promfleet!;
     const pgServer = server!;
     const url = `${pf.url}/write`;
     const baseMs = Date.now() - 600_000;
-    const outcomes: Outcome[] = Array.from({ length: REQUESTS }, () => ({ status: 0, attempts: 0, statuses: [] }));
+    const outcomes: Outcome[] = Array.from({ length: REQUESTS }, () => ({ status: 0, attempts: 0, statuses: [], log: [] }));
 
     async function send(i: number): Promise<void> {
       const o = outcomes[i]!;
-      const d = await deliverLikePrometheus(url, body(i, baseMs), agent, MAX_ATTEMPTS, (outcome) => o.statuses.push(outcome));
+      const d = await deliverLikePrometheus(url, body(i, baseMs), agent, MAX_ATTEMPTS, (outcome, _status, { sentAt, retryAfter }) => {
+        o.statuses.push(outcome);
+        o.log.push({ outcome, sentAt, answeredAt: Date.now(), retryAfter });
+      });
       o.status = d.status;
       o.attempts = d.attempts;
     }
@@ -96,6 +105,8 @@ describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
     // /readyz of the process while the database is away (informative: ingress may stay ready).
     const readyDuringOutage: number[] = [];
     let outageStart = 0;
+    /** When the database had stopped: nothing sent after this can be committed before the restart. */
+    let downAt = 0;
     let outageEnd = 0;
     /** When the database was started again (pg_ctl start itself may take seconds on a busy machine). */
     let restartAt = 0;
@@ -103,6 +114,7 @@ describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
       await sleep(t0 + OUTAGE_AFTER_MS - Date.now());
       outageStart = Date.now();
       await pgServer.stop();
+      downAt = Date.now();
       for (let k = 0; k < OUTAGE_MS / 1_000; k++) {
         await sleep(Math.max(0, outageStart + (k + 1) * 1_000 - Date.now()));
         readyDuringOutage.push(await readyStatus(pf.url));
@@ -127,6 +139,14 @@ describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
     expect(notOk).toEqual([]);
     const retried = outcomes.filter((o) => o.attempts > 1).length;
     const answered503 = outcomes.reduce((n, o) => n + o.statuses.filter((s) => s === '503').length, 0);
+    // Attempts sent once the database had stopped and answered before it was started again.
+    const whileDown = outcomes.flatMap((o, i) => o.log.filter((a) => a.sentAt >= downAt && a.answeredAt < restartAt).map((a) => ({ i, ...a })));
+    if (testQueueBackend() === 'postgres') {
+      // The queue went down with the database: refused, with a time to come back, and resent.
+      expect(whileDown.length).toBeGreaterThan(0);
+      expect(whileDown.filter((a) => a.outcome !== '503' || a.retryAfter === undefined || !(Number(a.retryAfter) > 0)).slice(0, 20)).toEqual([]);
+      expect(retried).toBeGreaterThan(0);
+    }
 
     // promfleet recovered by itself: same process, ready again.
     expect(pf.proc.exitCode).toBeNull();
@@ -176,7 +196,8 @@ describe('PostgreSQL stopped for 20 s mid-stream under promfleet all', () => {
     const deadLetters = metrics.split('\n').filter((l) => l.startsWith('promfleet_dead_letter_batches_total') && !l.endsWith(' 0'));
     expect(deadLetters).toEqual([]);
 
-    console.info(`${REQUESTS} requests × ${SERIES} series; outage ${outageEnd - outageStart} ms; ${retried} requests retried, ${answered503} answers 503; ` +
+    console.info(`${testQueueBackend()} queue: ${REQUESTS} requests × ${SERIES} series; outage ${outageEnd - outageStart} ms; ` +
+      `${retried} requests retried, ${answered503} answers 503 (${whileDown.length} attempts while the database was down); ` +
       `/readyz during the outage: ${readyDuringOutage.join(',')}; ready ${readyAfterMs} ms after the stream, all ${total} rows ${drainedMs} ms after the restart`);
     passed = true;
   }, 180_000);

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
 import { startPromfleet, type PromfleetProcess } from '../helpers/promfleet.js';
-import { pgUrl, redisUrl, uniqueName } from '../helpers/services.js';
+import { pgUrl, uniqueName } from '../helpers/services.js';
 import { deleteRedisPrefix } from '../helpers/app.js';
+import { dropQueueSchema, queueFlags } from '../helpers/queue-store.js';
 
 const SECRETS = ['pgPASS-5e1f0a', 'sslPASS-77aa01', 'authTOKEN-c3d2e1', 'restTOKEN-9b8a7c', 'wrongTOKEN-0f0f0f'];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'promfleet-secrets-'));
@@ -20,6 +21,8 @@ let p: PromfleetProcess | undefined;
 afterAll(async () => {
   await p?.stop();
   await deleteRedisPrefix(prefix);
+  // On the postgres queue, the queue's schema is in the shared test database.
+  await dropQueueSchema(prefix);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -31,7 +34,7 @@ describe('secrets', () => {
     pg.password = SECRETS[0];
     pg.searchParams.set('sslpassword', SECRETS[1]);
     p = await startPromfleet('ingress', [
-      `--pg.url=${pg.toString()}`, `--redis.url=${redisUrl()}`, `--queue.prefix=${prefix}`, '--log.level=debug',
+      `--pg.url=${pg.toString()}`, ...queueFlags(), `--queue.prefix=${prefix}`, '--log.level=debug',
       `--web.auth-file=${authFile}`, '--leader-election.rest', `--leader-election.rest-token=${SECRETS[3]}`, '--ha.group=g', '--ha.replica=r',
     ]);
     const body = snappyCompress(encodeWriteRequest({
