@@ -60,6 +60,8 @@ export class LockElector implements Elector {
   private nextConnectMs = 0;
   /** After losing its session, this process stays out of elections until then (see lost()). */
   private rejoinAtMs = 0;
+  /** Whether the current round sent the session any query (see tick). */
+  private askedThisRound = false;
   private loop: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private stopped: Promise<void> | undefined;
@@ -171,6 +173,7 @@ export class LockElector implements Elector {
     void this.refreshLiveness();
     const client = await this.session();
     if (!client) return;
+    this.askedThisRound = false;
     const now = this.now();
     // Never resign because the shared liveness is unreadable (see the class comment).
     const mayPause = this.opts.liveness === undefined || (this.shared === 'ok' && now - this.sharedBackAtMs > this.opts.timeoutMs);
@@ -185,6 +188,9 @@ export class LockElector implements Elector {
       if (g.leading !== undefined) await this.keepOrResign(client, group, g);
       if (g.leading === undefined) await this.tryLead(client, group, g);
     }
+    // A round that asked nothing (no group yet, or no live candidate) still uses the session:
+    // otherwise the server's idle_session_timeout, set for dead peers, ends a healthy one.
+    if (!this.askedThisRound) await this.q(client, 'keepalive', () => client.query('SELECT 1'));
   }
 
   private async keepOrResign(client: pg.Client, group: string, g: GroupState): Promise<void> {
@@ -202,6 +208,7 @@ export class LockElector implements Elector {
 
   /** Every query of the elector goes through here: a missed deadline destroys the session (see session.ts). */
   private q<T>(client: pg.Client, what: string, fn: () => Promise<T>, deadlineMs = this.t.queryDeadlineMs): Promise<T> {
+    this.askedThisRound = true;
     return withDeadline(client, deadlineMs, what, fn);
   }
 
