@@ -20,7 +20,7 @@ export interface QueueStoreOptions {
 export function openQueueBackend(o: QueueStoreOptions, role: 'producer' | 'worker', log: Logger): QueueBackend {
   if (o.backend === 'postgres') {
     if (o.pgUrl === undefined) throw new Error('the postgres queue backend needs the storage database URL');
-    return new PostgresQueueBackend({ connectionString: o.pgUrl, prefix: o.prefix, connectTimeoutMs: role === 'producer' ? 2000 : 5000, log });
+    return new PostgresQueueBackend({ connectionString: o.pgUrl, prefix: o.prefix, connectTimeoutMs: role === 'producer' ? 2000 : 5000, maxConnections: role === 'producer' ? 2 : 3, log });
   }
   const backend = role === 'producer' ? RedisQueueBackend.forProducer(o.redisUrl, o.prefix, log) : RedisQueueBackend.forWorker(o.redisUrl, o.prefix, log);
   // ioredis reports every failed reconnect here; callers turn failures into 503s or retries.

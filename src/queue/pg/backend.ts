@@ -7,6 +7,9 @@ import { queueSchema } from './schema.js';
 import { PgBacklogCounters, PgLivenessStore, PgQueueLease, PgQueueRegistry, PgReadyJobs } from './stores.js';
 import { PgTimeIndex } from './time-index.js';
 
+/** BullMQ connections per consumed queue at most. */
+const WORKER_MAX_CONNECTIONS = 6;
+
 export interface PgQueueOptions {
   readonly connectionString: string;
   /** The deployment's queue prefix: the schema is queueSchema(prefix). */
@@ -64,14 +67,15 @@ export class PostgresQueueBackend implements QueueBackend {
   }
 
   private queue(name: string): Queue {
-    const q = new Queue(name, { connection: this.connection(2), skipVersionCheck: true }, createPostgresBackend);
+    const q = new Queue(name, { connection: this.connection(1), skipVersionCheck: true }, createPostgresBackend);
     q.on('error', (err: Error) => this.opts.log.debug({ err, queue: name }, 'queue error'));
     return q as unknown as Queue;
   }
 
   private worker(name: string, processor: (job: Job, token?: string, signal?: AbortSignal) => Promise<void>, tuning: WorkerTuning): Worker {
     const w = new Worker(name, processor, {
-      connection: this.connection(tuning.concurrency + 2),
+      // Jobs beyond the pool wait for a connection: the database's connections are shared with storage.
+      connection: this.connection(Math.min(tuning.concurrency + 1, WORKER_MAX_CONNECTIONS)),
       concurrency: tuning.concurrency,
       autorun: true,
       skipVersionCheck: true,
