@@ -134,9 +134,9 @@ export const FLAGS = {
     return raw;
   }, 'Queue namespace: the Redis key prefix, or on PostgreSQL the schema <prefix>_queue; deployments sharing one store use different prefixes.'),
   'queue.max-backlog-samples': flag<number>('int', '0', (raw) => parseInteger(raw, 0, Number.MAX_SAFE_INTEGER),
-    'Samples an HA group may have waiting in Redis before its writes get 503 (Prometheus keeps them in its WAL); 0: no bound but Redis memory.'),
+    'Samples an HA group may have waiting in the queue before its writes get 503 (Prometheus keeps them in its WAL); 0: no bound but the queue store\'s memory or disk.'),
   'queue.ready-jobs-interval': flag<number>('duration', '5s', parseDuration,
-    'Writing ingress: how often it refreshes the Redis set <--queue.prefix>:{ready-jobs} that KEDA scales workers on (jobs waiting in leaders\' and non-HA queues; 0: never).'),
+    'Writing ingress: how often it refreshes the ready-jobs count KEDA scales workers on (jobs waiting in leaders\' and non-HA queues): the Redis set <--queue.prefix>:{ready-jobs}, or on postgres the sum of n in <prefix>_queue.promfleet_ready_jobs; 0: never.'),
   'queue.ready-jobs-max': flag<number>('int', '10000', (raw) => parseInteger(raw, 1, 1_000_000),
     'Most members one queue puts in the ready-jobs set (keep above KEDA\'s listLength times maxReplicaCount).'),
   'queue.job-max-batches': flag<number>('int', '32', (raw) => parseInteger(raw, 1, 1024),
