@@ -38,7 +38,8 @@ export interface CpuReading {
   readonly machine: number;
   readonly ingress: number;
   readonly worker: number;
-  readonly redis: number;
+  /** Absent when the queue is on PostgreSQL: Redis then does no work for the run. */
+  readonly redis?: number;
   readonly loadgen: number;
 }
 
@@ -50,14 +51,15 @@ export interface CpuBudget {
 }
 
 export function cpuBudget(before: CpuReading, after: CpuReading, durableSamples: number, seconds: number): CpuBudget {
-  const d = (k: keyof CpuReading) => after[k] - before[k];
+  const d = (k: keyof CpuReading) => (after[k] ?? 0) - (before[k] ?? 0);
   const us = (s: number) => (s * 1e6) / durableSamples;
+  const withRedis = before.redis !== undefined && after.redis !== undefined;
   const known = d('ingress') + d('worker') + d('redis') + d('loadgen');
   return {
     perDurableSampleUs: {
       loadgen: us(d('loadgen')),
       ingress: us(d('ingress')),
-      redis: us(d('redis')),
+      ...(withRedis ? { redis: us(d('redis')) } : {}),
       worker: us(d('worker')),
       'postgres and the rest': us(d('machine') - known),
     },

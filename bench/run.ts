@@ -69,7 +69,9 @@ async function main(): Promise<number> {
   lines.push(`promfleet bench ${startedAt.toISOString()} · ${machine.cpus} × ${machine.cpuModel} · node ${machine.node} · PostgreSQL ${machine.postgres}`);
   for (const r of results) {
     lines.push('', `${r.name} (${(r.ms / 1000).toFixed(1)} s)`);
-    for (const f of r.figures) lines.push(`  ${formatFigure(f)}`);
+    // Names longer than the usual column (the e2e's `pg-queue …` lines) widen it for their benchmark.
+    const width = Math.max(18, ...r.figures.map((f) => f.name.length));
+    for (const f of r.figures) lines.push(`  ${formatFigure(f, width)}`);
     for (const e of r.errors) lines.push(`  ERROR ${e}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
