@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { pino } from 'pino';
-import { openQueueBackend, queueSchema, type QueueBackend, type QueueStoreOptions } from '../../src/queue/index.js';
+import { openQueueBackend, queueSchema, type QueueBackend, type QueueDepth, type QueueStoreOptions } from '../../src/queue/index.js';
 import { pgUrl, redisUrl } from './services.js';
 
 export type TestQueueBackend = 'redis' | 'postgres';
@@ -31,6 +31,26 @@ export async function openTestBackend(prefix: string, database: string = pgUrl()
   const backend = openQueueBackend(queueStore(prefix, database, redis), 'worker', pino({ level: 'silent' }));
   await backend.connect();
   return backend;
+}
+
+/**
+ * Every registered queue of a prefix with its jobs per state, in name order (empty when nothing
+ * was ever enqueued): what a test looks at to see what reached the queue, on either backend.
+ */
+export async function queueDepths(prefix: string, database: string = pgUrl(), redis: string = redisUrl()): Promise<Record<string, QueueDepth>> {
+  const backend = await openTestBackend(prefix, database, redis);
+  try {
+    return await depthsOf(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+/** queueDepths on a backend a test keeps open (to poll without a connection per look). */
+export async function depthsOf(backend: Pick<QueueBackend, 'registry' | 'depth'>): Promise<Record<string, QueueDepth>> {
+  const out: Record<string, QueueDepth> = {};
+  for (const name of await backend.registry.list()) out[name] = { ...(await backend.depth(name)) };
+  return out;
 }
 
 /** Drops a postgres queue's schema from `database` (a test database takes its queue along when dropped). */

@@ -1,21 +1,25 @@
 /**
  * The set-up the worker's write tests share: a fresh, migrated database (native partitions), a
- * client on it, a Redis connection, the queue prefixes and apps a test file starts (stopped after
- * each test, prefixes deleted at the end), and the database kept when a test failed.
+ * client on it, the queue prefixes and apps a test file starts (stopped after each test,
+ * prefixes deleted at the end), a queue backend per prefix to look into the queue with (on the
+ * suite's backend: on postgres the queue lives in the test database), and the database kept
+ * when a test failed.
  */
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import pg from 'pg';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
 import { createPool, migrate } from '../../src/storage/index.js';
-import { createTestDatabase, redisUrl, type TestDatabase } from './services.js';
+import type { QueueBackend } from '../../src/queue/index.js';
+import { createTestDatabase, type TestDatabase } from './services.js';
 import { deleteRedisPrefix, type TestApp } from './app.js';
+import { openTestBackend } from './queue-store.js';
 
 export interface WriteFixture {
   db: TestDatabase;
   client: pg.Client;
-  redis: Redis;
+  /** The queue backend of a prefix, opened on first use and closed once the file is done. */
+  queue(prefix: string): Promise<QueueBackend>;
   /** Queue prefixes to delete once the file is done. */
   readonly prefixes: string[];
   /** Apps to stop after each test. */
@@ -25,8 +29,17 @@ export interface WriteFixture {
 /** Registers the file's hooks; the fixture's fields are set once beforeAll ran. */
 export function useWriteFixture(name: string): WriteFixture {
   const log = pino({ level: 'silent' });
+  const backends = new Map<string, Promise<QueueBackend>>();
   const f = { prefixes: [], apps: [] } as unknown as WriteFixture;
   let failed = false;
+  f.queue = (prefix) => {
+    let b = backends.get(prefix);
+    if (b === undefined) {
+      b = openTestBackend(prefix, f.db.url);
+      backends.set(prefix, b);
+    }
+    return b;
+  };
   beforeAll(async () => {
     f.db = await createTestDatabase(name);
     // Migrated here, so a test can change the schema before any worker runs.
@@ -38,7 +51,6 @@ export function useWriteFixture(name: string): WriteFixture {
     }
     f.client = new pg.Client({ connectionString: f.db.url });
     await f.client.connect();
-    f.redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
   });
   afterEach(async (ctx) => {
     if (ctx.task.result?.state === 'fail') failed = true;
@@ -46,7 +58,7 @@ export function useWriteFixture(name: string): WriteFixture {
   });
   afterAll(async () => {
     await f.client?.end();
-    f.redis?.disconnect();
+    await Promise.allSettled([...backends.values()].map(async (b) => (await b).close()));
     for (const p of f.prefixes) await deleteRedisPrefix(p);
     if (!failed) await f.db?.drop();
   });

@@ -8,10 +8,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
-import { createTestDatabase, redisUrl, type TestDatabase } from '../helpers/services.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/services.js';
 import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/ports.js';
 import { CLI } from '../helpers/promfleet.js';
+import { queueFlags } from '../helpers/queue-store.js';
 
 const run = promisify(execFile);
 let db: TestDatabase;
@@ -42,8 +43,9 @@ async function write(value: number, ts: number): Promise<void> {
   expect(res.status).toBe(204);
 }
 
+/** The CLI on the app's queue (on postgres it lives in the test database, which --pg.url names). */
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [CLI, 'dead-letters', ...args, `--redis.url=${redisUrl()}`, `--queue.prefix=${t.prefix}`]);
+  const { stdout } = await run(process.execPath, [CLI, 'dead-letters', ...args, ...queueFlags(), `--pg.url=${db.url}`, `--queue.prefix=${t.prefix}`]);
   return stdout;
 }
 

@@ -8,12 +8,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { isPromfleetError } from '../../src/errors.js';
-import { DEFAULT_QUEUE, DeadLetters, Producer, RedisQueueBackend, batchId, type QueueIdentity } from '../../src/queue/index.js';
-import { redisUrl, uniqueName } from '../helpers/services.js';
+import { DEFAULT_QUEUE, DeadLetters, Producer, batchId, type QueueIdentity } from '../../src/queue/index.js';
+import { uniqueName } from '../helpers/services.js';
 import { startApp, type TestApp } from '../helpers/app.js';
+import { queueStore } from '../helpers/queue-store.js';
 import { waitFor } from '../helpers/ports.js';
 import { seriesBody, useWriteFixture } from '../helpers/write-fixture.js';
 
@@ -106,7 +106,7 @@ describe('ingress group commit', () => {
     await waitFor('the resent batches acknowledged', async () => (await counterSum(wm.writtenBatches, { outcome: 'duplicate' })) === 24, 30_000);
     expect(await stored('co_many')).toEqual({ rows: n * SERIES, distinct: n * SERIES, sum: expectedSum(all) });
     expect(await counterSum(wm.writtenBatches, { outcome: 'written' })).toBe(n);
-    expect(await new DeadLetters(new RedisQueueBackend(fx.redis, prefix, log)).list()).toEqual([]);
+    expect(await new DeadLetters(await fx.queue(prefix)).list()).toEqual([]);
   });
 
   it('dead-letters a job naming the batch the database refuses; its other batches are written, and a retry writes only the refused one', async () => {
@@ -115,11 +115,11 @@ describe('ingress group commit', () => {
     const payloads = Array.from({ length: 6 }, (_, b) => body('co_bad', b, b === bad ? (i) => (i === 5 ? -1 : i) : undefined));
     const ids = payloads.map((p) => batchId(DEFAULT_QUEUE, p));
     await fx.client.query('ALTER TABLE prom.samples ADD CONSTRAINT co_positive CHECK (value >= 0)');
-    const letters = new DeadLetters(new RedisQueueBackend(fx.redis, prefix, log));
+    const letters = new DeadLetters(await fx.queue(prefix));
     try {
       // One enqueue call: the first batch goes alone (the queue is idle), the five others wait
       // for it and travel together as one job.
-      const producer = new Producer({ redisUrl: redisUrl(), prefix, log });
+      const producer = new Producer({ ...queueStore(prefix, fx.db.url), log });
       await producer.start();
       try {
         await producer.enqueue(payloads.map((p, b) => ({
@@ -155,9 +155,11 @@ describe('ingress group commit', () => {
     expect(s.distinct).toBe(6 * SERIES);
   });
 
-  it('answers every request of a job with the job\'s error when Redis is away (503 QUEUE_UNAVAILABLE, never 2xx)', async () => {
-    // Nothing listens on port 1: every add fails at once, the first alone and the others as one job.
-    const producer = new Producer({ redisUrl: 'redis://127.0.0.1:1', prefix: freshPrefix(), log, enqueueTimeoutMs: 2000 });
+  it('answers every request of a job with the job\'s error when the queue store is away (503 QUEUE_UNAVAILABLE, never 2xx)', async () => {
+    // Nothing listens on port 1 (Redis, or the database on postgres): every add fails at once,
+    // the first alone and the others as one job.
+    const away = queueStore(freshPrefix(), 'postgres://postgres@127.0.0.1:1/promfleet', 'redis://127.0.0.1:1');
+    const producer = new Producer({ ...away, log, enqueueTimeoutMs: 2000 });
     await producer.start();
     try {
       const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_, b) => producer.enqueue([{

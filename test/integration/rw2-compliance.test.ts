@@ -1,6 +1,6 @@
 /**
  * The receiver checks of the Prometheus remote-write 2.0 compliance suite, against a real
- * ingress (Redis-backed queue): content negotiation (415s), corrupt bodies (400), special float
+ * ingress (on the suite's queue backend): content negotiation (415s), corrupt bodies (400), special float
  * values, UTF-8 names, label sets without a metric name, native histograms valid and invalid,
  * exemplars and metadata with or without data, and partial writes, each with the exact
  * X-Prometheus-Remote-Write-*-Written counts. 1.0 answers carry no such header.
@@ -8,7 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWriteRequest, snappyCompress } from '../../src/protocol/index.js';
 import type { TimeSeries, WriteRequest } from '../../src/protocol/index.js';
-import { deleteRedisPrefix, redisKeys, startApp, type TestApp } from '../helpers/app.js';
+import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
+import { queueDepths } from '../helpers/queue-store.js';
+import { pgUrl } from '../helpers/services.js';
 import {
   histogramSeries, postWrite, RW1_HEADERS, RW2_HEADERS, rw2Body, sampleSeries, testHistogram, type WriteAnswer,
 } from '../helpers/rw2.js';
@@ -16,7 +18,8 @@ import {
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await startApp('ingress');
+  // The database named, so that on postgres the queue is where queueDepths and the clean-up look.
+  t = await startApp('ingress', { pgUrl: pgUrl() });
 });
 afterAll(async () => {
   await t.stop();
@@ -59,10 +62,10 @@ describe('remote-write 2.0 receiver compliance: requests', () => {
   it('answers 400 to a corrupt body (first byte replaced), writing nothing', async () => {
     const body = rw2Body(req([sampleSeries({ __name__: 'up' }, 1)]));
     body[0] = '0'.charCodeAt(0);
-    const before = await redisKeys(t.prefix);
+    const before = await queueDepths(t.prefix);
     const a = await postWrite(t.url, body);
     expectWritten(a, 400, 0);
-    expect(await redisKeys(t.prefix)).toEqual(before);
+    expect(await queueDepths(t.prefix)).toEqual(before);
   });
 
   it('accepts remote-write 1.0 (with and without proto=) and answers it without written counts', async () => {

@@ -7,10 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
-import { DEFAULT_COALESCE, DEFAULT_QUEUE, DeadLetters, Producer, RedisQueueBackend, batchId, queueName, type QueueIdentity } from '../../src/queue/index.js';
-import { openQueue } from '../../src/queue/open.js';
-import { redisUrl, uniqueName } from '../helpers/services.js';
+import { DEFAULT_COALESCE, DEFAULT_QUEUE, DeadLetters, Producer, batchId, queueName, type QueueIdentity } from '../../src/queue/index.js';
+import { isEmpty } from '../../src/queue/backend.js';
+import { uniqueName } from '../helpers/services.js';
 import { startApp, type TestApp } from '../helpers/app.js';
+import { queueStore } from '../helpers/queue-store.js';
 import { waitFor } from '../helpers/ports.js';
 import { seriesBody, useWriteFixture } from '../helpers/write-fixture.js';
 
@@ -32,7 +33,7 @@ function payload(metric: string, b: number, value?: (series: number) => number):
  * batches); returns their batch ids.
  */
 async function enqueue(prefix: string, payloads: readonly Uint8Array[]): Promise<string[]> {
-  const producer = new Producer({ redisUrl: redisUrl(), prefix, log, coalesce: { ...DEFAULT_COALESCE, maxParts: 1 } });
+  const producer = new Producer({ ...queueStore(prefix, fx.db.url), log, coalesce: { ...DEFAULT_COALESCE, maxParts: 1 } });
   await producer.start();
   try {
     const queued = await producer.enqueue(payloads.map((p, b) => ({
@@ -80,13 +81,7 @@ async function inLedger(ids: readonly string[]): Promise<number> {
 }
 
 async function queueIdle(prefix: string): Promise<boolean> {
-  const q = openQueue(DEFAULT_QUEUE, fx.redis, prefix, log);
-  try {
-    const c = await q.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-    return Object.values(c).every((n) => n === 0);
-  } finally {
-    await q.close();
-  }
+  return isEmpty(await (await fx.queue(prefix)).depth(DEFAULT_QUEUE));
 }
 
 function expectedSum(batches: readonly number[]): number {
@@ -135,7 +130,7 @@ describe('worker group commit', () => {
     expect(await stored('gc_dup')).toEqual({ rows: (n - 1) * SERIES, distinct: (n - 1) * SERIES, sum: expectedSum(others) });
     const tx = await transactions(m.transactionBatches);
     expect(tx.count).toBeLessThan(n);
-    expect(await new DeadLetters(new RedisQueueBackend(fx.redis, prefix, log)).list()).toEqual([]);
+    expect(await new DeadLetters(await fx.queue(prefix)).list()).toEqual([]);
   });
 
   it('dead-letters only the batch the database refuses; the batches of its transaction are written', async () => {
@@ -147,7 +142,7 @@ describe('worker group commit', () => {
       const ids = await enqueue(prefix, Array.from({ length: n }, (_, b) => payload('gc_bad', b, b === bad ? (i) => (i === 3 ? -1 : i) : undefined)));
       const worker = await startWorker(prefix);
       const m = worker.app.metrics;
-      const letters = new DeadLetters(new RedisQueueBackend(fx.redis, prefix, log));
+      const letters = new DeadLetters(await fx.queue(prefix));
       await waitFor('the refused batch dead-lettered', async () => (await letters.list()).length === 1, 30_000);
       await waitFor('the other batches written', async () => (await inLedger(ids)) === n - 1, 30_000);
 
