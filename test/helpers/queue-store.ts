@@ -3,9 +3,13 @@
  * postgres. The queue suites run once per backend (see vitest.config.ts); the helpers that start
  * promfleet or open a queue take the backend from here, so a suite runs unchanged on both.
  */
+import { createPostgresBackend, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
-import { openQueueBackend, queueSchema, type QueueBackend, type QueueStoreOptions } from '../../src/queue/index.js';
+import {
+  openQueueBackend, PostgresQueueBackend, queueSchema, readyJobsKey, RedisQueueBackend, type QueueBackend, type QueueStoreOptions,
+} from '../../src/queue/index.js';
 import { pgUrl, redisUrl } from './services.js';
 
 export type TestQueueBackend = 'redis' | 'postgres';
@@ -41,5 +45,47 @@ export async function dropQueueSchema(prefix: string, database: string = pgUrl()
     await c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(queueSchema(prefix))} CASCADE`);
   } finally {
     await c.end();
+  }
+}
+
+/**
+ * The ready-jobs count as the autoscaler reads it: KEDA's `redis` scaler takes the set's SCARD,
+ * its `postgresql` scaler sums the shares' rows (see src/queue/ready-jobs.ts, pg/stores.ts).
+ */
+export async function scaledReadyJobs(backend: QueueBackend): Promise<number> {
+  if (backend instanceof RedisQueueBackend) return backend.redis.scard(readyJobsKey(backend.prefix));
+  if (backend instanceof PostgresQueueBackend) {
+    const r = await backend.db.query<{ n: string }>(`SELECT coalesce(sum(n), 0) AS n FROM ${backend.db.tables.readyJobs}`);
+    return Number(r.rows[0]?.n ?? 0);
+  }
+  throw new Error(`no autoscaler query for the ${backend.kind} backend`);
+}
+
+/**
+ * Takes up to n waiting jobs of a queue the way a worker does, without processing them: they
+ * stay active, each locked for lockMs and never renewed (after that nobody holds them, as after a
+ * worker died). Resolves to their ids in the order they were taken.
+ */
+export async function takeJobs(prefix: string, queue: string, n: number, lockMs: number, database: string = pgUrl(), redis: string = redisUrl()): Promise<string[]> {
+  let connection: Redis | undefined;
+  let worker: Worker;
+  if (testQueueBackend() === 'postgres') {
+    const opts = { connection: { connectionString: database, schema: queueSchema(prefix), max: 1 }, autorun: false, lockDuration: lockMs, skipVersionCheck: true };
+    worker = new Worker(queue, null, opts, createPostgresBackend) as unknown as Worker;
+  } else {
+    connection = new Redis(redis, { maxRetriesPerRequest: null });
+    worker = new Worker(queue, null, { connection, prefix, autorun: false, lockDuration: lockMs });
+  }
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const job = await worker.getNextJob(`take-${i}`, { block: false });
+      if (job?.id === undefined) break;
+      ids.push(job.id);
+    }
+    return ids;
+  } finally {
+    await worker.close();
+    connection?.disconnect();
   }
 }
