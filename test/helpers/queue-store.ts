@@ -11,6 +11,8 @@ import {
   openQueueBackend, PostgresQueueBackend, queueSchema, readyJobsKey, RedisQueueBackend, type QueueBackend, type QueueStoreOptions,
 } from '../../src/queue/index.js';
 import { pgUrl, redisUrl } from './services.js';
+import { startThrowawayPostgres } from './throwaway-pg.js';
+import { startThrowawayRedis } from './throwaway-redis.js';
 
 export type TestQueueBackend = 'redis' | 'postgres';
 
@@ -35,6 +37,37 @@ export async function openTestBackend(prefix: string, database: string = pgUrl()
   const backend = openQueueBackend(queueStore(prefix, database, redis), 'worker', pino({ level: 'silent' }));
   await backend.connect();
   return backend;
+}
+
+/**
+ * A backend whose client fails fast, as a producer's (a call while the store is away rejects
+ * at once rather than wait for it): connected when the store answers, else left to connect on
+ * the next call. Close it after.
+ */
+export async function openFailFastBackend(prefix: string, database: string = pgUrl(), redis: string = redisUrl()): Promise<QueueBackend> {
+  const backend = openQueueBackend(queueStore(prefix, database, redis), 'producer', pino({ level: 'silent' }));
+  await backend.connect().catch(() => undefined);
+  return backend;
+}
+
+/** A queue store of the test's own that it can stop and start: a Redis, or a PostgreSQL server. */
+export interface ThrowawayQueueStore {
+  /** Where the suite's backend finds it (the other one points at the shared service). */
+  readonly database: string;
+  readonly redis: string;
+  /** The store goes away at once (SIGKILL for Redis, a fast shutdown for PostgreSQL). */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export async function startThrowawayQueueStore(): Promise<ThrowawayQueueStore> {
+  if (testQueueBackend() === 'postgres') {
+    const s = await startThrowawayPostgres();
+    return { database: s.url, redis: redisUrl(), stop: () => s.stop(), start: () => s.start(), destroy: () => s.destroy() };
+  }
+  const s = await startThrowawayRedis();
+  return { database: pgUrl(), redis: s.url, stop: () => s.stop('kill'), start: () => s.start(), destroy: () => s.destroy() };
 }
 
 /** Drops a postgres queue's schema from `database` (a test database takes its queue along when dropped). */
