@@ -9,12 +9,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { Redis } from 'ioredis';
-import { Queue } from 'bullmq';
-import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
+import type { Queue } from 'bullmq';
+import { createTestDatabase, uniqueName, type TestDatabase } from '../helpers/services.js';
 import { deleteRedisPrefix, startApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/ports.js';
-import { queueName } from '../../src/queue/index.js';
+import { openTestBackend } from '../helpers/queue-store.js';
+import { queueName, type QueueBackend } from '../../src/queue/index.js';
 import { isBatchJob, type BatchJob } from '../../src/queue/batch.js';
 import { handoffProblems, replicaWriter, storedHaSamples, waitForLastSamples, waitForLeader, type ReplicaWriter } from '../helpers/ha-load.js';
 
@@ -35,7 +35,7 @@ const FLAGS = [
 let db: TestDatabase;
 let prefix: string;
 let client: pg.Client;
-let redis: Redis;
+let backend: QueueBackend;
 let queueA: Queue;
 const apps: TestApp[] = [];
 const writers: ReplicaWriter[] = [];
@@ -62,8 +62,8 @@ beforeAll(async () => {
   apps.push(await startApp('ingress', { pgUrl: db.url, prefix, args: FLAGS }));
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
-  queueA = new Queue(queueName({ group: GROUP, replica: 'a' }), { connection: redis, prefix });
+  backend = await openTestBackend(prefix, db.url);
+  queueA = backend.bull.queue(queueName({ group: GROUP, replica: 'a' }));
 });
 
 afterAll(async () => {
@@ -71,7 +71,7 @@ afterAll(async () => {
   await Promise.allSettled(writers.map((w) => w.kill()));
   await client?.end().catch(() => undefined);
   await queueA?.close().catch(() => undefined);
-  redis?.disconnect();
+  await backend?.close().catch(() => undefined);
   await Promise.allSettled(apps.map((a) => a.stop()));
   if (prefix) await deleteRedisPrefix(prefix);
   if (passed) await db.drop();

@@ -1,34 +1,35 @@
 /**
- * Shared replica liveness (src/queue/liveness.ts) against the real Redis, and how the elector
- * uses it (real PostgreSQL, rounds driven with an injected clock): a replica that writes only
- * through another ingress process keeps its leader; a Redis that stops answering never makes
- * the elector resign.
+ * Shared replica liveness (src/queue/liveness.ts) against the real queue store (a Redis hash on
+ * Redis's clock, or rows of the PostgreSQL queue schema on the database's clock), and how the
+ * elector uses it (real PostgreSQL, rounds driven with an injected clock): a replica that writes
+ * only through another ingress process keeps its leader; a store that stops answering never
+ * makes the elector resign.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { pino } from 'pino';
-import { Redis } from 'ioredis';
 import { LockElector } from '../../src/election/index.js';
 import { Metrics } from '../../src/observability/metrics.js';
-import { RedisLivenessStore, SharedLiveness, livenessKey } from '../../src/queue/index.js';
+import { SharedLiveness, livenessKey, type LivenessStore, type QueueBackend } from '../../src/queue/index.js';
 import { migrate } from '../../src/storage/index.js';
 import { deleteRedisPrefix } from '../helpers/app.js';
 import { leaderRow } from '../helpers/ha-load.js';
 import { waitFor } from '../helpers/ports.js';
-import { createTestDatabase, redisUrl, uniqueName, type TestDatabase } from '../helpers/services.js';
-import { startThrowawayRedis, type ThrowawayRedis } from '../helpers/throwaway-redis.js';
+import { openFailFastBackend, openTestBackend, startThrowawayQueueStore } from '../helpers/queue-store.js';
+import { createTestDatabase, uniqueName, type TestDatabase } from '../helpers/services.js';
 
 const log = pino({ level: 'silent' });
 const prefix = uniqueName('pflive');
 let db: TestDatabase | undefined;
 let observer: pg.Client | undefined;
-let redis: Redis | undefined;
+let backend: QueueBackend | undefined;
 let failed = false;
 const cleanups: (() => Promise<void>)[] = [];
 
-function r(): Redis {
-  if (!redis) throw new Error('no redis (set-up failed)');
-  return redis;
+/** The suite's liveness store (on postgres, in the test database, as a deployment's is). */
+function store(): LivenessStore {
+  if (!backend) throw new Error('no queue backend (set-up failed)');
+  return backend.liveness;
 }
 
 function dbUrl(): string {
@@ -41,15 +42,22 @@ function obs(): pg.Client {
   return observer;
 }
 
-function liveness(opts: { now?: () => number; ttlMs?: number; writeEveryMs?: number; on?: Redis; readTimeoutMs?: number } = {}): SharedLiveness {
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}
+
+function liveness(opts: { now?: () => number; ttlMs?: number; writeEveryMs?: number; on?: LivenessStore; readTimeoutMs?: number } = {}): SharedLiveness {
   return new SharedLiveness({
-    store: new RedisLivenessStore(opts.on ?? r(), prefix), ttlMs: opts.ttlMs ?? 6_000, writeEveryMs: opts.writeEveryMs ?? 1_000, log, now: opts.now, readTimeoutMs: opts.readTimeoutMs,
+    store: opts.on ?? store(), ttlMs: opts.ttlMs ?? 6_000, writeEveryMs: opts.writeEveryMs ?? 1_000, log, now: opts.now, readTimeoutMs: opts.readTimeoutMs,
   });
 }
 
+/** The age the store gives a replica of a group, undefined when it has none. */
+async function ageOf(group: string, replica: string): Promise<number | undefined> {
+  return (await store().ages([group])).get(group)?.get(replica);
+}
+
 beforeAll(async () => {
-  redis = new Redis(redisUrl(), { lazyConnect: true });
-  await redis.connect();
   db = await createTestDatabase('liveness');
   const pool = new pg.Pool({ connectionString: db.url, max: 1 });
   try {
@@ -59,6 +67,7 @@ beforeAll(async () => {
   }
   observer = new pg.Client({ connectionString: db.url });
   await observer.connect();
+  backend = await openTestBackend(prefix, db.url);
 });
 
 afterEach(async (ctx) => {
@@ -68,58 +77,65 @@ afterEach(async (ctx) => {
 
 afterAll(async () => {
   await observer?.end().catch(() => undefined);
+  await backend?.close();
   await deleteRedisPrefix(prefix);
-  redis?.disconnect();
   if (!failed) await db?.drop();
 });
 
 describe('SharedLiveness', () => {
-  it('records a replica\'s last write in its group\'s hash (Redis time, TTL) and reads it back as an age', async () => {
+  it('records a replica\'s last write on the store\'s clock and reads it back as an age; a group nobody writes to expires after the TTL', async () => {
     const l = liveness();
     l.record('g1', 'a');
     l.record('g1', 'b');
-    await waitFor('both recorded', async () => (await r().hlen(livenessKey(prefix, 'g1'))) === 2, 2_000, 10);
-    expect(livenessKey(prefix, 'g1')).toBe(`${prefix}:seen:{w.g1.}`);
-    const [sec] = await r().time();
-    const stored = Number(await r().hget(livenessKey(prefix, 'g1'), 'a'));
-    expect(Math.abs(stored - Number(sec) * 1000)).toBeLessThan(2_000);
-    const ttl = await r().pttl(livenessKey(prefix, 'g1'));
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(6_000);
+    await waitFor('both recorded', async () => (await store().ages(['g1'])).get('g1')?.size === 2, 2_000, 10);
+    if (backend?.kind === 'redis') {
+      // One hash per group, in one Redis Cluster slot.
+      expect(livenessKey(prefix, 'g1')).toBe(`${prefix}:seen:{w.g1.}`);
+    }
 
-    await new Promise((res) => setTimeout(res, 300));
+    await sleep(300);
     const ages = await l.ages(['g1', 'nothing-here']);
     expect([...ages.keys()]).toEqual(['g1']);
     const g1 = ages.get('g1');
     expect([...(g1?.keys() ?? [])].sort()).toEqual(['a', 'b']);
     expect(g1?.get('a')).toBeGreaterThanOrEqual(250);
     expect(g1?.get('a')).toBeLessThan(2_000);
+
+    const brief = liveness({ ttlMs: 500 });
+    brief.record('g1t', 'a');
+    await waitFor('recorded with a short TTL', async () => (await ageOf('g1t', 'a')) !== undefined, 2_000, 10);
+    await sleep(700);
+    expect((await brief.ages(['g1t'])).has('g1t'), 'the group is gone one TTL after its last write').toBe(false);
   });
 
-  it('writes a replica at most once per writeEveryMs per process, and drops fields older than the TTL', async () => {
+  it('writes a replica at most once per writeEveryMs per process, and drops entries older than the TTL when its group is written', async () => {
     let clock = 1_000_000;
-    const l = liveness({ now: () => clock, writeEveryMs: 1_000, ttlMs: 5_000 });
-    const key = livenessKey(prefix, 'g2');
-    await r().hset(key, 'gone', String(Number((await r().time())[0]) * 1000 - 60_000));
+    const l = liveness({ now: () => clock, writeEveryMs: 1_000, ttlMs: 1_000 });
+    // "gone" wrote 1.1 s ago, "keeper" 0.5 s ago: the group lives on, only "gone" is too old.
+    await store().record('g2', 'gone', 1_000);
+    await sleep(600);
+    await store().record('g2', 'keeper', 1_000);
+    await sleep(500);
     l.record('g2', 'a');
-    await waitFor('first write', async () => (await r().hget(key, 'a')) !== null, 2_000, 10);
-    const first = await r().hget(key, 'a');
-    expect(await r().hget(key, 'gone'), 'a field older than the TTL is dropped on write').toBeNull();
-    await new Promise((res) => setTimeout(res, 20));
+    await waitFor('first write', async () => (await ageOf('g2', 'a')) !== undefined, 2_000, 10);
+    const after = (await store().ages(['g2'])).get('g2');
+    expect(after?.has('gone'), 'an entry older than the TTL is dropped on write').toBe(false);
+    expect(after?.has('keeper'), 'a younger one stays').toBe(true);
+
+    await sleep(400);
     clock += 999;
     l.record('g2', 'a');
-    await new Promise((res) => setTimeout(res, 100));
-    expect(await r().hget(key, 'a'), 'no second write within writeEveryMs').toBe(first);
+    await sleep(100);
+    expect(await ageOf('g2', 'a'), 'no second write within writeEveryMs').toBeGreaterThanOrEqual(400);
     clock += 1;
     l.record('g2', 'a');
-    await waitFor('second write', async () => (await r().hget(key, 'a')) !== first, 2_000, 10);
+    await waitFor('second write', async () => ((await ageOf('g2', 'a')) ?? Infinity) < 300, 2_000, 10);
   });
 
-  it('a read rejects when Redis does not answer; a record never throws', async () => {
-    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    dead.on('error', () => undefined);
-    cleanups.push(async () => dead.disconnect());
-    const l = liveness({ on: dead, readTimeoutMs: 500 });
+  it('a read rejects when the store does not answer; a record never throws', async () => {
+    const dead = await openFailFastBackend(prefix, 'postgres://postgres@127.0.0.1:1/postgres', 'redis://127.0.0.1:1');
+    cleanups.push(() => dead.close());
+    const l = liveness({ on: dead.liveness, readTimeoutMs: 500 });
     expect(() => l.record('g3', 'a')).not.toThrow();
     await expect(l.ages(['g3'])).rejects.toThrow();
   });
@@ -172,7 +188,7 @@ describe('the elector with shared liveness', () => {
     e.observe('o', 'a');
     clock += 3_000;
     liveness().record('o', 'b');
-    await waitFor('b recorded', async () => (await r().hget(livenessKey(prefix, 'o'), 'b')) !== null, 2_000, 10);
+    await waitFor('b recorded', async () => (await ageOf('o', 'b')) !== undefined, 2_000, 10);
     await e.refreshLiveness();
     await e.tick();
     expect(e.isLeader('o', 'b')).toBe(true);
@@ -181,21 +197,19 @@ describe('the elector with shared liveness', () => {
   }, 30_000);
 
   it('never resigns while the store does not answer, nor for one timeout after it is back', async () => {
-    const own: ThrowawayRedis = await startThrowawayRedis();
+    const own = await startThrowawayQueueStore();
     cleanups.push(() => own.destroy());
-    const conn = new Redis(own.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 200 });
-    conn.on('error', () => undefined);
-    await conn.connect();
-    cleanups.push(async () => conn.disconnect());
+    const away = await openFailFastBackend(prefix, own.database, own.redis);
+    cleanups.push(() => away.close());
     let clock = Date.now();
-    const l = liveness({ on: conn, readTimeoutMs: 300 });
-    const e = elector('redis-down', l, () => clock);
+    const l = liveness({ on: away.liveness, readTimeoutMs: 300 });
+    const e = elector('store-down', l, () => clock);
     e.observe('d', 'a');
     await e.refreshLiveness();
     await e.tick();
     expect(e.isLeader('d', 'a')).toBe(true);
 
-    await own.stop('kill');
+    await own.stop();
     // Far beyond the timeout and nothing seen anywhere: still leader, because the store is away.
     for (let i = 0; i < 5; i++) {
       clock += 1_000;
@@ -210,8 +224,8 @@ describe('the elector with shared liveness', () => {
     await own.start();
     await waitFor('the liveness store to answer again', async () => {
       await e.refreshLiveness();
-      return conn.status === 'ready';
-    }, 10_000, 100);
+      return away.liveness.ages(['d']).then(() => true, () => false);
+    }, 20_000, 100);
     await e.refreshLiveness();
     await e.tick();
     expect(e.isLeader('d', 'a'), 'just after the store is back').toBe(true);

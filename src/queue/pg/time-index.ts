@@ -126,14 +126,20 @@ export class PgTimeIndex implements TimeIndexStore {
     });
   }
 
-  /** Active jobs whose lock expired go back to wait, ahead of the others (negative seq), and a worker is woken. */
+  /**
+   * Active jobs whose lock expired go back to wait, ahead of the others (negative seq), the one
+   * taken first before the others as on Redis, and a worker is woken. The numbers are drawn
+   * newest-taken first from an ordered subquery: an UPDATE's own row order is unspecified.
+   */
   async recoverActive(queue: string): Promise<number> {
     const r = await this.pool.query(`
-      WITH stale AS (SELECT id FROM ${this.t.job} WHERE queue = $1 AND state = 'active' AND (locked_until_ms IS NULL OR locked_until_ms < $2)
-                     LIMIT $3 FOR UPDATE SKIP LOCKED),
-      moved AS (UPDATE ${this.t.job} j SET state = 'waiting', lock_token = NULL, locked_until_ms = NULL, stalled_marked = false,
-                       seq = -nextval('${this.t.schema.replace(/'/g, "''")}.job_seq')
-                  FROM stale WHERE j.queue = $1 AND j.id = stale.id AND j.state = 'active' RETURNING j.id)
+      WITH stale AS (SELECT id, processed_at_ms, seq FROM ${this.t.job}
+                      WHERE queue = $1 AND state = 'active' AND (locked_until_ms IS NULL OR locked_until_ms < $2)
+                      ORDER BY processed_at_ms, seq LIMIT $3 FOR UPDATE SKIP LOCKED),
+      numbered AS (SELECT id, -nextval('${this.t.schema.replace(/'/g, "''")}.job_seq') AS seq
+                     FROM (SELECT id FROM stale ORDER BY processed_at_ms DESC NULLS LAST, seq DESC) newest_first),
+      moved AS (UPDATE ${this.t.job} j SET state = 'waiting', lock_token = NULL, locked_until_ms = NULL, stalled_marked = false, seq = numbered.seq
+                  FROM numbered WHERE j.queue = $1 AND j.id = numbered.id AND j.state = 'active' RETURNING j.id)
       SELECT count(*)::int AS n, pg_notify('bullmq_jobs', $1) FROM moved`, [queue, this.now(), SWEEP_PAGE]);
     return Number((r.rows[0] as { n: number } | undefined)?.n ?? 0);
   }
