@@ -24,6 +24,7 @@ export const QUEUE_SUITES = [
 export const REDIS_ONLY = [
   'test/integration/ha-db-outage.test.ts',
   'test/integration/ha-quiet-during-outage.test.ts',
+  'test/integration/ha-quiet-leader-backlog.test.ts',
 ];
 
 export default defineConfig({

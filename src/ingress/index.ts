@@ -74,7 +74,7 @@ export function createIngress(opts: IngressOptions): Ingress {
   });
   opts.server.route('POST', '/write', handler, 'write');
   opts.server.route('POST', '/api/v1/write', handler, 'write');
-  opts.server.readiness('queue', async () => ((await producer.ping()) ? undefined : 'redis does not answer'));
+  opts.server.readiness('queue', async () => ((await producer.ping()) ? undefined : 'the queue store does not answer'));
   let stopped: Promise<void> | undefined;
   return {
     start: () => producer.start(),

@@ -95,9 +95,10 @@ export class Producer {
     return this.started;
   }
 
+  /** Whether the store answers within a second: readiness, evaluated at every /readyz and scrape, must not hang with it. */
   async ping(): Promise<boolean> {
     try {
-      return await this.withTimeout(this.backend.ping());
+      return await this.withTimeout(this.backend.ping(), Math.min(this.timeoutMs, 1000));
     } catch {
       return false;
     }
@@ -163,10 +164,10 @@ export class Producer {
     return q;
   }
 
-  private withTimeout<T>(p: Promise<T>): Promise<T> {
+  private withTimeout<T>(p: Promise<T>, ms = this.timeoutMs): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PromfleetError('QUEUE_UNAVAILABLE', `queue did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(() => reject(new PromfleetError('QUEUE_UNAVAILABLE', `queue did not answer within ${ms} ms`)), ms);
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
