@@ -1,7 +1,7 @@
 import { migrateOptions, type ServiceRole } from './app.js';
 import { chooseDatabase, type DatabaseChoice } from './embedded/index.js';
 import { runService } from './service.js';
-import { parseConfig, helpText, maskUrl, ROLES, type Config } from './config/index.js';
+import { FLAGS, parseConfig, helpText, maskUrl, ROLES, splitOperands, type Config } from './config/index.js';
 import { isPromfleetError } from './errors.js';
 import { createLogger, type Logger } from './observability/log.js';
 import { createPool, migrate } from './storage/index.js';
@@ -21,12 +21,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`promfleet: unknown command "${role}"; expected one of ${ROLES.join(', ')}\n`);
     return 2;
   }
-  // dead-letters takes an action and batch ids before its flags.
-  const positional: string[] = [];
-  while (role === 'dead-letters' && rest.length > 0 && !rest[0].startsWith('-')) positional.push(rest.shift() as string);
+  // dead-letters takes an action and batch ids before its flags; an id may start with "-".
+  const { operands: positional, flags } = role === 'dead-letters' ? splitOperands(FLAGS, rest) : { operands: [], flags: rest };
   let config: Config;
   try {
-    config = parseConfig(rest);
+    config = parseConfig(flags);
   } catch (err) {
     if (isPromfleetError(err)) {
       process.stderr.write(`promfleet: ${err.message}\n`);
@@ -108,7 +107,7 @@ async function runDeadLetters(args: string[], config: Config): Promise<number> {
     return 2;
   }
   if (config.queue.backend === 'postgres' && !config.storage.serverConfigured) {
-    process.stderr.write('promfleet: dead-letters: the queue is on PostgreSQL; name its server with --pg.url (for the embedded one, the URL `promfleet all` logs at start)\n');
+    process.stderr.write('promfleet: dead-letters: the queue is on PostgreSQL; name its server with --pg.url (for the embedded one, while `promfleet all` runs: postgres://postgres:<the password in <--storage.embedded-dir>/password>@127.0.0.1:<the port it logs at start>/postgres)\n');
     return 2;
   }
   // Its output is the dead letters on stdout: the queue's own (debug) log goes to stderr.

@@ -3,4 +3,4 @@ export type { Config, StorageConfig } from './slices.js';
 export { FLAGS, envName, type FlagName, type LogLevel } from './flags.js';
 export { helpText } from './help.js';
 export { LOADGEN_FLAGS } from './loadgen-flags.js';
-export { FlagError, readFlagValues } from './read-flags.js';
+export { FlagError, readFlagValues, splitOperands } from './read-flags.js';

@@ -81,3 +81,22 @@ export function readFlagValues<T extends FlagTable>(
   }
   return values as FlagValuesOf<T>;
 }
+
+/**
+ * Splits a command's leading operands from its flags: operands come first and run until the
+ * first argument that names a flag of the table (or until "--", which is dropped). An operand
+ * may itself start with "-": a base64url batch id does, one time in 64.
+ */
+export function splitOperands<T extends FlagTable>(table: T, argv: readonly string[]): { operands: string[]; flags: string[] } {
+  const byName = namesOf(table);
+  const operands: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return { operands: [...operands, ...argv.slice(i + 1)], flags: [] };
+    const m = /^--?([A-Za-z0-9._-]+)(?:=.*)?$/s.exec(arg);
+    if (m && (byName.has(m[1]) || m[1] === 'help' || m[1] === 'h')) break;
+    operands.push(arg);
+  }
+  return { operands, flags: argv.slice(i) };
+}

@@ -68,6 +68,8 @@ describe('dead letters', () => {
     await waitFor('a later batch of the same queue written', async () => (await values()).length === 1, 20_000);
     expect(await values()).toEqual([2]);
 
+    // A batch id is base64url: one in 64 starts with "-", and is still an id, not a flag.
+    expect(await cli('drop', '-yeaPhqKwfZe6y7n8nayTg')).toMatch(/dropped 0/);
     await client.query('ALTER TABLE prom.samples DROP CONSTRAINT dl_test_positive');
     expect(await cli('retry', listed[0].id)).toMatch(/retried 1/);
     await waitFor('the retried batch written', async () => (await values()).length === 2, 20_000);
