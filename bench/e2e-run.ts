@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { runLoadgen, type LoadgenReport } from '../src/loadgen/index.js';
+import { sampleBacklog, type BacklogPoint } from './backlog.js';
 import { cpuBudget, machineBusySeconds, ownCpuSeconds, redisCpuSeconds, type CpuBudget, type CpuReading } from './cpu-budget.js';
 import { startPromfleet, type Child } from './processes.js';
 import type { Figure } from './report.js';
@@ -47,6 +48,8 @@ export interface E2eMeasured {
   readonly workerRss: { now: number; peak: number };
   readonly spread: { median: number; max: number };
   readonly queued: { batches: number; jobs: number } | { error: string };
+  /** The leader's backlog once a minute while the load ran, and at its end. */
+  readonly backlog: readonly BacklogPoint[];
   readonly details: Record<string, unknown>;
 }
 
@@ -111,8 +114,11 @@ export async function measureE2e(run: E2eRun, errors: string[]): Promise<E2eMeas
     const before = await reading();
     const durable0 = await ledgerSamples(observer);
     const t0 = performance.now();
-    const report = await runLoadgen(loadOptions(`http://127.0.0.1:${ingress.port}/write`, load));
+    const loadDone = new AbortController();
+    const backlogPoints = sampleBacklog({ ingressPort: ingress.port, observer, group: 'bench', everyMs: 60_000, signal: loadDone.signal });
+    const report = await runLoadgen(loadOptions(`http://127.0.0.1:${ingress.port}/write`, load)).finally(() => loadDone.abort());
     const t1 = performance.now();
+    const backlog = await backlogPoints;
     const after = await reading();
     const durable1 = await ledgerSamples(observer);
     const ingressCpu = ingress.cpuSeconds() - cpu0;
@@ -141,8 +147,8 @@ export async function measureE2e(run: E2eRun, errors: string[]): Promise<E2eMeas
     const bad = Object.entries(report.statuses).filter(([s]) => !s.startsWith('2'));
     if (bad.length > 0) errors.push(`e2e (queue on ${run.queue}): requests not answered 2xx: ${JSON.stringify(report.statuses)}`);
     return {
-      report, budget, durable, drainSeconds, ingressCpu, ingressRss, workerRss, spread, queued,
-      details: { cpuBudget: budget, durable, drainSeconds, writtenTotal: total, leaderShare, ingressCpuSeconds: ingressCpu, ingressRss, workerRss, spread, queued },
+      report, budget, durable, drainSeconds, ingressCpu, ingressRss, workerRss, spread, queued, backlog,
+      details: { cpuBudget: budget, durable, drainSeconds, writtenTotal: total, leaderShare, ingressCpuSeconds: ingressCpu, ingressRss, workerRss, spread, queued, backlog },
     };
   } finally {
     for (const c of children.reverse()) await c.stop().catch((err: unknown) => errors.push(`stop ${c.name}: ${(err as Error).message}`));

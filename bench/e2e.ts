@@ -7,6 +7,7 @@
  * rate, p99 write latency per 10 s (flat or not), ingress CPU per sample, and both processes' RSS.
  */
 import { randomBytes } from 'node:crypto';
+import { backlogFigure } from './backlog.js';
 import { measureCopyCeiling } from './copy-ceiling.js';
 import { E2E, scaled } from './env.js';
 import { measureE2e, type E2eLoad, type E2eMeasured, type QueueKind } from './e2e-run.js';
@@ -30,6 +31,7 @@ function e2eFigures(queue: QueueKind, m: E2eMeasured, load: E2eLoad, copy: numbe
     ceiling: { name: 'raw COPY', value: copy },
     note: `rows committed per second while the load ran${where} (${load.replicas > 1 ? 'the leader replica\'s samples; followers\' are retained, not written' : 'one replica'}); the rest durable ${m.drainSeconds.toFixed(1)} s after the load stopped`,
   });
+  figures.push(backlogFigure(name('e2e backlog'), m.backlog, report.achievedSamplesPerSec / load.replicas));
   const perJob = 'jobs' in queued && queued.jobs > 0 ? ` in ${queued.jobs} queue jobs for ${queued.batches} batches` : '';
   figures.push({
     name: name('e2e accepted'), value: report.achievedSamplesPerSec, unit: 'samples/s',
