@@ -8,7 +8,7 @@
  * The array's element type must be the one the statement casts to (array_recv refuses another).
  */
 
-const OID = { bytea: 17, text: 25, jsonb: 3802 } as const;
+const OID = { bytea: 17, int8: 20, text: 25, jsonb: 3802 } as const;
 /** ndim, has-nulls flag, element type, then one dimension: length and lower bound. */
 const HEADER_BYTES = 20;
 /** jsonb's binary form is a version byte, then the JSON text. */
@@ -59,6 +59,23 @@ export function byteaArrayOfLatin1(values: readonly string[]): Buffer {
     buf.writeInt32BE(v.length, off);
     off += 4;
     off += buf.write(v, off, 'latin1');
+  }
+  return buf;
+}
+
+/** Non-negative safe integers as `int8[]`. */
+export function int8Array(values: ArrayLike<number>): Buffer {
+  const n = values.length;
+  const buf = Buffer.allocUnsafe(HEADER_BYTES + 12 * n);
+  let off = header(buf, OID.int8, n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (!(Number.isSafeInteger(v) && v >= 0)) throw new RangeError(`int8Array: ${v} is not a non-negative safe integer`);
+    buf.writeInt32BE(8, off);
+    const hi = Math.floor(v / 2 ** 32);
+    buf.writeUInt32BE(hi, off + 4);
+    buf.writeUInt32BE(v - hi * 2 ** 32, off + 8);
+    off += 12;
   }
   return buf;
 }

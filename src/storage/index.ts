@@ -4,6 +4,7 @@ export { MIGRATIONS, type Migration, type MigrationOptions } from './migrations/
 export { Partitions, type PartitionsOptions } from './partitions.js';
 export { SeriesResolver, type SeriesResolverOptions, type ResolveResult, type Queryable } from './series.js';
 export { seriesKey, type SeriesKey } from './labels.js';
+export { hashSeriesId } from './series-id.js';
 export { copySamples, encodeSamples, type SampleRows } from './copy-samples.js';
 export {
   BatchWriter, type BatchWriterOptions, type WriteBatch, type WriteBatchResult, type WriteManyResult, type BatchOutcome, type WriteHooks,

@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { DigestCache, type Label } from '../protocol/index.js';
-import { byteaArrayOfLatin1, jsonbArray, textArray } from './binary-array.js';
+import { byteaArrayOfLatin1, int8Array, jsonbArray, textArray } from './binary-array.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
 import { seriesCacheKey, seriesRow } from './labels.js';
+import { hashSeriesId } from './series-id.js';
 
 export type Queryable = pg.PoolClient | pg.Client;
 
@@ -33,15 +34,23 @@ interface Miss {
 /**
  * Label set → series id, cached in process, misses resolved in bulk.
  *
+ * A new label set is stored with the id derived from its hash (hashSeriesId), so the usual
+ * insert of new series returns nothing: when the database reports every row inserted, the ids
+ * are the ones computed here. Otherwise some label sets were stored already (by another
+ * process, or before hash ids, with an identity id), and one read by hash gives their ids; a
+ * label set still without one lost its hash id to another label set (52 bits collide) and is
+ * stored with an identity id.
+ *
  * Resolution commits on its own (autocommit), outside the batch transaction: a series row
  * without samples is harmless, while inserting series inside the batch transaction would hold
  * their unique-index entries locked for the whole COPY, so every other worker meeting a new
  * series of the same target would wait for that COPY (or deadlock with it).
  *
- * Ids are JS numbers: identity values stay far below 2^53.
+ * Ids are JS numbers: hash ids stay below 2^53, identity values far below 2^52.
  */
 export class SeriesResolver {
   private readonly cache: DigestCache;
+  private readonly insertHashedSql: string;
   private readonly insertSql: string;
   private readonly selectSql: string;
 
@@ -49,12 +58,17 @@ export class SeriesResolver {
     assertSchemaName(opts.schema);
     this.cache = new DigestCache(opts.maxEntries ?? 1_000_000);
     const table = `${quoteIdent(opts.schema)}.series`;
-    // The INSERT returns the rows it created; rows that existed already (or that another process
-    // committed meanwhile: ON CONFLICT waits for it, then skips) are read by the second
-    // statement, which runs with a newer snapshot. Input is sorted by hash so two processes
-    // inserting overlapping new series lock the unique index in the same order and cannot
-    // deadlock. The read probes the unique index once per hash (LIMIT 1 keeps the planner from
-    // turning the lookups into a hash join over the whole table, which grows with every series).
+    // New label sets with their hash ids; the database says only how many rows it inserted.
+    // Rows go in id order, so that two processes inserting overlapping new series meet their
+    // conflicts (same label set, same id) in the same order and cannot deadlock. No conflict
+    // target: a row is skipped when its label set is stored already or its id is taken.
+    this.insertHashedSql = `INSERT INTO ${table} (id, metric, labels, labels_hash, ha_group) OVERRIDING SYSTEM VALUE
+      SELECT id, metric, labels, labels_hash, $5::text
+      FROM unnest($1::int8[], $2::text[], $3::jsonb[], $4::bytea[]) AS t(id, metric, labels, labels_hash) ORDER BY id
+      ON CONFLICT DO NOTHING`;
+    // Label sets whose hash id another label set holds: an identity id, returned with the hash.
+    // The read probes the unique index once per hash (LIMIT 1 keeps the planner from turning
+    // the lookups into a hash join over the whole table, which grows with every series).
     this.insertSql = `INSERT INTO ${table} (metric, labels, labels_hash, ha_group)
       SELECT metric, labels, labels_hash, $4::text
       FROM unnest($1::text[], $2::jsonb[], $3::bytea[]) AS t(metric, labels, labels_hash) ORDER BY labels_hash
@@ -99,33 +113,55 @@ export class SeriesResolver {
   }
 
   private async fetch(client: Queryable, misses: Map<string, Miss>, ids: number[], group: string | null): Promise<void> {
-    // Sorted by hash (see the constructor); the cache key is the hash, as latin1.
-    const list = [...misses.values()].sort((a, b) => (a.cacheKey < b.cacheKey ? -1 : a.cacheKey > b.cacheKey ? 1 : 0));
+    const list = [...misses.values()];
     const rows = list.map((m) => seriesRow(m.labels));
-    const found = await client.query<{ id: string; labels_hash: Buffer }>(this.insertSql, [
+    const hashIds = list.map((m) => hashSeriesId(m.cacheKey));
+    const inserted = await client.query(this.insertHashedSql, [
+      int8Array(hashIds),
       textArray(rows.map((r) => r.metric)),
       jsonbArray(rows.map((r) => r.labelsJson)),
       byteaArrayOfLatin1(list.map((m) => m.cacheKey)),
       group,
     ]);
-    const apply = (rows: { id: string; labels_hash: Buffer }[]): void => {
-      for (const row of rows) {
-        const miss = misses.get(row.labels_hash.toString('latin1'));
-        if (!miss) continue;
-        const id = Number(row.id);
-        for (const p of miss.positions) ids[p] = id;
-        this.cache.set(miss.cacheKey, id);
-        misses.delete(miss.cacheKey);
-      }
-    };
-    apply(found.rows);
+    if (inserted.rowCount === list.length) {
+      for (let k = 0; k < list.length; k++) this.assign(list[k], hashIds[k], ids);
+      return;
+    }
+    // Stored already (with whatever id), or committed by another process meanwhile: ON CONFLICT
+    // waited for it, then skipped it. This statement runs with a newer snapshot and sees them all.
+    await this.readBack(client, misses, ids);
     if (misses.size === 0) return;
-    // Series that existed before, or were committed by another process meanwhile (see above).
-    const late = await client.query<{ id: string; labels_hash: Buffer }>(this.selectSql, [
-      byteaArrayOfLatin1([...misses.keys()]),
+    // Hash ids held by other label sets: identity ids (sorted by hash, as the first insert was).
+    const rest = [...misses.values()].sort((a, b) => (a.cacheKey < b.cacheKey ? -1 : a.cacheKey > b.cacheKey ? 1 : 0));
+    const restRows = rest.map((m) => seriesRow(m.labels));
+    const found = await client.query<{ id: string; labels_hash: Buffer }>(this.insertSql, [
+      textArray(restRows.map((r) => r.metric)),
+      jsonbArray(restRows.map((r) => r.labelsJson)),
+      byteaArrayOfLatin1(rest.map((m) => m.cacheKey)),
+      group,
     ]);
-    apply(late.rows);
+    this.applyRows(found.rows, misses, ids);
+    if (misses.size > 0) await this.readBack(client, misses, ids);
     if (misses.size > 0) throw new Error(`${misses.size} series could not be resolved after insert`);
+  }
+
+  private async readBack(client: Queryable, misses: Map<string, Miss>, ids: number[]): Promise<void> {
+    const late = await client.query<{ id: string; labels_hash: Buffer }>(this.selectSql, [byteaArrayOfLatin1([...misses.keys()])]);
+    this.applyRows(late.rows, misses, ids);
+  }
+
+  private applyRows(rows: readonly { id: string; labels_hash: Buffer }[], misses: Map<string, Miss>, ids: number[]): void {
+    for (const row of rows) {
+      const miss = misses.get(row.labels_hash.toString('latin1'));
+      if (!miss) continue;
+      this.assign(miss, Number(row.id), ids);
+      misses.delete(miss.cacheKey);
+    }
+  }
+
+  private assign(miss: Miss, id: number, ids: number[]): void {
+    for (const p of miss.positions) ids[p] = id;
+    this.cache.set(miss.cacheKey, id);
   }
 
   /** Drops every cached id (e.g. after series were deleted by hand). */

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type pg from 'pg';
 import { pino } from 'pino';
-import { createPool, SeriesResolver, seriesKey } from '../../src/storage/index.js';
+import { createPool, hashSeriesId, SeriesResolver, seriesKey } from '../../src/storage/index.js';
 import type { Label } from '../../src/protocol/write/types.js';
 import { useTestDatabase } from '../helpers/database.js';
 
@@ -105,6 +105,38 @@ describe('SeriesResolver', () => {
       expect((await resolver.resolveWithStats(client, [a, c])).hits).toBe(2);
       expect((await resolver.resolveWithStats(client, [b])).misses).toBe(1);
     });
+  });
+
+  it('gives a new label set the id derived from its hash, with an insert that returns no rows', async () => {
+    const input = Array.from({ length: 50 }, (_, i) => series('hashed_metric', { i: String(i) }));
+    await withClient(async (c) => {
+      const spy = vi.spyOn(c, 'query');
+      const ids = await new SeriesResolver({ schema: SCHEMA }).resolve(c, input);
+      expect(spy).toHaveBeenCalledTimes(1);
+      const result = (await spy.mock.results[0].value) as pg.QueryResult;
+      expect(result.rows).toEqual([]);
+      spy.mockRestore();
+      expect(ids).toEqual(input.map((l) => hashSeriesId(seriesKey(l).hash.toString('latin1'))));
+      for (const id of ids) expect(id >= 2 ** 52 && id < 2 ** 53).toBe(true);
+    });
+    const r = await db.pool.query<{ id: string }>(`SELECT id FROM prom.series WHERE metric = 'hashed_metric' ORDER BY labels->>'i'`);
+    expect(r.rows).toHaveLength(50);
+  });
+
+  it('stores a label set whose hash id another label set holds with an identity id, and keeps both', async () => {
+    const labels = series('collide_metric', { job: 'y' });
+    const hashId = hashSeriesId(seriesKey(labels).hash.toString('latin1'));
+    // Another label set holds that id already, as if the two hashes shared those 52 bits.
+    await db.pool.query(`INSERT INTO prom.series (id, metric, labels, labels_hash) OVERRIDING SYSTEM VALUE VALUES ($1, 'other_metric', '{}', $2)`,
+      [hashId, Buffer.alloc(32, 7)]);
+    const id = await withClient(async (c) => (await new SeriesResolver({ schema: SCHEMA }).resolve(c, [labels]))[0]);
+    expect(id).not.toBe(hashId);
+    expect(id).toBeLessThan(2 ** 52);
+    // Another process, its cache cold, finds the same id; neither row was touched.
+    expect(await withClient((c) => new SeriesResolver({ schema: SCHEMA }).resolve(c, [labels]))).toEqual([id]);
+    const rows = await db.pool.query<{ id: string; metric: string }>(
+      `SELECT id, metric FROM prom.series WHERE metric IN ('collide_metric', 'other_metric') ORDER BY metric`);
+    expect(rows.rows.map((r) => [Number(r.id), r.metric])).toEqual([[id, 'collide_metric'], [hashId, 'other_metric']]);
   });
 
   it('two processes resolving the same new series at once get the same ids', async () => {
