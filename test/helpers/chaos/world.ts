@@ -121,14 +121,33 @@ export class ChaosWorld {
     return leader ? this.queueBacklog(leader) : 0;
   }
 
-  /** Jobs of a replica's queue still to write (waiting, active, prioritized, delayed). */
-  async queueBacklog(replica: string): Promise<number> {
-    // One connection for every look (a fault polls this often); it reconnects after a Redis restart.
+  /**
+   * Jobs in flight in any replica's queue (active: taken by a worker, or left by a killed one
+   * until its lock expires and it is put back), plus replay leases held (a killed worker's lasts
+   * until its TTL): while any is there, the stored data may still change.
+   */
+  async inFlight(): Promise<number> {
+    const redis = this.inspectorConnection();
+    const counts = await Promise.all(this.senders.map(async ({ replica }) => {
+      const key = `${this.opts.prefix}:${queueName({ group: this.opts.group, replica })}`;
+      const [active, lease] = await Promise.all([redis.llen(`${key}:active`), redis.exists(`${key}:replay-lease`)]);
+      return active + lease;
+    }));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** One connection for every look (a fault polls this often); it reconnects after a Redis restart. */
+  private inspectorConnection(): Redis {
     if (!this.inspector) {
       this.inspector = new Redis(this.redisServer.url, { maxRetriesPerRequest: 1 });
       this.inspector.on('error', () => undefined);
     }
-    const redis = this.inspector;
+    return this.inspector;
+  }
+
+  /** Jobs of a replica's queue still to write (waiting, active, prioritized, delayed). */
+  async queueBacklog(replica: string): Promise<number> {
+    const redis = this.inspectorConnection();
     const key = `${this.opts.prefix}:${queueName({ group: this.opts.group, replica })}`;
     const [wait, active, prioritized, delayed] = await Promise.all([
       redis.llen(`${key}:wait`), redis.llen(`${key}:active`), redis.zcard(`${key}:prioritized`), redis.zcard(`${key}:delayed`)]);
