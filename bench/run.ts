@@ -15,6 +15,7 @@ import { e2eBenchmark } from './e2e.js';
 import { peersBenchmark } from './peers.js';
 import { newSeriesBenchmark } from './new-series.js';
 import { growthBenchmark } from './growth.js';
+import { storageVariantsBenchmark } from './storage-variants.js';
 
 interface Benchmark {
   readonly name: string;
@@ -29,6 +30,7 @@ const ALL_BENCHMARKS: readonly Benchmark[] = [
   { name: 'e2e', run: e2eBenchmark },
   { name: 'new-series', run: newSeriesBenchmark },
   { name: 'growth', run: growthBenchmark },
+  { name: 'storage-variants', run: storageVariantsBenchmark },
   { name: 'read-path', run: readPathBenchmark },
   { name: 'peers', run: peersBenchmark },
 ];
