@@ -5,6 +5,7 @@
  * minute 2 on.
  */
 import type pg from 'pg';
+import { sleep } from '../src/lib/sleep.js';
 import { queueName } from '../src/queue/index.js';
 import type { Figure } from './report.js';
 
@@ -28,12 +29,11 @@ async function enqueuedByQueue(port: number): Promise<Map<string, number>> {
   return out;
 }
 
-async function point(ingressPort: number, observer: pg.Client, group: string, atSeconds: number): Promise<BacklogPoint> {
+async function point(ingressPort: number, observer: pg.Client, group: string, durable: () => Promise<number>, atSeconds: number): Promise<BacklogPoint> {
   const leader = await observer.query<{ leader: string | null }>('SELECT leader FROM bench.ha_leaders WHERE group_name = $1', [group]);
   const replica = leader.rows[0]?.leader ?? null;
-  const durable = await observer.query<{ s: string }>('SELECT coalesce(sum(samples), 0)::bigint AS s FROM bench.batches');
+  const d = await durable();
   const enqueued = replica === null ? NaN : (await enqueuedByQueue(ingressPort)).get(queueName({ group, replica })) ?? 0;
-  const d = Number(durable.rows[0]?.s ?? 0);
   return { atSeconds, enqueued, durable: d, backlog: enqueued - d };
 }
 
@@ -42,30 +42,21 @@ async function point(ingressPort: number, observer: pg.Client, group: string, at
  * that fails is left out (the run goes on). Resolves with the points in order.
  */
 export async function sampleBacklog(
-  opts: { ingressPort: number; observer: pg.Client; group: string; everyMs: number; signal: AbortSignal },
+  opts: { ingressPort: number; observer: pg.Client; group: string; durable: () => Promise<number>; everyMs: number; signal: AbortSignal },
 ): Promise<BacklogPoint[]> {
   const points: BacklogPoint[] = [];
   const t0 = performance.now();
   const take = async (): Promise<void> => {
     const at = (performance.now() - t0) / 1000;
     try {
-      points.push(await point(opts.ingressPort, opts.observer, opts.group, at));
+      points.push(await point(opts.ingressPort, opts.observer, opts.group, opts.durable, at));
     } catch {
       // A missed reading leaves a hole in the series, not a failed run.
     }
   };
   let next = opts.everyMs;
   while (!opts.signal.aborted) {
-    const wait = Math.max(0, t0 + next - performance.now());
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, wait);
-      function done(): void {
-        clearTimeout(timer);
-        opts.signal.removeEventListener('abort', done);
-        resolve();
-      }
-      opts.signal.addEventListener('abort', done, { once: true });
-    });
+    await sleep(Math.max(0, t0 + next - performance.now()), opts.signal);
     if (opts.signal.aborted) break;
     await take();
     next += opts.everyMs;

@@ -34,7 +34,8 @@ export function shapedRows(series: number, rows: number, startMs: number): RowCo
   return { timeMs, seriesId, value };
 }
 
-async function copyChunk(client: pg.Client, table: string, chunk: Buffer): Promise<void> {
+/** One binary COPY statement of pre-encoded rows into `table`. */
+export async function copyChunk(client: pg.Client, table: string, chunk: Buffer): Promise<void> {
   const stream = client.query(copyFrom(`COPY ${table} (time, series_id, value) FROM STDIN (FORMAT binary)`));
   const done = once(stream, 'finish');
   stream.write(copyHeader());

@@ -115,7 +115,9 @@ export async function measureE2e(run: E2eRun, errors: string[]): Promise<E2eMeas
     const durable0 = await ledgerSamples(observer);
     const t0 = performance.now();
     const loadDone = new AbortController();
-    const backlogPoints = sampleBacklog({ ingressPort: ingress.port, observer, group: 'bench', everyMs: 60_000, signal: loadDone.signal });
+    const backlogPoints = sampleBacklog({
+      ingressPort: ingress.port, observer, group: 'bench', durable: () => ledgerSamples(observer), everyMs: 60_000, signal: loadDone.signal,
+    });
     const report = await runLoadgen(loadOptions(`http://127.0.0.1:${ingress.port}/write`, load)).finally(() => loadDone.abort());
     const t1 = performance.now();
     const backlog = await backlogPoints;

@@ -12,11 +12,9 @@
  * - `brin`: no btree; a BRIN index on (series_id, time) over rows sorted as in `sorted`: each
  *   statement's rows lie in series order, so a page range holds few series.
  */
-import { once } from 'node:events';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { copyHeader, copyTrailer, encodeRows, type RowColumns } from './copy-binary.js';
-import { shapedRows } from './copy-ceiling.js';
+import { encodeRows, type RowColumns } from './copy-binary.js';
+import { copyChunk, shapedRows } from './copy-ceiling.js';
 import { scaled } from './env.js';
 import { elapsedMs, perSecond, type Figure } from './report.js';
 import { createScratchDatabase } from './scratch-db.js';
@@ -57,14 +55,7 @@ function chunksOf(rows: RowColumns, n: number, sorted: boolean): Buffer[] {
 
 async function copyAll(c: pg.Client, chunks: readonly Buffer[]): Promise<number> {
   const start = process.hrtime.bigint();
-  for (const chunk of chunks) {
-    const stream = c.query(copyFrom('COPY t (time, series_id, value) FROM STDIN (FORMAT binary)'));
-    const done = once(stream, 'finish');
-    stream.write(copyHeader());
-    if (!stream.write(chunk)) await once(stream, 'drain');
-    stream.end(copyTrailer());
-    await done;
-  }
+  for (const chunk of chunks) await copyChunk(c, 't', chunk);
   return elapsedMs(start);
 }
 

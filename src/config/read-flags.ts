@@ -34,17 +34,23 @@ function namesOf<T extends FlagTable>(table: T): Map<string, keyof T & string> {
   return byName;
 }
 
+/** `--name[=value]` or `-name[=value]`: the name and the value (undefined without "="); undefined for anything else. */
+function flagParts(arg: string): { name: string; value: string | undefined } | undefined {
+  const m = /^--?([A-Za-z0-9._-]+)(?:=(.*))?$/s.exec(arg);
+  return m ? { name: m[1], value: m[2] } : undefined;
+}
+
 /** Splits "--a=b", "--a b", "-a b" and bare boolean "--a" into raw name/value pairs. */
 export function readArgs<T extends FlagTable>(table: T, argv: readonly string[]): Map<keyof T & string, string> {
   const byName = namesOf(table);
   const out = new Map<keyof T & string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const m = /^--?([A-Za-z0-9._-]+)(?:=(.*))?$/s.exec(arg);
-    if (!m) throw new FlagError({ kind: 'unexpected', arg });
-    const name = byName.get(m[1]);
-    if (!name) throw new FlagError({ kind: 'unknown', name: m[1] });
-    let value = m[2];
+    const parts = flagParts(arg);
+    if (!parts) throw new FlagError({ kind: 'unexpected', arg });
+    const name = byName.get(parts.name);
+    if (!name) throw new FlagError({ kind: 'unknown', name: parts.name });
+    let value = parts.value;
     if (value === undefined) {
       if (table[name].kind === 'bool' && (i + 1 >= argv.length || argv[i + 1].startsWith('-'))) value = 'true';
       else if (i + 1 < argv.length) value = argv[++i];
@@ -94,8 +100,8 @@ export function splitOperands<T extends FlagTable>(table: T, argv: readonly stri
   for (; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') return { operands: [...operands, ...argv.slice(i + 1)], flags: [] };
-    const m = /^--?([A-Za-z0-9._-]+)(?:=.*)?$/s.exec(arg);
-    if (m && (byName.has(m[1]) || m[1] === 'help' || m[1] === 'h')) break;
+    const parts = flagParts(arg);
+    if (parts && byName.has(parts.name)) break;
     operands.push(arg);
   }
   return { operands, flags: argv.slice(i) };

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { DigestCache, type Label } from '../protocol/index.js';
 import { byteaArrayOfLatin1, int8Array, jsonbArray, textArray } from './binary-array.js';
 import { assertSchemaName, quoteIdent } from './ident.js';
-import { seriesCacheKey, seriesRow } from './labels.js';
+import { seriesCacheKey, seriesRow, type SeriesRow } from './labels.js';
 import { hashSeriesId } from './series-id.js';
 
 export type Queryable = pg.PoolClient | pg.Client;
@@ -29,6 +29,11 @@ interface Miss {
   readonly labels: readonly Label[];
   readonly cacheKey: string;
   readonly positions: number[];
+}
+
+/** The series columns of `list` (rows[k] is list[k]'s) as binary array parameters: metric, labels, hash. */
+function seriesColumns(list: readonly Miss[], rows: readonly SeriesRow[]): Buffer[] {
+  return [textArray(rows.map((r) => r.metric)), jsonbArray(rows.map((r) => r.labelsJson)), byteaArrayOfLatin1(list.map((m) => m.cacheKey))];
 }
 
 /**
@@ -116,13 +121,7 @@ export class SeriesResolver {
     const list = [...misses.values()];
     const rows = list.map((m) => seriesRow(m.labels));
     const hashIds = list.map((m) => hashSeriesId(m.cacheKey));
-    const inserted = await client.query(this.insertHashedSql, [
-      int8Array(hashIds),
-      textArray(rows.map((r) => r.metric)),
-      jsonbArray(rows.map((r) => r.labelsJson)),
-      byteaArrayOfLatin1(list.map((m) => m.cacheKey)),
-      group,
-    ]);
+    const inserted = await client.query(this.insertHashedSql, [int8Array(hashIds), ...seriesColumns(list, rows), group]);
     if (inserted.rowCount === list.length) {
       for (let k = 0; k < list.length; k++) this.assign(list[k], hashIds[k], ids);
       return;
@@ -133,12 +132,9 @@ export class SeriesResolver {
     if (misses.size === 0) return;
     // Hash ids held by other label sets: identity ids (sorted by hash, as the first insert was).
     const rest = [...misses.values()].sort((a, b) => (a.cacheKey < b.cacheKey ? -1 : a.cacheKey > b.cacheKey ? 1 : 0));
-    const restRows = rest.map((m) => seriesRow(m.labels));
+    const rowOf = new Map(list.map((m, k) => [m, rows[k]]));
     const found = await client.query<{ id: string; labels_hash: Buffer }>(this.insertSql, [
-      textArray(restRows.map((r) => r.metric)),
-      jsonbArray(restRows.map((r) => r.labelsJson)),
-      byteaArrayOfLatin1(rest.map((m) => m.cacheKey)),
-      group,
+      ...seriesColumns(rest, rest.map((m) => rowOf.get(m) as SeriesRow)), group,
     ]);
     this.applyRows(found.rows, misses, ids);
     if (misses.size > 0) await this.readBack(client, misses, ids);
